@@ -1,0 +1,143 @@
+"""Login, registration, refresh and logout."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.authentication import user_for_access_token
+from accounts.models import AuthSession, Role, User
+from accounts.tokens import (
+    SESSION_CLAIM,
+    IssuedTokens,
+    issue_for_new_session,
+    mark_revoked,
+    reissue_access,
+)
+from portfolios.services import portfolio_create
+from sigmasight.api.errors import Conflict, ValidationFailed
+
+
+class LoginFailed(exceptions.AuthenticationFailed):
+    """Wrong identifier or password. The message does not say which."""
+
+    show_message = True
+    default_detail = "Incorrect email or password"
+
+
+def user_login(
+    *, identifier: str, password: str, user_agent: str = "", ip: str | None = None
+) -> IssuedTokens:
+    """Log in by email or username (the username may also be an email)."""
+    identifier = identifier.strip()
+    user = User.objects.filter(Q(email__iexact=identifier) | Q(username=identifier)).first()
+    if user is None or not user.is_active or not user.check_password(password):
+        if user is None:
+            User().set_password(password)  # spend the same hashing time either way
+        raise LoginFailed()
+    user.last_login = timezone.now()
+    user.save(update_fields=["last_login"])
+    return issue_for_new_session(user, user_agent=user_agent, ip=ip)
+
+
+@transaction.atomic
+def user_register(
+    *,
+    email: str,
+    password: str,
+    full_name: str = "",
+    username: str | None = None,
+    role: str = Role.TRADER,
+) -> User:
+    """Create a trader and their default portfolio, or nothing at all."""
+    email = email.strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise Conflict("A user with this email already exists", details={"field": "email"})
+    if username and User.objects.filter(username=username).exists():
+        raise Conflict("A user with this username already exists", details={"field": "username"})
+    candidate = User(email=email, full_name=full_name, username=username or None)
+    try:
+        validate_password(password, user=candidate)
+    except DjangoValidationError as exc:
+        raise ValidationFailed({"password": list(exc.messages)}) from exc
+    try:
+        user = User.objects.create_user(
+            email=email,
+            password=password,
+            full_name=full_name,
+            username=username or None,
+            role=role,
+        )
+    except IntegrityError as exc:  # a concurrent registration won the race
+        raise Conflict("A user with this email already exists") from exc
+    portfolio_create(owner=user, name=f"{full_name or email}'s Portfolio", is_default=True)
+    return user
+
+
+def _live_session(sid: str) -> AuthSession:
+    session = AuthSession.objects.select_related("user").filter(pk=sid).first()
+    if session is None or not session.is_live or not session.user.is_active:
+        raise exceptions.AuthenticationFailed("Could not validate credentials")
+    return session
+
+
+@transaction.atomic
+def refresh_with_refresh_token(*, refresh_token: str) -> IssuedTokens:
+    """Rotate the refresh token: the used one is blacklisted and can't be used again."""
+    try:
+        old = RefreshToken(refresh_token)  # type: ignore[arg-type]
+    except TokenError as exc:
+        raise exceptions.AuthenticationFailed("Invalid or expired refresh token") from exc
+    sid = old.get(SESSION_CLAIM)
+    if not sid:
+        raise exceptions.AuthenticationFailed("Invalid or expired refresh token")
+    session = AuthSession.objects.select_for_update().filter(pk=sid).first()
+    if session is None or session.revoked_at is not None or not session.user.is_active:
+        raise exceptions.AuthenticationFailed("Invalid or expired refresh token")
+    serializer = TokenRefreshSerializer(data={"refresh": refresh_token})
+    try:
+        serializer.is_valid(raise_exception=True)
+    except (TokenError, exceptions.ValidationError) as exc:
+        raise exceptions.AuthenticationFailed("Invalid or expired refresh token") from exc
+    except exceptions.AuthenticationFailed as exc:
+        raise exceptions.AuthenticationFailed("Invalid or expired refresh token") from exc
+    new_refresh = RefreshToken(serializer.validated_data["refresh"])  # type: ignore[arg-type]
+    session.refresh_jti = str(new_refresh["jti"])
+    session.expires_at = timezone.now() + settings.REFRESH_TOKEN_LIFETIME
+    session.save(update_fields=["refresh_jti", "expires_at"])
+    issued = reissue_access(session)
+    return IssuedTokens(
+        issued.access_token, str(new_refresh), issued.expires_in, session.user, session
+    )
+
+
+def refresh_with_access_token(*, access_token: str) -> IssuedTokens:
+    """A new access token for a still-valid one; the session (refresh token) must be live."""
+    _, token = user_for_access_token(access_token)
+    session = _live_session(str(token[SESSION_CLAIM]))
+    return reissue_access(session)
+
+
+@transaction.atomic
+def session_logout(*, access_token: str) -> None:
+    """Blacklist the session's refresh token and revoke every access token it issued."""
+    _, token = user_for_access_token(access_token)
+    sid = str(token[SESSION_CLAIM])
+    session = AuthSession.objects.select_for_update().filter(pk=sid).first()
+    if session is None:
+        return
+    session.revoked_at = timezone.now()
+    session.save(update_fields=["revoked_at"])
+    outstanding = OutstandingToken.objects.filter(jti=session.refresh_jti).first()
+    if outstanding is not None:
+        BlacklistedToken.objects.get_or_create(token=outstanding)
+    mark_revoked(sid)  # fail safe: revoke even if the commit below fails

@@ -1,0 +1,284 @@
+"""Django settings, read once from the environment.
+
+Nothing set means the *embedded default*: SQLite, the in-memory channel layer,
+the local-memory cache and eager Celery, for a one-command demo. Setting
+``DATABASE_URL`` and ``REDIS_URL`` switches to what production runs: PostgreSQL,
+the Redis channel layer, a Redis cache and a Celery broker on Redis.
+
+Unsafe production values fail loudly: with ``DEBUG`` off the service refuses to
+start on the default secret key.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_DIR = BASE_DIR / ".local"  # git-ignored: the demo database and generated secret
+
+env = environ.Env()
+
+DEBUG: bool = env.bool("DEBUG", default=False)
+
+INSECURE_DEFAULT_SECRET_KEY = "django-insecure-sigmasight-default-key-do-not-use"
+
+
+def _read_secret_key() -> str:
+    if key := env.str("SECRET_KEY", default=""):
+        return key
+    if key_file := env.str("SECRET_KEY_FILE", default=""):
+        return Path(key_file).read_text().strip()
+    return INSECURE_DEFAULT_SECRET_KEY
+
+
+SECRET_KEY = _read_secret_key()
+if not DEBUG and SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "Refusing to start: DEBUG is off and SECRET_KEY is the built-in default. "
+        "Set SECRET_KEY (or SECRET_KEY_FILE), or DEBUG=true for local development."
+    )
+
+ALLOWED_HOSTS: list[str] = env.list(
+    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
+    "channels",
+    "django_celery_beat",
+    "sigmasight",
+    "accounts",
+    "portfolios",
+    "marketdata",
+    "risk",
+    "signals",
+    "trading",
+    "batch",
+]
+
+MIDDLEWARE = [
+    "sigmasight.api.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "sigmasight.api.middleware.TrailingSlashMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "sigmasight.api.middleware.RateLimitHeadersMiddleware",
+    "sigmasight.api.middleware.JsonErrorMiddleware",
+]
+
+ROOT_URLCONF = "sigmasight.urls"
+APPEND_SLASH = False  # both forms of every API path answer; no redirects
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "sigmasight.wsgi.application"
+ASGI_APPLICATION = "sigmasight.asgi.application"
+
+# --- Database -------------------------------------------------------------------------------
+if env.str("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db("DATABASE_URL")}
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    LOCAL_DIR.mkdir(exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env.str("SQLITE_PATH", default=str(LOCAL_DIR / "db.sqlite3")),
+            "OPTIONS": {"timeout": 20},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache, channel layer, Celery broker ---------------------------------------------
+REDIS_URL: str = env.str("REDIS_URL", default="")
+CACHE_KEY_PREFIX: str = env.str("CACHE_KEY_PREFIX", default="sigmasight")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{CACHE_KEY_PREFIX}:asgi"},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND: str | None = (
+    env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or "") or None
+)
+CELERY_TASK_ALWAYS_EAGER: bool = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "America/New_York"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+
+# --- Auth -------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+REGISTRATION_OPEN: bool = env.bool("REGISTRATION_OPEN", default=True)
+ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.int("ACCESS_TOKEN_LIFETIME_SECONDS", default=3600))
+REFRESH_TOKEN_LIFETIME = timedelta(
+    seconds=env.int("REFRESH_TOKEN_LIFETIME_SECONDS", default=30 * 86400)
+)
+AUTH_COOKIE_NAME = "access_token"
+AUTH_COOKIE_SECURE: bool = env.bool("AUTH_COOKIE_SECURE", default=not DEBUG)
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
+    "REFRESH_TOKEN_LIFETIME": REFRESH_TOKEN_LIFETIME,
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "SIGNING_KEY": SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+}
+
+# --- REST framework ---------------------------------------------------------------------------
+RATE_LIMITS: dict[str, int] = {  # requests per minute, per user or per IP
+    "auth": env.int("RATE_LIMIT_AUTH", default=10),
+    "market": env.int("RATE_LIMIT_MARKET", default=100),
+    "trading": env.int("RATE_LIMIT_TRADING", default=50),
+    "analytics": env.int("RATE_LIMIT_ANALYTICS", default=20),
+    "global": env.int("RATE_LIMIT_GLOBAL", default=1000),
+    "websocket": env.int("RATE_LIMIT_WEBSOCKET", default=1000),
+}
+RATE_LIMIT_WINDOW_SECONDS = 60
+RATE_LIMIT_KEY_PREFIX: str = env.str("RATE_LIMIT_KEY_PREFIX", default="rl")
+NUM_PROXIES: int = env.int("NUM_PROXIES", default=0)  # trusted hops in X-Forwarded-For
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.SessionJWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsViewer"],
+    "DEFAULT_THROTTLE_CLASSES": ["sigmasight.api.throttling.GlobalRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "sigmasight.api.pagination.PagePagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "sigmasight.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "COERCE_DECIMAL_TO_STRING": False,
+    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": NUM_PROXIES or None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SigmaSight API",
+    "DESCRIPTION": (
+        "Portfolio risk analytics (SigmaSight v1.4.5) and 0DTE options signals and paper "
+        "trading (Smart-0DTE), served by one service. Units follow each field's description."
+    ),
+    "VERSION": "1.4.5",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",  # served locally: the docs work without internet
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Market data and risk ---------------------------------------------------------------------
+RISK_FREE_RATE: float = env.float("RISK_FREE_RATE", default=0.04)
+MARKET_DATA_PROVIDERS: list[str] = env.list("MARKET_DATA_PROVIDERS", default=["simulated"])
+SIMULATION_SEED: int = env.int("SIMULATION_SEED", default=20240101)
+FMP_API_KEY: str = env.str("FMP_API_KEY", default="")
+POLYGON_API_KEY: str = env.str("POLYGON_API_KEY", default="")
+
+# --- I18N, static -----------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / ".local" / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Security when DEBUG is off ---------------------------------------------------------------
+SESSION_COOKIE_SECURE = AUTH_COOKIE_SECURE
+CSRF_COOKIE_SECURE = AUTH_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "sigmasight.api.request_id.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}
+
+
+#: The one-command demo stack (no external services): SQLite, in-memory layers, eager Celery.
+EMBEDDED: bool = not REDIS_URL and DATABASES["default"]["ENGINE"].endswith("sqlite3")

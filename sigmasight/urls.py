@@ -1,0 +1,20 @@
+"""URL map. REST lives under /api/v1/; paths are exactly as the specs spell them, and
+both the slash and no-slash forms answer (see TrailingSlashMiddleware)."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from sigmasight.views import HealthView
+
+api_v1 = [
+    path("auth/", include("accounts.api.urls")),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("health", HealthView.as_view(), name="health"),
+    path("api/v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sigmasight.ws import AuthenticatedConsumer
+
+SIGNALS_GROUP = "signals"
+
+
+class SignalsConsumer(AuthenticatedConsumer):
+    """``/ws/signals``: every new 0DTE signal, as ``{"type": "new_signal", "data": ...}``."""
+
+    async def groups_for(self, user: Any) -> list[str]:
+        return [SIGNALS_GROUP]
