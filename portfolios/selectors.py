@@ -1,19 +1,270 @@
-"""Reads of portfolios."""
+"""Reads of portfolios and positions, marked to market from stored prices.
+
+Every function returns plain data and runs a constant number of queries, whatever
+the number of positions (the views' query counts are bounded in tests).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
 from accounts.models import User
-from portfolios.models import Portfolio
+from marketdata.selectors import PriceSnapshot, price_snapshots
+from portfolios.models import Portfolio, Position, Transaction
+from portfolios.valuation import Valuation, value_position
+from sigmasight.api.errors import NotFound
+
+
+class PortfolioNotFound(NotFound):
+    default_message = "Portfolio not found"
+
+
+class PositionNotFound(NotFound):
+    default_message = "Position not found"
 
 
 def default_portfolio_id(*, user: User) -> UUID | None:
     """The user's default portfolio, else their oldest live one."""
-    row = (
+    return (
         Portfolio.objects.owned_by(user)
         .order_by("-is_default", "created_at")
         .values_list("id", flat=True)
         .first()
     )
-    return row
+
+
+def portfolio_for_user(*, user: User, portfolio_id: UUID | str) -> Portfolio:
+    """The user's live portfolio, or 404 (another user's id is indistinguishable from none)."""
+    portfolio = Portfolio.objects.owned_by(user).filter(pk=portfolio_id).first()
+    if portfolio is None:
+        raise PortfolioNotFound()
+    return portfolio
+
+
+def position_for_user(*, user: User, position_id: UUID | str) -> Position:
+    position = (
+        Position.objects.select_related("portfolio", "security")
+        .filter(pk=position_id, portfolio__owner=user, portfolio__deleted_at__isnull=True)
+        .first()
+    )
+    if position is None:
+        raise PositionNotFound()
+    return position
+
+
+@dataclass(frozen=True)
+class MarkedPosition:
+    position: Position
+    snapshot: PriceSnapshot | None
+    valuation: Valuation
+    realized_pnl: Decimal = Decimal(0)
+
+
+@dataclass
+class PortfolioBook:
+    """A portfolio's positions marked at one moment, with its cash and P&L totals."""
+
+    portfolio: Portfolio
+    as_of: dt.date | None
+    marked: list[MarkedPosition]
+    cash_balance: Decimal
+    realized_pnl: Decimal
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def open_positions(self) -> list[MarkedPosition]:
+        return [m for m in self.marked if m.position.is_active or self._open_at_as_of(m.position)]
+
+    def _open_at_as_of(self, position: Position) -> bool:
+        return (
+            self.as_of is not None
+            and position.exit_date is not None
+            and position.exit_date > self.as_of
+        )
+
+    @property
+    def positions_value(self) -> Decimal:
+        return sum(
+            (
+                m.valuation.market_value
+                for m in self.open_positions
+                if m.valuation.market_value is not None
+            ),
+            Decimal(0),
+        )
+
+    @property
+    def total_value(self) -> Decimal:
+        return self.positions_value + self.cash_balance
+
+    @property
+    def unrealized_pnl(self) -> Decimal:
+        return sum(
+            (
+                m.valuation.unrealized_pnl
+                for m in self.open_positions
+                if m.valuation.unrealized_pnl is not None
+            ),
+            Decimal(0),
+        )
+
+    @property
+    def day_change(self) -> Decimal:
+        return sum(
+            (
+                m.valuation.day_change
+                for m in self.open_positions
+                if m.valuation.day_change is not None
+            ),
+            Decimal(0),
+        )
+
+    @property
+    def last_updated(self) -> dt.datetime | None:
+        stamps = [m.snapshot.last_updated for m in self.marked if m.snapshot is not None]
+        return max(stamps) if stamps else None
+
+
+def _positions_query(
+    portfolio: Portfolio, *, as_of: dt.date | None, include_closed: bool
+) -> QuerySet[Position]:
+    query = Position.objects.filter(portfolio=portfolio).select_related("security")
+    if as_of is not None:
+        query = query.filter(entry_date__lte=as_of)
+        if not include_closed:
+            query = query.filter(Q(exit_date__isnull=True) | Q(exit_date__gt=as_of))
+    elif not include_closed:
+        query = query.filter(closed_at__isnull=True)
+    return query.order_by("created_at", "id")
+
+
+def cash_balance(*, portfolio: Portfolio, as_of: dt.date | None = None) -> Decimal:
+    """The ledger's balance: the sum of every cash flow up to ``as_of``."""
+    query = Transaction.objects.filter(portfolio=portfolio)
+    if as_of is not None:
+        query = query.filter(trade_date__lte=as_of)
+    return query.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+
+
+def portfolio_book(
+    *, portfolio: Portfolio, as_of: dt.date | None = None, include_closed: bool = False
+) -> PortfolioBook:
+    """Mark every position of ``portfolio`` (open at ``as_of`` when given) to market."""
+    positions = list(_positions_query(portfolio, as_of=as_of, include_closed=include_closed))
+    snapshots = price_snapshots(symbols={p.security_id for p in positions}, as_of=as_of)
+    ledger = Transaction.objects.filter(portfolio=portfolio)
+    if as_of is not None:
+        ledger = ledger.filter(trade_date__lte=as_of)
+    totals = ledger.aggregate(cash=Sum("amount"), realized=Sum("realized_pnl"))
+    realized_by_position = dict(
+        ledger.filter(position__isnull=False, realized_pnl__isnull=False)
+        .values_list("position_id")
+        .annotate(total=Sum("realized_pnl"))
+        .values_list("position_id", "total")
+    )
+    marked: list[MarkedPosition] = []
+    warnings: list[str] = []
+    for position in positions:
+        snapshot = snapshots.get(position.security_id)
+        open_now = position.closed_at is None or (
+            as_of is not None and position.exit_date is not None and position.exit_date > as_of
+        )
+        if open_now:
+            price = snapshot.price if snapshot else None
+            previous = snapshot.previous_close if snapshot else None
+            if snapshot is None:
+                warnings.append(f"No price for {position.security_id}: its value is null")
+        else:  # closed: valued at its exit, nothing left at risk
+            price, previous = position.exit_price, None
+        valuation = value_position(
+            quantity=position.quantity,
+            multiplier=position.multiplier,
+            entry_price=position.entry_price,
+            price=price,
+            previous_close=previous,
+        )
+        marked.append(
+            MarkedPosition(
+                position, snapshot, valuation, realized_by_position.get(position.id, Decimal(0))
+            )
+        )
+    return PortfolioBook(
+        portfolio=portfolio,
+        as_of=as_of,
+        marked=marked,
+        cash_balance=totals["cash"] or Decimal(0),
+        realized_pnl=totals["realized"] or Decimal(0),
+        warnings=warnings,
+    )
+
+
+@dataclass(frozen=True)
+class PortfolioListRow:
+    portfolio: Portfolio
+    positions_count: int
+    total_value: Decimal
+    cash_balance: Decimal
+
+
+def portfolios_for_user(*, user: User) -> list[PortfolioListRow]:
+    """Every live portfolio of ``user`` with its value (queries independent of count)."""
+    portfolios = list(
+        Portfolio.objects.owned_by(user)
+        .annotate(open_count=Count("positions", filter=Q(positions__closed_at__isnull=True)))
+        .order_by("-is_default", "created_at")
+    )
+    ids = [p.id for p in portfolios]
+    positions = list(
+        Position.objects.filter(portfolio_id__in=ids, closed_at__isnull=True).values_list(
+            "portfolio_id", "security_id", "quantity", "multiplier"
+        )
+    )
+    cash = dict(
+        Transaction.objects.filter(portfolio_id__in=ids)
+        .values_list("portfolio_id")
+        .annotate(total=Sum("amount"))
+        .values_list("portfolio_id", "total")
+    )
+    snapshots = price_snapshots(symbols={symbol for _, symbol, _, _ in positions})
+    value: dict[Any, Decimal] = {pid: Decimal(0) for pid in ids}
+    for portfolio_id, symbol, quantity, multiplier in positions:
+        snapshot = snapshots.get(symbol)
+        if snapshot is not None:
+            value[portfolio_id] += quantity * snapshot.price * multiplier
+    return [
+        PortfolioListRow(
+            portfolio=p,
+            positions_count=p.open_count,  # type: ignore[attr-defined]
+            total_value=value[p.id] + (cash.get(p.id) or Decimal(0)),
+            cash_balance=cash.get(p.id) or Decimal(0),
+        )
+        for p in portfolios
+    ]
+
+
+def position_transactions(*, position: Position) -> list[Transaction]:
+    return list(Transaction.objects.filter(position=position).order_by("trade_date", "created_at"))
+
+
+def data_quality_score(*, book: PortfolioBook, now: dt.datetime | None = None) -> float | None:
+    """Share of open positions with a price, in percent (0–100).
+
+    The full data-quality assessment (Greeks, factors, history, freshness) comes with
+    the risk engine; until then the score is price coverage alone.
+    """
+    open_positions = book.open_positions
+    if not open_positions:
+        return None
+    priced = sum(1 for m in open_positions if m.snapshot is not None)
+    return round(100.0 * priced / len(open_positions), 1)
+
+
+def now_utc() -> dt.datetime:
+    return timezone.now()

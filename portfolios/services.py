@@ -1,11 +1,34 @@
-"""Writes to portfolios."""
+"""Writes to portfolios, positions and the cash ledger.
+
+Every multi-row change is one transaction; the position row is locked while its
+quantity changes, so two concurrent closes cannot both fill.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Any
+
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
-from portfolios.models import Portfolio, PortfolioType
+from marketdata.models import AssetType, Security
+from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
+from portfolios.models import (
+    Lot,
+    Portfolio,
+    PortfolioType,
+    Position,
+    PositionType,
+    Transaction,
+    TransactionKind,
+)
+from portfolios.valuation import fifo_close, money
+from sigmasight.api.errors import Conflict, InvalidSymbol, ValidationFailed
 
 
 @transaction.atomic
@@ -29,3 +52,332 @@ def portfolio_create(
         portfolio_type=portfolio_type,
         is_default=is_default,
     )
+
+
+@transaction.atomic
+def portfolio_update(*, portfolio: Portfolio, **changes: Any) -> Portfolio:
+    allowed = {"name", "description", "currency", "portfolio_type"}
+    for key, value in changes.items():
+        if key in allowed and value is not None:
+            setattr(portfolio, key, value.upper() if key == "currency" else value)
+    portfolio.save()
+    return portfolio
+
+
+@transaction.atomic
+def portfolio_soft_delete(*, portfolio: Portfolio) -> None:
+    """Hide the portfolio; if it was the default, the owner's oldest other one takes over."""
+    portfolio = Portfolio.objects.select_for_update().get(pk=portfolio.pk)
+    was_default = portfolio.is_default
+    portfolio.deleted_at = timezone.now()
+    portfolio.is_default = False
+    portfolio.save(update_fields=["deleted_at", "is_default", "updated_at"])
+    if was_default:
+        successor = Portfolio.objects.owned_by(portfolio.owner).order_by("created_at").first()
+        if successor is not None:
+            successor.is_default = True
+            successor.save(update_fields=["is_default", "updated_at"])
+
+
+#: Anything shaped like root + YYMMDD + a letter is parsed as an option, so a malformed
+#: OCC symbol gets a field error rather than "unknown symbol".
+OPTION_SHAPE = re.compile(r"^[A-Z][A-Z0-9.]{0,5}[ _]*\d{6}[A-Z]")
+
+
+def _security_for(symbol: str, *, today: dt.date) -> tuple[Security, Any]:
+    """The stored security for a symbol (an option's from its OCC symbol), or 422."""
+    from marketdata import services as marketdata_services
+
+    symbol = symbol.strip().upper()
+    if looks_like_option(symbol) or OPTION_SHAPE.match(symbol):
+        try:
+            contract = parse_occ(symbol)
+        except InvalidOptionSymbol as exc:
+            raise ValidationFailed({"symbol": [str(exc)]}) from exc
+        if contract.expiry < today:
+            raise ValidationFailed(
+                {"symbol": [f"The option expired on {contract.expiry.isoformat()}"]}
+            )
+        try:
+            security = marketdata_services.option_security_ensure(symbol=contract.occ_symbol)
+        except Exception as exc:
+            raise InvalidSymbol(
+                f"Unknown option underlying {contract.underlying}",
+                details={"symbol": symbol, "underlying": contract.underlying},
+            ) from exc
+        return security, contract
+    security = Security.objects.filter(symbol=symbol).first()
+    if security is None:
+        # A provider failure means we can't vouch for the symbol: it stays unknown.
+        with contextlib.suppress(Exception):
+            marketdata_services.securities_upsert(
+                provider=marketdata_services.get_provider(), symbols=[symbol]
+            )
+        security = Security.objects.filter(symbol=symbol).first()
+    if security is None or security.asset_type == AssetType.OPTION:
+        raise InvalidSymbol(f"Unknown symbol {symbol}", details={"symbol": symbol})
+    return security, None
+
+
+def _position_type(*, option: Any, quantity: Decimal) -> str:
+    if option is None:
+        return PositionType.LONG if quantity > 0 else PositionType.SHORT
+    if option.is_call:
+        return PositionType.LC if quantity > 0 else PositionType.SC
+    return PositionType.LP if quantity > 0 else PositionType.SP
+
+
+def _trade_cash(quantity: Decimal, price: Decimal, multiplier: int, fees: Decimal) -> Decimal:
+    """Cash flow of a trade: buying (quantity > 0) pays, selling receives; fees always pay."""
+    return money(-(quantity * price * multiplier) - fees)  # type: ignore[return-value]
+
+
+def _validate_trade(
+    *, quantity: Decimal, price: Decimal, trade_date: dt.date, today: dt.date
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if quantity == 0:
+        errors["quantity"] = ["Quantity must not be zero"]
+    if price < 0:
+        errors["entry_price"] = ["Price must not be negative"]
+    if trade_date > today:
+        errors["entry_date"] = ["The date must not be in the future"]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+@transaction.atomic
+def position_open(
+    *,
+    portfolio: Portfolio,
+    symbol: str,
+    quantity: Decimal,
+    entry_price: Decimal,
+    entry_date: dt.date,
+    tags: list[str] | None = None,
+    fees: Decimal = Decimal(0),
+    today: dt.date | None = None,
+) -> Position:
+    """Open a position (or add a lot to an open one on the same side) and book its cash."""
+    today = today or timezone.localdate()
+    _validate_trade(quantity=quantity, price=entry_price, trade_date=entry_date, today=today)
+    security, option = _security_for(symbol, today=today)
+    multiplier = 100 if option is not None else 1
+    existing = (
+        Position.objects.select_for_update()
+        .filter(portfolio=portfolio, security=security, closed_at__isnull=True)
+        .first()
+    )
+    if existing is not None:
+        if (existing.quantity > 0) != (quantity > 0):
+            raise Conflict(
+                f"An open {existing.position_type} position in {security.symbol} exists; "
+                "close it or reduce it instead of opening the other side",
+                details={"position_id": str(existing.id)},
+            )
+        total = existing.quantity + quantity
+        existing.entry_price = (
+            existing.quantity * existing.entry_price + quantity * entry_price
+        ) / total
+        existing.quantity = total
+        existing.entry_date = min(existing.entry_date, entry_date)
+        if tags:
+            existing.tags = sorted(set(existing.tags) | set(tags))
+        existing.save()
+        position = existing
+    else:
+        position = Position.objects.create(
+            portfolio=portfolio,
+            security=security,
+            position_type=_position_type(option=option, quantity=quantity),
+            quantity=quantity,
+            multiplier=multiplier,
+            underlying_symbol=option.underlying if option else None,
+            strike=option.strike if option else None,
+            expiry=option.expiry if option else None,
+            entry_price=entry_price,
+            entry_date=entry_date,
+            tags=sorted(set(tags or [])),
+        )
+    Lot.objects.create(
+        position=position,
+        open_date=entry_date,
+        price=entry_price,
+        quantity=quantity,
+        remaining=quantity,
+    )
+    Transaction.objects.create(
+        portfolio=portfolio,
+        position=position,
+        kind=TransactionKind.BUY if quantity > 0 else TransactionKind.SELL,
+        symbol=security.symbol,
+        quantity=quantity,
+        price=entry_price,
+        fees=fees,
+        amount=_trade_cash(quantity, entry_price, multiplier, fees),
+        trade_date=entry_date,
+        note="open" if existing is None else "add",
+    )
+    return position
+
+
+@transaction.atomic
+def position_update(
+    *,
+    position: Position,
+    quantity: Decimal | None = None,
+    entry_price: Decimal | None = None,
+    entry_date: dt.date | None = None,
+    tags: list[str] | None = None,
+    today: dt.date | None = None,
+) -> Position:
+    """Correct a position's entry. Tags can always change; quantity, price and date only
+    while the position is open with a single, untouched lot (the opening trade is
+    rewritten, cash included). Anything else is a new trade: open or close instead."""
+    today = today or timezone.localdate()
+    position = Position.objects.select_for_update().get(pk=position.pk)
+    if tags is not None:
+        position.tags = sorted(set(tags))
+    if quantity is not None or entry_price is not None or entry_date is not None:
+        if not position.is_active:
+            raise Conflict("A closed position cannot be edited")
+        lots = list(position.lots.all())
+        opening = list(
+            position.transactions.filter(kind__in=[TransactionKind.BUY, TransactionKind.SELL])
+        )
+        if len(lots) != 1 or lots[0].remaining != lots[0].quantity or len(opening) != 1:
+            raise Conflict(
+                "This position has several lots or partial closes; trade instead of editing"
+            )
+        new_quantity = quantity if quantity is not None else position.quantity
+        new_price = entry_price if entry_price is not None else position.entry_price
+        new_date = entry_date if entry_date is not None else position.entry_date
+        _validate_trade(quantity=new_quantity, price=new_price, trade_date=new_date, today=today)
+        if (new_quantity > 0) != (position.quantity > 0):
+            raise ValidationFailed(
+                {"quantity": ["The sign of the quantity (long/short) cannot change"]}
+            )
+        position.quantity, position.entry_price, position.entry_date = (
+            new_quantity,
+            new_price,
+            new_date,
+        )
+        lot, trade = lots[0], opening[0]
+        lot.quantity = lot.remaining = new_quantity
+        lot.price, lot.open_date = new_price, new_date
+        lot.save()
+        trade.quantity, trade.price, trade.trade_date = new_quantity, new_price, new_date
+        trade.amount = _trade_cash(new_quantity, new_price, position.multiplier, trade.fees)
+        trade.save()
+    position.save()
+    return position
+
+
+@transaction.atomic
+def position_close(
+    *,
+    position: Position,
+    exit_price: Decimal | None = None,
+    exit_date: dt.date | None = None,
+    quantity: Decimal | None = None,
+    fees: Decimal = Decimal(0),
+    today: dt.date | None = None,
+) -> Transaction:
+    """Close all (or ``quantity`` of) a position at ``exit_price`` (default: the latest
+    quote), consuming lots FIFO, booking the realized P&L and the cash flow."""
+    from marketdata.selectors import price_snapshots
+
+    today = today or timezone.localdate()
+    position = Position.objects.select_for_update().get(pk=position.pk)
+    if not position.is_active:
+        raise Conflict("The position is already closed")
+    exit_date = exit_date or today
+    if exit_price is None:
+        snapshot = price_snapshots(symbols=[position.security_id]).get(position.security_id)
+        if snapshot is None:
+            raise ValidationFailed({"exit_price": ["No quote is available; give an exit price"]})
+        exit_price = snapshot.price
+    errors: dict[str, list[str]] = {}
+    if exit_price < 0:
+        errors["exit_price"] = ["Price must not be negative"]
+    if exit_date > today:
+        errors["exit_date"] = ["The date must not be in the future"]
+    if exit_date < position.entry_date:
+        errors["exit_date"] = ["The exit date is before the entry date"]
+    open_size = abs(position.quantity)
+    size = open_size if quantity is None else quantity
+    if size <= 0 or size > open_size:
+        errors["quantity"] = [f"Quantity must be between 0 and {open_size}"]
+    if errors:
+        raise ValidationFailed(errors)
+    lots = list(position.lots.select_for_update().exclude(remaining=0))
+    fills = fifo_close(
+        [(lot.remaining, lot.price) for lot in lots],
+        quantity=size,
+        exit_price=exit_price,
+        multiplier=position.multiplier,
+    )
+    for fill in fills:
+        lot = lots[fill.lot_index]
+        lot.remaining -= fill.quantity
+        lot.save(update_fields=["remaining"])
+    closed_signed = sum((fill.quantity for fill in fills), Decimal(0))
+    realized = money(sum((fill.realized_pnl for fill in fills), Decimal(0)) - fees)
+    trade = Transaction.objects.create(
+        portfolio=position.portfolio,
+        position=position,
+        kind=TransactionKind.SELL if closed_signed > 0 else TransactionKind.BUY,
+        symbol=position.security_id,
+        quantity=-closed_signed,
+        price=exit_price,
+        fees=fees,
+        amount=_trade_cash(-closed_signed, exit_price, position.multiplier, fees),
+        realized_pnl=realized,
+        trade_date=exit_date,
+        note="close" if size == open_size else "partial close",
+    )
+    if closed_signed == position.quantity:
+        # Fully closed: the row keeps the size last held, for the record.
+        position.closed_at = timezone.now()
+        position.exit_price = exit_price
+        position.exit_date = exit_date
+    else:
+        position.quantity -= closed_signed
+    position.save()
+    return trade
+
+
+@transaction.atomic
+def cash_transaction(
+    *, portfolio: Portfolio, kind: str, amount: Decimal, trade_date: dt.date, note: str = ""
+) -> Transaction:
+    """Deposit, withdrawal, dividend or fee: ``amount`` is positive; the sign follows the kind."""
+    if amount <= 0:
+        raise ValidationFailed({"amount": ["Amount must be positive"]})
+    signed = amount if kind in (TransactionKind.DEPOSIT, TransactionKind.DIVIDEND) else -amount
+    return Transaction.objects.create(
+        portfolio=portfolio, kind=kind, amount=money(signed), trade_date=trade_date, note=note
+    )
+
+
+@transaction.atomic
+def split_apply(*, symbol: str, ratio: Decimal, ex_date: dt.date) -> int:
+    """Apply a split (``ratio`` new shares per old) to positions opened before ``ex_date``:
+    quantities multiply and entry prices divide, so P&L is continuous across it."""
+    if ratio <= 0:
+        raise ValidationFailed({"ratio": ["Ratio must be positive"]})
+    positions = list(
+        Position.objects.select_for_update().filter(
+            security_id=symbol, closed_at__isnull=True, entry_date__lt=ex_date
+        )
+    )
+    for position in positions:
+        position.quantity *= ratio
+        position.entry_price /= ratio
+        position.save(update_fields=["quantity", "entry_price", "updated_at"])
+        for lot in position.lots.select_for_update().filter(open_date__lt=ex_date):
+            lot.quantity *= ratio
+            lot.remaining *= ratio
+            lot.price /= ratio
+            lot.save(update_fields=["quantity", "remaining", "price"])
+    return len(positions)

@@ -239,6 +239,10 @@ SPECTACULAR_SETTINGS = {
 # --- Market data and risk ---------------------------------------------------------------------
 RISK_FREE_RATE: float = env.float("RISK_FREE_RATE", default=0.04)
 MARKET_DATA_PROVIDERS: list[str] = env.list("MARKET_DATA_PROVIDERS", default=["simulated"])
+MARKET_DATA_HISTORY_YEARS: int = env.int(
+    "MARKET_DATA_HISTORY_YEARS", default=3
+)  # bars kept in the DB
+MARKET_DATA_CSV_DIR: str = env.str("MARKET_DATA_CSV_DIR", default="")  # <SYMBOL>.csv files
 SIMULATION_SEED: int = env.int("SIMULATION_SEED", default=20240101)
 FMP_API_KEY: str = env.str("FMP_API_KEY", default="")
 POLYGON_API_KEY: str = env.str("POLYGON_API_KEY", default="")

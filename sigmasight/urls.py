@@ -9,6 +9,9 @@ from sigmasight.views import HealthView
 
 api_v1 = [
     path("auth/", include("accounts.api.urls")),
+    path("", include("portfolios.api.urls")),
+    path("", include("marketdata.api.urls")),
+    path("", include("risk.api.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

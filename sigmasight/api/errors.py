@@ -162,8 +162,24 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, DomainError):
         if isinstance(exc, ValidationFailed):
             return Response(validation_body(exc.errors, exc.location), status=422)
+        detail = None
+        if exc.status_code == 422:  # every 422 carries SigmaSight's [{loc, msg, type}] list
+            field = str(exc.details.get("field", "symbol"))
+            detail = [
+                {
+                    "loc": ["body", field],
+                    "msg": exc.message,
+                    "type": f"value_error.{exc.code.lower()}",
+                }
+            ]
         return Response(
-            error_body(exc.status_code, message=exc.message, code=exc.code, details=exc.details),
+            error_body(
+                exc.status_code,
+                message=exc.message,
+                code=exc.code,
+                details=exc.details,
+                detail=detail,
+            ),
             status=exc.status_code,
         )
     if isinstance(exc, Http404):

@@ -18,6 +18,11 @@ class Command(BaseCommand):
             help=f"Create {DEMO_ADMIN.email} even with the production settings active.",
         )
         parser.add_argument("--no-admin", action="store_true", help="Do not create the demo admin.")
+        parser.add_argument(
+            "--users-only",
+            action="store_true",
+            help="Only the users and empty portfolios: no market data, no positions.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         embedded = settings.EMBEDDED
@@ -29,7 +34,14 @@ class Command(BaseCommand):
                 "Production settings are active: not creating the demo admin "
                 "(use --with-admin to force, or createsuperuser)."
             )
-        portfolios = seed_demo(include_admin=include_admin)
+        if not options["users_only"]:
+            self.stdout.write(
+                "Loading market data (real history, then the simulated continuation)..."
+            )
+        portfolios = seed_demo(
+            include_admin=include_admin, with_market_data=not options["users_only"]
+        )
         for portfolio in portfolios:
-            self.stdout.write(f"  {portfolio.owner.email:<38} {portfolio.name}")
+            count = portfolio.positions.filter(closed_at__isnull=True).count()
+            self.stdout.write(f"  {portfolio.owner.email:<38} {portfolio.name} ({count} positions)")
         self.stdout.write(self.style.SUCCESS(f"Seeded {len(portfolios)} demo users."))

@@ -1,0 +1,103 @@
+"""Admin for reference data (editable, as RISK-MODEL.md asks), bars, quotes, factors and
+corporate actions."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from marketdata.models import CorporateAction, FactorDefinition, PriceBar, Quote, Security
+
+
+@admin.register(Security)
+class SecurityAdmin(admin.ModelAdmin):
+    list_display = (
+        "symbol",
+        "name",
+        "asset_type",
+        "sector",
+        "exchange",
+        "proxy_symbol",
+        "underlying",
+        "expiry",
+        "is_active",
+        "source",
+    )
+    list_filter = ("asset_type", "is_active", "sector", "exchange", "source")
+    search_fields = ("symbol", "name", "sector", "industry")
+    raw_id_fields = ("underlying",)
+    readonly_fields = ("updated_at",)
+    fieldsets = (
+        (None, {"fields": ("symbol", "name", "asset_type", "is_active", "source", "updated_at")}),
+        (
+            "Classification",
+            {"fields": ("sector", "industry", "exchange", "currency")},
+        ),
+        (
+            "Fundamentals",
+            {"fields": ("dividend_yield", "shares_outstanding", "eps_ttm", "duration")},
+        ),
+        (
+            "History proxy",
+            {"fields": ("proxy_symbol", "proxy_beta", "proxy_residual_vol", "proxy_reason")},
+        ),
+        (
+            "Option",
+            {"fields": ("underlying", "option_right", "strike", "expiry", "multiplier")},
+        ),
+    )
+
+
+@admin.register(PriceBar)
+class PriceBarAdmin(admin.ModelAdmin):
+    list_display = (
+        "security",
+        "date",
+        "open",
+        "high",
+        "low",
+        "close",
+        "adj_close",
+        "volume",
+        "source",
+    )
+    list_filter = ("source",)
+    search_fields = ("security__symbol",)
+    date_hierarchy = "date"
+    list_select_related = ("security",)
+    raw_id_fields = ("security",)
+    ordering = ("-date", "security")
+
+
+@admin.register(Quote)
+class QuoteAdmin(admin.ModelAdmin):
+    list_display = (
+        "security",
+        "last",
+        "bid",
+        "ask",
+        "volume",
+        "implied_volatility",
+        "timestamp",
+        "source",
+    )
+    list_filter = ("source",)
+    search_fields = ("security__symbol",)
+    list_select_related = ("security",)
+    raw_id_fields = ("security",)
+
+
+@admin.register(FactorDefinition)
+class FactorDefinitionAdmin(admin.ModelAdmin):
+    list_display = ("key", "name", "etf_symbol", "is_active", "display_order")
+    list_editable = ("etf_symbol", "is_active", "display_order")
+    search_fields = ("key", "name", "etf_symbol")
+
+
+@admin.register(CorporateAction)
+class CorporateActionAdmin(admin.ModelAdmin):
+    list_display = ("security", "action_type", "ex_date", "ratio", "amount", "source")
+    list_filter = ("action_type", "source")
+    search_fields = ("security__symbol",)
+    date_hierarchy = "ex_date"
+    list_select_related = ("security",)
+    raw_id_fields = ("security",)

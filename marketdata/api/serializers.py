@@ -1,0 +1,240 @@
+"""Input (query) and output serializers of the market-data endpoints.
+
+Output numbers are JSON numbers: prices rounded to 4 places, money to cents. Each field's
+help text states its unit: percent (0.34 = 0.34%) or fraction (0.0953 = 9.53%).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from marketdata import calendar
+
+MAX_QUOTE_SYMBOLS = 100
+MAX_HISTORY_DAYS = 10_000
+MAX_ETF_DAYS = 366
+#: Dates outside this span are rejected: they cannot be sessions, and arithmetic on them
+#: (``end - days``) could leave the range of ``datetime.date``.
+MIN_DATE = dt.date(1900, 1, 1)
+MAX_DATE = dt.date(2100, 12, 31)
+
+
+def _price(help_text: str, **kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=None, decimal_places=4, allow_null=True, help_text=help_text, **kwargs
+    )
+
+
+def _money(help_text: str) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=None, decimal_places=2, allow_null=True, help_text=help_text
+    )
+
+
+class RoundedFloatField(serializers.FloatField):
+    """A float rounded to ``places`` decimals on output."""
+
+    def __init__(self, *, places: int, **kwargs: Any) -> None:
+        self.places = places
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> float:
+        return round(float(value), self.places)
+
+
+def _split_symbols(value: str) -> list[str]:
+    return list(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
+
+
+def _check_date(value: dt.date) -> dt.date:
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise serializers.ValidationError(f"Dates must lie between {MIN_DATE} and {MAX_DATE}.")
+    return value
+
+
+# --------------------------------------------------------------------------- input
+
+
+class HistoricalQuerySerializer(serializers.Serializer):
+    """``days`` back from ``end_date`` unless ``start_date`` is given; ``end_date`` defaults
+    to today (New York)."""
+
+    days = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_HISTORY_DAYS,
+        default=30,
+        help_text="Calendar days of history ending at end_date (ignored when start_date is set).",
+    )
+    start_date = serializers.DateField(
+        required=False, validators=[_check_date], help_text="First date, YYYY-MM-DD."
+    )
+    end_date = serializers.DateField(
+        required=False,
+        validators=[_check_date],
+        help_text="Last date, YYYY-MM-DD (default: today in New York).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        end = attrs.get("end_date") or timezone.now().astimezone(calendar.EASTERN).date()
+        start = attrs.get("start_date") or end - dt.timedelta(days=attrs["days"])
+        if end < start:
+            raise serializers.ValidationError(
+                {"end_date": ["end_date must be on or after start_date."]}
+            )
+        return {"start": start, "end": end}
+
+
+class QuotesQuerySerializer(serializers.Serializer):
+    symbols = serializers.CharField(
+        max_length=4000,
+        help_text=f"Comma-separated symbols (at most {MAX_QUOTE_SYMBOLS}); OCC option "
+        "symbols are accepted, e.g. SPY240920C00550000.",
+        error_messages={"required": "field required", "blank": "field required"},
+    )
+
+    def validate_symbols(self, value: str) -> list[str]:
+        symbols = _split_symbols(value)
+        if not symbols:
+            raise serializers.ValidationError("field required")
+        if len(symbols) > MAX_QUOTE_SYMBOLS:
+            raise serializers.ValidationError(
+                f"At most {MAX_QUOTE_SYMBOLS} symbols per request, got {len(symbols)}."
+            )
+        return symbols
+
+
+class FactorETFQuerySerializer(serializers.Serializer):
+    symbols = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=1000,
+        help_text="Comma-separated factor ETF symbols (default: every active factor's ETF).",
+    )
+    days = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ETF_DAYS,
+        default=5,
+        help_text="Calendar days of closes up to each ETF's price date.",
+    )
+
+    def validate_symbols(self, value: str) -> list[str]:
+        return _split_symbols(value)
+
+
+# --------------------------------------------------------------------------- output
+
+
+class PriceBarSerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="Session date.")
+    open = _price("Open, dollars per share (null where the source has closes only).")
+    high = _price("High, dollars per share.")
+    low = _price("Low, dollars per share.")
+    close = _price("Raw (as traded) close, dollars per share.")
+    volume = serializers.IntegerField(allow_null=True, help_text="Shares (contracts for options).")
+    adjusted_close = _price("Split- and dividend-adjusted close, dollars.", source="adj_close")
+
+
+class HistoryStatisticsSerializer(serializers.Serializer):
+    period_return = RoundedFloatField(
+        places=6, allow_null=True, help_text="Last/first adjusted close − 1, a fraction."
+    )
+    volatility = RoundedFloatField(
+        places=6,
+        allow_null=True,
+        help_text="Annualized (×√252) stdev of daily simple returns, a fraction.",
+    )
+    max_price = _price("Highest close in the period, dollars.")
+    min_price = _price("Lowest close in the period, dollars.")
+    avg_volume = serializers.IntegerField(allow_null=True, help_text="Mean daily volume, shares.")
+
+
+class HistoricalPricesSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    data_points = serializers.IntegerField(help_text="Number of bars returned.")
+    start_date = serializers.DateField(help_text="First date of the window asked for.")
+    end_date = serializers.DateField(help_text="Last date of the window asked for.")
+    prices = PriceBarSerializer(many=True, help_text="Daily bars, newest first.")
+    statistics = HistoryStatisticsSerializer()
+    last_updated = serializers.DateTimeField(
+        allow_null=True, help_text="Close of the last bar's session, UTC."
+    )
+    source = serializers.CharField(
+        allow_null=True, help_text="Where the bars came from (e.g. simulated, csv, fmp)."
+    )
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class QuoteSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    price = _price("Last trade (or mid), dollars per share (per option share for options).")
+    change = _price("Price − previous close, dollars per share.")
+    change_percent = serializers.DecimalField(
+        max_digits=None,
+        decimal_places=4,
+        allow_null=True,
+        help_text="Change over the previous close in percent: 0.34 means 0.34%.",
+    )
+    previous_close = _price("Previous session's close, split-adjusted, dollars per share.")
+    volume = serializers.IntegerField(allow_null=True, help_text="Session volume, shares.")
+    bid = _price("Bid, dollars per share.")
+    ask = _price("Ask, dollars per share.")
+    bid_size = serializers.IntegerField(allow_null=True, help_text="Shares (contracts).")
+    ask_size = serializers.IntegerField(allow_null=True, help_text="Shares (contracts).")
+    high_52_week = _price("Highest high of the last 52 weeks, split-adjusted, dollars.")
+    low_52_week = _price("Lowest low of the last 52 weeks, split-adjusted, dollars.")
+    market_cap = _money("Shares outstanding × price, dollars (null when unknown).")
+    implied_volatility = RoundedFloatField(
+        places=6, allow_null=True, help_text="Options only: implied volatility, a fraction."
+    )
+    timestamp = serializers.DateTimeField(
+        allow_null=True, help_text="Quote time, or the close of the bar's session, UTC."
+    )
+    source = serializers.CharField(allow_null=True, help_text="simulated, csv, fmp, polygon…")
+
+
+class QuotesSerializer(serializers.Serializer):
+    quotes = QuoteSerializer(many=True)
+    market_status = serializers.ChoiceField(
+        choices=["open", "pre_market", "after_hours", "closed"], help_text="NYSE state now."
+    )
+    last_updated = serializers.DateTimeField(help_text="Newest quote time, UTC.")
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class DatedCloseSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    close = _price("Raw close, dollars per share.")
+
+
+class FactorETFSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    name = serializers.CharField()
+    factor_type = serializers.CharField(help_text="The factor key (market, size, value…).")
+    current_price = _price("Latest price, dollars per share.")
+    change = _price("Price − previous close, dollars per share.")
+    change_percent = serializers.DecimalField(
+        max_digits=None,
+        decimal_places=4,
+        allow_null=True,
+        help_text="Change over the previous close in percent: 0.34 means 0.34%.",
+    )
+    volume = serializers.IntegerField(allow_null=True, help_text="Session volume, shares.")
+    last_updated = serializers.DateTimeField(allow_null=True, help_text="UTC.")
+    source = serializers.CharField(allow_null=True)
+    historical_prices = DatedCloseSerializer(many=True, help_text="Closes, newest first.")
+
+
+class FactorETFSummarySerializer(serializers.Serializer):
+    total_etfs = serializers.IntegerField()
+    data_coverage = serializers.CharField(help_text='Share of ETFs with a price, e.g. "100%".')
+    last_updated = serializers.DateTimeField(allow_null=True, help_text="UTC.")
+
+
+class FactorETFPricesSerializer(serializers.Serializer):
+    factor_etfs = FactorETFSerializer(many=True)
+    summary = FactorETFSummarySerializer()
+    warnings = serializers.ListField(child=serializers.CharField())

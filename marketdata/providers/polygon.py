@@ -1,0 +1,280 @@
+"""Polygon.io provider (the service now also answers as Massive, api.massive.com).
+
+Endpoints, from https://polygon.io/docs/stocks:
+
+* history: ``/v2/aggs/ticker/{T}/range/1/day/{from}/{to}`` asked twice, with
+  ``adjusted=false`` for the raw OHLCV and ``adjusted=true`` for ``adj_close``;
+  ``results[]`` of ``{t, o, h, l, c, v, vw, n}``, ``t`` the bar start in ms UTC
+  (midnight New York for daily bars), more pages behind ``next_url``.
+  Polygon's ``adjusted=true`` corrects for **splits only**, so ``adj_close``
+  from this provider is split-adjusted but not dividend-adjusted.
+* quotes: ``/v2/snapshot/locale/us/markets/stocks/tickers?tickers=A,B`` with
+  ``lastQuote {p, s, P, S}`` (bid, bid size, ask, ask size), ``lastTrade {p}``,
+  ``day {c, v}`` and ``updated`` (ns UTC).
+* profile: ``/v3/reference/tickers/{T}`` (``results`` object; 404 when unknown).
+
+Polygon writes class shares with a dot (``BRK.B``); the dash form (``BRK-B``, as
+Yahoo and FMP write it) is mapped both ways. The key goes in the documented
+``Authorization: Bearer`` header, so ``next_url`` pages need no ``apiKey``
+parameter and no URL ever holds the key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pandas as pd
+
+from marketdata.providers.base import (
+    HISTORY_COLUMNS,
+    Profile,
+    ProviderError,
+    QuoteData,
+    SymbolNotFound,
+    empty_history,
+)
+from marketdata.providers.failover import ProviderNotConfigured
+from marketdata.providers.http import JSONClient, RequestBudget, RetryPolicy, utc_now
+
+NEW_YORK = ZoneInfo("America/New_York")
+#: Tickers per snapshot request (keeps the URL well under common 8 KB limits).
+SNAPSHOT_BATCH = 250
+#: Safety stop for ``next_url`` loops; 50,000 daily bars fit on one page anyway.
+MAX_PAGES = 100
+
+#: Polygon ticker ``type`` codes (``/v3/reference/tickers/types``) to base.py asset types.
+_ASSET_TYPES = {
+    "CS": "stock",
+    "ADRC": "stock",
+    "PFD": "stock",
+    "OS": "stock",
+    "GDR": "stock",
+    "ETF": "etf",
+    "ETN": "etf",
+    "ETV": "etf",
+    "ETS": "etf",
+    "FUND": "mutual_fund",
+    "INDEX": "index",
+}
+
+
+def to_polygon_symbol(symbol: str) -> str:
+    """``BRK-B`` and ``BRK/B`` become ``BRK.B``; other symbols are unchanged."""
+    return re.sub(r"^([A-Z]{1,6})[-/]([A-Z]{1,2})$", r"\1.\2", symbol.strip().upper())
+
+
+def _number(row: Mapping[str, Any] | None, key: str) -> float | None:
+    """A positive number from ``row[key]``; snapshot fields read 0 before the open."""
+    if not isinstance(row, Mapping):
+        return None
+    value = row.get(key)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
+
+
+def session_date(t_ms: int | float) -> dt.date:
+    """The New York session date of a daily bar whose start is ``t_ms`` ms after the epoch."""
+    return dt.datetime.fromtimestamp(t_ms / 1000, dt.UTC).astimezone(NEW_YORK).date()
+
+
+class PolygonProvider:
+    """Polygon as a :class:`~marketdata.providers.base.MarketDataProvider`."""
+
+    name = "polygon"
+
+    def __init__(
+        self,
+        api_key: str,
+        client: httpx.Client | None = None,
+        budget: RequestBudget | None = None,
+        base_url: str = "https://api.polygon.io",
+        *,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        if not api_key:
+            raise ProviderNotConfigured("polygon: no API key configured")
+        self.clock = clock
+        self.http = JSONClient(
+            provider=self.name,
+            base_url=base_url,
+            client=client,
+            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
+            secrets=[api_key],
+            budget=budget,
+            retry=retry,
+            sleep=sleep,
+            clock=clock,
+        )
+
+    def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET JSON; Polygon marks failures with ``status: ERROR`` / ``NOT_AUTHORIZED``."""
+        payload = self.http.get_json(path, params)
+        if not isinstance(payload, Mapping):
+            raise ProviderError("polygon: expected a JSON object")
+        if payload.get("status") in ("ERROR", "NOT_AUTHORIZED"):
+            message = payload.get("error") or payload.get("message") or payload["status"]
+            raise ProviderError(f"polygon: {self.http.mask(str(message))[:200]}")
+        return payload
+
+    # ------------------------------------------------------------------ history
+
+    def _bars(self, ticker: str, start: dt.date, end: dt.date, adjusted: bool) -> list[Mapping]:
+        """All daily aggregates for one ticker, following ``next_url``."""
+        path: str | None = f"v2/aggs/ticker/{ticker}/range/1/day/{start}/{end}"
+        params: dict[str, Any] | None = {
+            "adjusted": "true" if adjusted else "false",
+            "sort": "asc",
+            "limit": 50000,
+        }
+        bars: list[Mapping] = []
+        seen: set[str] = set()
+        while path is not None:
+            if len(seen) >= MAX_PAGES or path in seen:
+                raise ProviderError(f"polygon: pagination for {ticker} does not end")
+            seen.add(path)
+            payload = self._get(path, params)
+            results = payload.get("results") or []
+            if not isinstance(results, list):
+                raise ProviderError(f"polygon: unexpected aggregates payload for {ticker}")
+            bars.extend(r for r in results if isinstance(r, Mapping))
+            next_url = payload.get("next_url")
+            path, params = (
+                (next_url, None) if isinstance(next_url, str) and next_url else (None, None)
+            )
+        return bars
+
+    def history(self, symbols: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Raw daily bars with Polygon's split-adjusted close as ``adj_close``."""
+        rows: list[dict[str, Any]] = []
+        for symbol in dict.fromkeys(symbols):
+            ticker = to_polygon_symbol(symbol)
+            try:
+                raw = self._bars(ticker, start, end, adjusted=False)
+                if not raw:
+                    continue
+                adjusted = self._bars(ticker, start, end, adjusted=True)
+            except SymbolNotFound:
+                continue
+            adj_close = {session_date(b["t"]): b.get("c") for b in adjusted if "t" in b}
+            for bar in raw:
+                if not isinstance(bar.get("t"), int | float):
+                    raise ProviderError(f"polygon: aggregate without a timestamp for {symbol}")
+                day = session_date(bar["t"])
+                if not start <= day <= end:
+                    continue
+                rows.append(
+                    {
+                        "symbol": symbol,
+                        "date": day,
+                        "open": _float(bar.get("o")),
+                        "high": _float(bar.get("h")),
+                        "low": _float(bar.get("l")),
+                        "close": _float(bar.get("c")),
+                        "adj_close": _float(adj_close.get(day)),
+                        "volume": _float(bar.get("v")),
+                        "source": self.name,
+                    }
+                )
+        if not rows:
+            return empty_history()
+        frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+        return frame.sort_values(["symbol", "date"], ignore_index=True)
+
+    # ------------------------------------------------------------------- quotes
+
+    def quotes(self, symbols: Sequence[str]) -> list[QuoteData]:
+        """NBBO and last trade from the snapshot; tickers Polygon does not return are left out."""
+        wanted = {to_polygon_symbol(s): s for s in dict.fromkeys(symbols)}
+        tickers = list(wanted)
+        found: dict[str, QuoteData] = {}
+        for i in range(0, len(tickers), SNAPSHOT_BATCH):
+            batch = tickers[i : i + SNAPSHOT_BATCH]
+            try:
+                payload = self._get(
+                    "v2/snapshot/locale/us/markets/stocks/tickers", {"tickers": ",".join(batch)}
+                )
+            except SymbolNotFound:
+                continue
+            for item in payload.get("tickers") or []:
+                if isinstance(item, Mapping) and item.get("ticker") in wanted:
+                    quote = self._quote(wanted[item["ticker"]], item)
+                    found[quote.symbol] = quote
+        return [found[s] for s in wanted.values() if s in found]
+
+    def _quote(self, symbol: str, item: Mapping[str, Any]) -> QuoteData:
+        last_quote = item.get("lastQuote")
+        last_trade = item.get("lastTrade")
+        day = item.get("day")
+        # Before the open ``day`` is all zeros and plans without trades omit lastTrade.
+        last = _number(last_trade, "p") or _number(day, "c") or _number(item.get("prevDay"), "c")
+        volume = _number(day, "v")
+        stamp = item.get("updated")
+        if not isinstance(stamp, int | float) or stamp <= 0:
+            stamp = (last_trade or {}).get("t") if isinstance(last_trade, Mapping) else None
+        when = (
+            dt.datetime.fromtimestamp(stamp / 1e9, dt.UTC)
+            if isinstance(stamp, int | float) and stamp > 0
+            else self.clock()
+        )
+        bid_size = _number(last_quote, "s")
+        ask_size = _number(last_quote, "S")
+        return QuoteData(
+            symbol=symbol,
+            bid=_number(last_quote, "p"),
+            ask=_number(last_quote, "P"),
+            bid_size=int(bid_size) if bid_size is not None else None,
+            ask_size=int(ask_size) if ask_size is not None else None,
+            last=last,
+            volume=int(volume) if volume is not None else None,
+            timestamp=when,
+            source=self.name,
+        )
+
+    # ------------------------------------------------------------------ profile
+
+    def profile(self, symbol: str) -> Profile | None:
+        """Ticker details. Polygon gives an SIC description, not a GICS sector, so
+        ``sector`` is None and ``industry`` is the SIC description."""
+        try:
+            payload = self._get(f"v3/reference/tickers/{to_polygon_symbol(symbol)}")
+        except SymbolNotFound:
+            return None
+        item = payload.get("results")
+        if not isinstance(item, Mapping) or not item:
+            return None
+        if item.get("market") == "indices":
+            asset_type = "index"
+        else:
+            asset_type = _ASSET_TYPES.get(str(item.get("type", "")).upper(), "stock")
+        shares = _number(item, "share_class_shares_outstanding") or _number(
+            item, "weighted_shares_outstanding"
+        )
+        industry = item.get("sic_description")
+        currency = item.get("currency_name")
+        return Profile(
+            symbol=symbol,
+            name=str(item.get("name") or symbol),
+            asset_type=asset_type,
+            sector=None,
+            industry=industry.title() if isinstance(industry, str) and industry else None,
+            exchange=item.get("primary_exchange") or None,
+            currency=currency.upper() if isinstance(currency, str) and currency else "USD",
+            shares_outstanding=shares,
+            source=self.name,
+        )
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return math.nan

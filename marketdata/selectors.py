@@ -1,0 +1,664 @@
+"""Reads of market data: plain data out, a constant number of queries whatever the number
+of symbols.
+
+Units: prices are ``Decimal`` dollars per share (per option share for options); returns and
+volatilities are fractions (0.0953 = 9.53%); ``change_percent`` is a percent (0.34 = 0.34%).
+Dates are NYSE session dates; datetimes are aware UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import math
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.db.models import (
+    Case,
+    DecimalField,
+    Expression,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    Q,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from marketdata import calendar
+from marketdata.models import (
+    AssetType,
+    CorporateAction,
+    CorporateActionType,
+    FactorDefinition,
+    PriceBar,
+    Quote,
+    Security,
+)
+from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
+from sigmasight.api.errors import InvalidSymbol, NotFound
+
+SEED_DIR = Path(__file__).resolve().parent / "seed_data"
+TRADING_DAYS_PER_YEAR = 252
+#: Calendar days of bars fetched before a symbol's last bar: enough for the two sessions a
+#: snapshot needs across any NYSE closure (the longest since 1999 was 4 sessions in 2001).
+_RECENT_WINDOW_DAYS = 15
+#: The 52-week high/low window, in calendar days.
+_YEAR_DAYS = 365
+_HUNDRED = Decimal(100)
+_MICRO = Decimal("0.000001")
+
+_SYMBOL_RE = re.compile(r"[A-Z0-9^][A-Z0-9^.\-_]{0,31}")
+
+
+class PositionNotFound(NotFound):
+    default_message = "Position not found"
+
+
+@dataclass(frozen=True)
+class PriceSnapshot:
+    """The price of one symbol at a point in time, with what a quote screen shows beside it.
+
+    ``price`` and ``previous_close`` are dollars per share (per option share); the previous
+    close is split-adjusted to the price date's share basis (a 2:1 split between the two
+    sessions halves it). ``year_high``/``year_low`` span the 52 weeks up to the price
+    date, split-adjusted too. ``implied_volatility`` is a fraction (options only).
+    ``last_updated`` is the quote's timestamp, or the close of the bar's session.
+    """
+
+    symbol: str
+    price: Decimal
+    previous_close: Decimal | None
+    price_date: dt.date
+    previous_date: dt.date | None
+    bid: Decimal | None
+    ask: Decimal | None
+    bid_size: int | None
+    ask_size: int | None
+    volume: int | None
+    day_open: Decimal | None
+    day_high: Decimal | None
+    day_low: Decimal | None
+    year_high: Decimal | None
+    year_low: Decimal | None
+    implied_volatility: float | None
+    last_updated: dt.datetime
+    source: str
+
+    @property
+    def change(self) -> Decimal | None:
+        """Price minus previous close, dollars per share."""
+        return None if self.previous_close is None else self.price - self.previous_close
+
+    @property
+    def change_percent(self) -> Decimal | None:
+        """Change over the previous close, in percent (0.34 = 0.34%)."""
+        if self.previous_close is None or self.previous_close == 0:
+            return None
+        return (self.price - self.previous_close) / self.previous_close * _HUNDRED
+
+
+# --------------------------------------------------------------------------- symbols
+
+
+@cache
+def symbol_aliases() -> dict[str, str]:
+    """Common alternative spellings (``BRK.B`` -> ``BRK-B``, ``SPX`` -> ``^GSPC``), from the
+    curated reference data."""
+    path = SEED_DIR / "securities.json"
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text())
+    return {str(k).upper(): str(v).upper() for k, v in data.get("aliases", {}).items()}
+
+
+def normalize_symbol(text: str) -> str:
+    """The stored form of a user-typed symbol: upper case, aliases resolved, option symbols in
+    canonical OCC form. Raises :class:`InvalidSymbol` for text that cannot be a symbol."""
+    candidate = str(text).strip().upper()
+    if len(candidate) <= 40 and looks_like_option(candidate):
+        try:
+            return parse_occ(candidate).occ_symbol
+        except InvalidOptionSymbol as exc:  # pragma: no cover - looks_like_option parsed it
+            raise InvalidSymbol(str(exc), details={"symbols": [candidate]}) from exc
+    if not _SYMBOL_RE.fullmatch(candidate):
+        raise InvalidSymbol(f"Invalid symbol {text!r:.60}", details={"symbols": [str(text)[:40]]})
+    return symbol_aliases().get(candidate, candidate)
+
+
+def security_map(*, symbols: Iterable[str]) -> dict[str, Security]:
+    """The stored securities among ``symbols`` (one query); unknown symbols are absent."""
+    wanted = list(dict.fromkeys(symbols))
+    if not wanted:
+        return {}
+    return {s.symbol: s for s in Security.objects.filter(symbol__in=wanted)}
+
+
+def _today() -> dt.date:
+    return timezone.now().astimezone(calendar.EASTERN).date()
+
+
+def _session_close(day: dt.date) -> dt.datetime:
+    """The close of session ``day`` (16:00 ET for a date the calendar does not know)."""
+    try:
+        return calendar.session_close_utc(day)
+    except ValueError:
+        return dt.datetime.combine(day, dt.time(16), calendar.EASTERN).astimezone(dt.UTC)
+
+
+def _quote_session(timestamp: dt.datetime) -> dt.date:
+    """The session a quote belongs to: its New York date when that is a session (pre-market
+    quotes trade against the previous close), else the session before (a weekend quote shows
+    Friday's close)."""
+    day = timestamp.astimezone(calendar.EASTERN).date()
+    try:
+        return day if calendar.is_session(day) else calendar.previous_session(day)
+    except ValueError:
+        return day
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+def _splits(
+    symbols: Sequence[str], since: dt.date, end: dt.date
+) -> dict[str, list[tuple[dt.date, Decimal]]]:
+    """Splits with ``since < ex_date <= end``, ascending, per symbol (one query)."""
+    result: dict[str, list[tuple[dt.date, Decimal]]] = defaultdict(list)
+    rows = (
+        CorporateAction.objects.filter(
+            security_id__in=symbols,
+            action_type=CorporateActionType.SPLIT,
+            ex_date__gt=since,
+            ex_date__lte=end,
+            ratio__gt=0,
+        )
+        .order_by("security_id", "ex_date")
+        .values_list("security_id", "ex_date", "ratio")
+    )
+    for symbol, ex_date, ratio in rows:
+        result[symbol].append((ex_date, ratio))
+    return result
+
+
+def _split_factor(splits: list[tuple[dt.date, Decimal]], after: dt.date, upto: dt.date) -> Decimal:
+    """Product of split ratios with ``after < ex_date <= upto``: divide a price of session
+    ``after`` by it to put it on the share basis of ``upto``."""
+    factor = Decimal(1)
+    for ex_date, ratio in splits:
+        if after < ex_date <= upto:
+            factor *= ratio
+    return factor
+
+
+def _adjusted(field: str, splits: dict[str, list[tuple[dt.date, Decimal]]]) -> Expression:
+    """``field`` (falling back to the close where the source has none) divided by the splits
+    after each bar, as one SQL CASE, so the 52-week aggregate stays a single query."""
+    decimal = DecimalField(max_digits=20, decimal_places=6)
+    base = Coalesce(F(field), F("close"), output_field=decimal)
+    whens = []
+    for symbol, events in splits.items():
+        for i, (ex_date, _) in enumerate(events):
+            factor = Decimal(1)
+            for _, ratio in events[i:]:
+                factor *= ratio
+            whens.append(
+                When(
+                    Q(security_id=symbol, date__lt=ex_date),
+                    then=ExpressionWrapper(
+                        base / Value(factor, output_field=decimal), output_field=decimal
+                    ),
+                )
+            )
+    if not whens:
+        return base
+    return Case(*whens, default=base, output_field=decimal)
+
+
+def _as_decimal(value: Any) -> Decimal | None:
+    """A database aggregate as a Decimal with 6 places (backends differ in what they return)."""
+    if value is None:
+        return None
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    return number.quantize(_MICRO)
+
+
+def price_snapshots(
+    *, symbols: Iterable[str], as_of: dt.date | None = None
+) -> dict[str, PriceSnapshot]:
+    """Snapshots keyed by symbol; symbols without data are absent. Four queries at most.
+
+    * ``as_of`` None (live): the latest quote's ``last`` (its mid when there is no last),
+      against the last bar before the quote's session; where the bars are newer than the
+      quote, the last bar's close against the bar before.
+    * ``as_of`` given: the close of the last bar on or before ``as_of``, against the bar
+      before it. Quotes are not used.
+
+    The queries: quotes (live only); splits in the year; the 52-week high/low and the last
+    bar date per symbol (one grouped aggregate, split-adjusted in SQL); the bars near each
+    symbol's last bar. The 52 weeks end at the quote's session (live) or at ``as_of``; a
+    symbol without a bar in them is priced from its quote alone, or is absent.
+    """
+    wanted = list(dict.fromkeys(symbols))
+    if not wanted:
+        return {}
+    end = _today() if as_of is None else as_of
+
+    quotes: dict[str, Quote] = {}
+    if as_of is None:
+        quotes = {q.security_id: q for q in Quote.objects.filter(security_id__in=wanted)}
+
+    # The 52 weeks end at the quote's session for a quoted symbol (an old quote keeps its
+    # own year), else at ``end``; bars up to ``end`` are always seen, so fresher bars win.
+    year_start: dict[dt.date, list[str]] = defaultdict(list)
+    for symbol in wanted:
+        quote = quotes.get(symbol)
+        anchor = min(_quote_session(quote.timestamp), end) if quote is not None else end
+        year_start[anchor - dt.timedelta(days=_YEAR_DAYS)].append(symbol)
+    splits = _splits(wanted, min(year_start) - dt.timedelta(days=_RECENT_WINDOW_DAYS), end)
+    in_year = Q()
+    for start, group in year_start.items():
+        in_year |= Q(security_id__in=group, date__gt=start)
+    aggregate = (
+        PriceBar.objects.filter(in_year, date__lte=end)
+        .values("security_id")
+        .annotate(
+            last_date=Max("date"),
+            year_high=Max(_adjusted("high", splits)),
+            year_low=Min(_adjusted("low", splits)),
+        )
+    )
+    last_dates: dict[str, dt.date] = {}
+    year_range: dict[str, tuple[Decimal | None, Decimal | None]] = {}
+    for row in aggregate:
+        last_dates[row["security_id"]] = row["last_date"]
+        year_range[row["security_id"]] = (
+            _as_decimal(row["year_high"]),
+            _as_decimal(row["year_low"]),
+        )
+
+    by_last_date: dict[dt.date, list[str]] = defaultdict(list)
+    for symbol, last in last_dates.items():
+        by_last_date[last].append(symbol)
+    bars: dict[str, list[PriceBar]] = defaultdict(list)
+    if by_last_date:
+        window = Q()
+        for last, group in by_last_date.items():
+            window |= Q(
+                security_id__in=group,
+                date__gt=last - dt.timedelta(days=_RECENT_WINDOW_DAYS),
+                date__lte=last,
+            )
+        for bar in PriceBar.objects.filter(window).order_by("security_id", "-date"):
+            bars[bar.security_id].append(bar)  # newest first
+
+    result: dict[str, PriceSnapshot] = {}
+    for symbol in wanted:
+        snapshot = _snapshot(
+            symbol,
+            quote=quotes.get(symbol),
+            bars=bars.get(symbol, []),
+            year=year_range.get(symbol, (None, None)),
+            splits=splits.get(symbol, []),
+        )
+        if snapshot is not None:
+            result[symbol] = snapshot
+    return result
+
+
+def _quote_price(quote: Quote) -> Decimal | None:
+    if quote.last is not None and quote.last > 0:
+        return quote.last
+    if quote.bid is not None and quote.ask is not None and quote.bid > 0 and quote.ask > 0:
+        return (quote.bid + quote.ask) / 2
+    return None
+
+
+def _snapshot(
+    symbol: str,
+    *,
+    quote: Quote | None,
+    bars: list[PriceBar],
+    year: tuple[Decimal | None, Decimal | None],
+    splits: list[tuple[dt.date, Decimal]],
+) -> PriceSnapshot | None:
+    """One snapshot from a quote (or None) and the recent bars, newest first."""
+    quote_price = _quote_price(quote) if quote is not None else None
+    quote_day = _quote_session(quote.timestamp) if quote is not None else None
+    use_quote = quote is not None and quote_price is not None and quote_day is not None
+    if use_quote and bars and quote_day is not None and bars[0].date > quote_day:
+        use_quote = False  # the bars are fresher than the quote
+
+    if use_quote:
+        assert quote is not None and quote_price is not None and quote_day is not None
+        price_date = quote_day
+        day_bar = next((b for b in bars if b.date == quote_day), None)
+        previous_bar = next((b for b in bars if b.date < quote_day), None)
+        price, source, last_updated = quote_price, quote.source, quote.timestamp
+        volume = quote.volume if quote.volume is not None else (day_bar and day_bar.volume)
+    elif bars:
+        day_bar, previous_bar = bars[0], (bars[1] if len(bars) > 1 else None)
+        price_date, price, source = day_bar.date, day_bar.close, day_bar.source
+        last_updated = _session_close(day_bar.date)
+        volume = day_bar.volume
+    else:
+        return None
+
+    previous_close = None
+    previous_date = None
+    if previous_bar is not None:
+        previous_date = previous_bar.date
+        factor = _split_factor(splits, previous_bar.date, price_date)
+        previous_close = (previous_bar.close / factor).quantize(_MICRO)
+
+    year_high, year_low = year
+    if year_high is not None:
+        year_high = max(year_high, price)
+    if year_low is not None:
+        year_low = min(year_low, price)
+
+    return PriceSnapshot(
+        symbol=symbol,
+        price=price,
+        previous_close=previous_close,
+        price_date=price_date,
+        previous_date=previous_date,
+        bid=quote.bid if use_quote and quote else None,
+        ask=quote.ask if use_quote and quote else None,
+        bid_size=quote.bid_size if use_quote and quote else None,
+        ask_size=quote.ask_size if use_quote and quote else None,
+        volume=volume,
+        day_open=day_bar.open if day_bar else None,
+        day_high=day_bar.high if day_bar else None,
+        day_low=day_bar.low if day_bar else None,
+        year_high=year_high,
+        year_low=year_low,
+        implied_volatility=quote.implied_volatility if use_quote and quote else None,
+        last_updated=last_updated,
+        source=source,
+    )
+
+
+# --------------------------------------------------------------------------- history
+
+
+def price_history(*, symbol: str, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    """Daily bars of ``symbol`` from ``start`` to ``end`` inclusive, oldest first, as dicts
+    with ``date, open, high, low, close, adj_close`` (Decimal dollars), ``volume``, ``source``."""
+    return list(
+        PriceBar.objects.filter(security_id=symbol, date__gte=start, date__lte=end)
+        .order_by("date")
+        .values("date", "open", "high", "low", "close", "adj_close", "volume", "source")
+    )
+
+
+def history_statistics(bars: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Summary of bars ordered oldest first (pure; no database).
+
+    * ``period_return``: last ``adj_close`` / first − 1, a fraction (None with < 2 bars);
+    * ``volatility``: sample standard deviation of daily simple returns of ``adj_close`` ×
+      √252, an annualized fraction (None with < 2 returns);
+    * ``max_price``/``min_price``: highest and lowest raw ``close`` (Decimal dollars);
+    * ``avg_volume``: mean volume over the bars that have one, rounded to a share.
+    """
+    closes = [Decimal(b["close"]) for b in bars]
+    adjusted = [float(b["adj_close"]) for b in bars]
+    volumes = [int(b["volume"]) for b in bars if b.get("volume") is not None]
+    period_return = None
+    if len(adjusted) >= 2 and adjusted[0] > 0:
+        period_return = adjusted[-1] / adjusted[0] - 1.0
+    returns = [after / before - 1.0 for before, after in itertools.pairwise(adjusted) if before > 0]
+    volatility = None
+    if len(returns) >= 2:
+        mean = sum(returns) / len(returns)
+        variance = sum((r - mean) ** 2 for r in returns) / (len(returns) - 1)
+        volatility = math.sqrt(variance) * math.sqrt(TRADING_DAYS_PER_YEAR)
+    return {
+        "period_return": period_return,
+        "volatility": volatility,
+        "max_price": max(closes) if closes else None,
+        "min_price": min(closes) if closes else None,
+        "avg_volume": round(sum(volumes) / len(volumes)) if volumes else None,
+    }
+
+
+def _history_subject(*, user: Any, subject: str) -> str:
+    """The symbol named by the path: a position id of ``user`` (another user's is 404), or a
+    symbol that must be stored (else 422 INVALID_SYMBOL)."""
+    from portfolios.models import Position  # read-only use of the portfolios app
+
+    try:
+        position_id = uuid.UUID(str(subject))
+    except ValueError:
+        position_id = None
+    if position_id is not None:
+        symbol = (
+            Position.objects.filter(
+                pk=position_id, portfolio__owner=user, portfolio__deleted_at__isnull=True
+            )
+            .values_list("security_id", flat=True)
+            .first()
+        )
+        if symbol is None:
+            raise PositionNotFound()
+        return str(symbol)
+    symbol = normalize_symbol(subject)
+    if not Security.objects.filter(symbol=symbol).exists():
+        raise InvalidSymbol(f"Unknown symbol {symbol}", details={"symbols": [symbol]})
+    return symbol
+
+
+def historical_prices(*, user: Any, subject: str, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """What ``GET /data/prices/historical/{symbol_or_position_id}`` shows: the bars from
+    ``start`` to ``end`` newest first, their statistics (fractions), the provenance and the
+    reasons for anything missing."""
+    symbol = _history_subject(user=user, subject=subject)
+    bars = price_history(symbol=symbol, start=start, end=end)
+    warnings: list[str] = []
+    if not bars:
+        warnings.append(f"No price history for {symbol} between {start} and {end}")
+    elif len(bars) < 3:
+        warnings.append(f"Volatility needs at least 3 bars; {symbol} has {len(bars)}")
+    if bars and all(b["volume"] is None for b in bars):
+        warnings.append(f"The source of {symbol}'s history has no volumes")
+    sources = list(dict.fromkeys(b["source"] for b in bars))
+    return {
+        "symbol": symbol,
+        "data_points": len(bars),
+        "start_date": start,
+        "end_date": end,
+        "prices": list(reversed(bars)),
+        "statistics": history_statistics(bars),
+        "last_updated": _session_close(bars[-1]["date"]) if bars else None,
+        "source": ", ".join(sources) if sources else None,
+        "warnings": warnings,
+    }
+
+
+# --------------------------------------------------------------------------- quote board
+
+
+def market_status_now() -> str:
+    """The NYSE's state now: "open", "pre_market", "after_hours" or "closed"."""
+    return calendar.market_status(timezone.now())
+
+
+def _resolve(symbols: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(normalized symbols, texts that cannot be symbols)."""
+    resolved: list[str] = []
+    invalid: list[str] = []
+    for text in symbols:
+        try:
+            resolved.append(normalize_symbol(text))
+        except InvalidSymbol:
+            invalid.append(str(text)[:40])
+    return list(dict.fromkeys(resolved)), invalid
+
+
+def market_cap(security: Security, price: Decimal | None) -> Decimal | None:
+    """Shares outstanding × price, dollars; None for options or when either is unknown."""
+    if price is None or security.asset_type == AssetType.OPTION:
+        return None
+    if security.shares_outstanding is None:
+        return None
+    return security.shares_outstanding * price
+
+
+def fundamentals(*, security: Security, price: Decimal | None) -> dict[str, Any]:
+    """The spec's ``fundamentals`` block (2.13) from the reference data and a price:
+    ``market_cap`` in dollars, ``pe_ratio`` = price / trailing EPS (None for a loss or an
+    unknown EPS), ``dividend_yield`` a fraction (0.0045 = 0.45%), ``sector``, ``industry``.
+    ``beta`` is None here: the market beta is the risk engine's factor exposure."""
+    pe_ratio = None
+    if price is not None and security.eps_ttm is not None and security.eps_ttm > 0:
+        pe_ratio = price / security.eps_ttm
+    return {
+        "market_cap": market_cap(security, price),
+        "pe_ratio": pe_ratio,
+        "dividend_yield": security.dividend_yield,
+        "beta": None,
+        "sector": security.sector,
+        "industry": security.industry,
+    }
+
+
+def quote_board(*, symbols: Sequence[str]) -> dict[str, Any]:
+    """What ``GET /data/prices/quotes`` shows. Every symbol must be stored; the unknown and
+    malformed ones together make one 422 INVALID_SYMBOL listing them."""
+    resolved, invalid = _resolve(symbols)
+    securities = security_map(symbols=resolved)
+    unknown = invalid + [s for s in resolved if s not in securities]
+    if unknown:
+        raise InvalidSymbol(
+            f"Unknown or unsupported symbol(s): {', '.join(unknown)}",
+            details={"symbols": unknown},
+        )
+    snapshots = price_snapshots(symbols=resolved)
+    warnings: list[str] = []
+    quotes = []
+    for symbol in resolved:
+        security = securities[symbol]
+        snap = snapshots.get(symbol)
+        if snap is None:
+            warnings.append(f"{symbol}: no price data")
+        elif snap.previous_close is None:
+            warnings.append(f"{symbol}: no previous close, so no change")
+        cap = market_cap(security, snap.price if snap else None)
+        if snap is not None and cap is None:
+            reason = (
+                "does not apply to an option contract"
+                if security.asset_type == AssetType.OPTION
+                else "shares outstanding unknown"
+            )
+            warnings.append(f"{symbol}: market_cap is null ({reason})")
+        quotes.append(
+            {
+                "symbol": symbol,
+                "price": snap.price if snap else None,
+                "change": snap.change if snap else None,
+                "change_percent": snap.change_percent if snap else None,
+                "previous_close": snap.previous_close if snap else None,
+                "volume": snap.volume if snap else None,
+                "bid": snap.bid if snap else None,
+                "ask": snap.ask if snap else None,
+                "bid_size": snap.bid_size if snap else None,
+                "ask_size": snap.ask_size if snap else None,
+                "high_52_week": snap.year_high if snap else None,
+                "low_52_week": snap.year_low if snap else None,
+                "market_cap": cap,
+                "implied_volatility": snap.implied_volatility if snap else None,
+                "timestamp": snap.last_updated if snap else None,
+                "source": snap.source if snap else None,
+            }
+        )
+    stamps = [s.last_updated for s in snapshots.values()]
+    return {
+        "quotes": quotes,
+        "market_status": market_status_now(),
+        "last_updated": max(stamps) if stamps else timezone.now(),
+        "warnings": warnings,
+    }
+
+
+# --------------------------------------------------------------------------- factor ETFs
+
+
+def factor_etf_prices(*, symbols: Sequence[str] | None, days: int) -> dict[str, Any]:
+    """What ``GET /data/factors/etf-prices`` shows: one entry per active factor (its ETF's
+    price, change against the previous close, and the closes of the ``days`` calendar days
+    up to the price date, newest first), and the coverage summary."""
+    factors = list(FactorDefinition.objects.filter(is_active=True).order_by("display_order", "key"))
+    if symbols:
+        resolved, invalid = _resolve(symbols)
+        etfs = {f.etf_symbol.upper() for f in factors}
+        unknown = invalid + [s for s in resolved if s not in etfs]
+        if unknown:
+            raise InvalidSymbol(
+                f"Not an active factor ETF: {', '.join(unknown)}",
+                details={"symbols": unknown, "factor_etfs": sorted(etfs)},
+            )
+        factors = [f for f in factors if f.etf_symbol.upper() in resolved]
+    etf_symbols = list(dict.fromkeys(f.etf_symbol.upper() for f in factors))
+    securities = security_map(symbols=etf_symbols)
+    snapshots = price_snapshots(symbols=etf_symbols)
+
+    closes: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_date: dict[dt.date, list[str]] = defaultdict(list)
+    for symbol, item in snapshots.items():
+        by_date[item.price_date].append(symbol)
+    if by_date:
+        window = Q()
+        for day, group in by_date.items():
+            window |= Q(
+                security_id__in=group, date__gt=day - dt.timedelta(days=days), date__lte=day
+            )
+        rows = PriceBar.objects.filter(window).order_by("security_id", "-date")
+        for symbol, day, close in rows.values_list("security_id", "date", "close"):
+            closes[symbol].append({"date": day, "close": close})
+
+    warnings: list[str] = []
+    entries = []
+    for factor in factors:
+        symbol = factor.etf_symbol.upper()
+        snap = snapshots.get(symbol)
+        security = securities.get(symbol)
+        if snap is None:
+            warnings.append(f"{symbol} ({factor.key}): no price data")
+        entries.append(
+            {
+                "symbol": symbol,
+                "name": security.name if security and security.name else factor.name,
+                "factor_type": factor.key,
+                "current_price": snap.price if snap else None,
+                "change": snap.change if snap else None,
+                "change_percent": snap.change_percent if snap else None,
+                "volume": snap.volume if snap else None,
+                "last_updated": snap.last_updated if snap else None,
+                "source": snap.source if snap else None,
+                "historical_prices": closes.get(symbol, []),
+            }
+        )
+    priced = sum(1 for e in entries if e["current_price"] is not None)
+    stamps = [s.last_updated for s in snapshots.values()]
+    coverage = round(100 * priced / len(entries)) if entries else 0
+    return {
+        "factor_etfs": entries,
+        "summary": {
+            "total_etfs": len(entries),
+            "data_coverage": f"{coverage}%",
+            "last_updated": max(stamps) if stamps else None,
+        },
+        "warnings": warnings,
+    }

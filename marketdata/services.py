@@ -1,0 +1,774 @@
+"""Writes of market data: reference data, daily bars, quotes, option marks, corporate actions.
+
+Every write is an idempotent upsert on the natural key (symbol; symbol + date; symbol + type
++ ex-date), so running a service twice leaves the state of running it once, on PostgreSQL
+and SQLite alike. Providers return plain data (``marketdata.providers.base``); this module
+turns it into rows.
+
+Units: prices are dollars per share (per option share for options), stored as ``Decimal``
+rounded to 4 places (the precision of the shipped history) in 6-place columns; volumes are
+shares (contracts for options); timestamps are aware UTC.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import logging
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from marketdata import calendar
+from marketdata.models import (
+    AssetType,
+    CorporateAction,
+    CorporateActionType,
+    FactorDefinition,
+    PriceBar,
+    Quote,
+    Security,
+)
+from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
+from marketdata.providers.base import MarketDataProvider, Profile, ProviderError, QuoteData
+from marketdata.providers.csv_source import CSVFormatError, read_history_csv
+from marketdata.providers.failover import ProviderNotConfigured, build_provider
+from marketdata.selectors import normalize_symbol
+from sigmasight.api.errors import InvalidSymbol, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+_PRICE_PLACES = 4
+_MICRO = Decimal("0.000001")
+_BATCH = 2000
+#: Benchmarks refreshed by the daily batch besides held symbols and factor ETFs.
+BENCHMARKS = ("SPY", "QQQ", "IWM")
+#: Sessions of option marks written for a live option that has none yet (~a year).
+OPTION_MARK_SESSIONS = 260
+OPTION_MULTIPLIER = 100
+_BAR_FIELDS = ["open", "high", "low", "close", "adj_close", "volume", "source", "updated_at"]
+_QUOTE_FIELDS = [
+    "bid",
+    "ask",
+    "bid_size",
+    "ask_size",
+    "last",
+    "volume",
+    "implied_volatility",
+    "timestamp",
+    "source",
+]
+_SECURITY_FIELDS = [
+    "name",
+    "asset_type",
+    "sector",
+    "industry",
+    "exchange",
+    "currency",
+    "dividend_yield",
+    "shares_outstanding",
+    "eps_ttm",
+    "duration",
+    "proxy_symbol",
+    "proxy_beta",
+    "proxy_residual_vol",
+    "proxy_reason",
+    "source",
+    "updated_at",
+]
+_PROXY_SYMBOL_MAX = Security._meta.get_field("proxy_symbol").max_length or 32
+_SOURCE_MAX = Security._meta.get_field("source").max_length or 64
+
+
+# --------------------------------------------------------------------------- providers
+
+
+def _simulated(*, now: dt.datetime | None = None, today: dt.date | None = None) -> Any:
+    """The simulated provider with the configured seed and rate (imported lazily: it pulls in
+    numpy/scipy and the pricing engine)."""
+    from marketdata.providers.simulated import SimulatedProvider
+
+    return SimulatedProvider(
+        seed=settings.SIMULATION_SEED, today=today, now=now, rate=settings.RISK_FREE_RATE
+    )
+
+
+def _fmp() -> MarketDataProvider:
+    from marketdata.providers.fmp import FMPProvider
+
+    return FMPProvider(settings.FMP_API_KEY)  # raises ProviderNotConfigured without a key
+
+
+def _polygon() -> MarketDataProvider:
+    from marketdata.providers.polygon import PolygonProvider
+
+    return PolygonProvider(settings.POLYGON_API_KEY)
+
+
+def _csv() -> MarketDataProvider:
+    from marketdata.providers.csv_source import CSVProvider
+
+    directory = getattr(settings, "MARKET_DATA_CSV_DIR", "")
+    if not directory:
+        raise ProviderNotConfigured("csv: MARKET_DATA_CSV_DIR is not set")
+    return CSVProvider(directory)
+
+
+PROVIDER_FACTORIES: dict[str, Callable[[], MarketDataProvider]] = {
+    "simulated": _simulated,
+    "fmp": _fmp,
+    "polygon": _polygon,
+    "csv": _csv,
+}
+
+
+def get_provider() -> MarketDataProvider:
+    """The failover chain of ``settings.MARKET_DATA_PROVIDERS`` (in order); vendors without an
+    API key are skipped."""
+    return build_provider(list(settings.MARKET_DATA_PROVIDERS), factories=PROVIDER_FACTORIES)
+
+
+def _with_proxies(provider: MarketDataProvider) -> Any:
+    """The provider (or failover member) that states proxies (``proxy_for``), if any."""
+    for candidate in (provider, *getattr(provider, "providers", ())):
+        if callable(getattr(candidate, "proxy_for", None)):
+            return candidate
+    return None
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+def _price(value: Any) -> Decimal | None:
+    """A provider float as a stored price: rounded to 4 places, in a 6-place Decimal."""
+    if value is None:
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        return None
+    return Decimal(repr(round(number, _PRICE_PLACES))).quantize(_MICRO)
+
+
+def _decimal(value: Any, places: int = 6) -> Decimal | None:
+    if value is None:
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        return None
+    return Decimal(repr(round(number, places)))
+
+
+def _int(value: Any) -> int | None:
+    if value is None:
+        return None
+    number = float(value)
+    return round(number) if math.isfinite(number) else None
+
+
+def _today() -> dt.date:
+    return timezone.now().astimezone(calendar.EASTERN).date()
+
+
+def _last_completed_session() -> dt.date:
+    return calendar.last_completed_session(timezone.now())
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+# --------------------------------------------------------------------------- reference data
+
+
+def _proxy_fields(symbol: str, profile: Profile, provider: MarketDataProvider) -> dict[str, Any]:
+    """Proxy symbol, beta, residual volatility (annualized fraction) and reason, where the
+    history is a stated proxy. A basket too long for the symbol column is stored as
+    ``basket`` with its weights spelled out in the reason."""
+    if not profile.proxy_symbol:
+        return {
+            "proxy_symbol": None,
+            "proxy_beta": None,
+            "proxy_residual_vol": None,
+            "proxy_reason": "",
+        }
+    stated = None
+    source = _with_proxies(provider)
+    if source is not None:
+        stated = source.proxy_for(symbol)
+    label = profile.proxy_symbol
+    reason = ""
+    beta = residual = None
+    if stated:
+        beta = stated.get("beta")
+        residual = stated.get("residual_vol")
+        reason = str(stated.get("reason") or "")
+        members = stated.get("symbol")
+        if isinstance(members, dict):
+            weights = ", ".join(f"{k} {float(w):.1%}" for k, w in members.items())
+            reason = f"Basket: {weights}. {reason}".strip()
+    if len(label) > _PROXY_SYMBOL_MAX:
+        label = "basket"
+    return {
+        "proxy_symbol": label,
+        "proxy_beta": float(beta) if beta is not None else None,
+        "proxy_residual_vol": float(residual) if residual is not None else None,
+        "proxy_reason": reason,
+    }
+
+
+def _security_from_profile(symbol: str, profile: Profile, provider: MarketDataProvider) -> Security:
+    return Security(
+        symbol=symbol,
+        name=(profile.name or "")[:200],
+        asset_type=profile.asset_type if profile.asset_type in AssetType.values else "stock",
+        sector=profile.sector,
+        industry=profile.industry,
+        exchange=profile.exchange,
+        currency=(profile.currency or "USD")[:3],
+        dividend_yield=_decimal(profile.dividend_yield),
+        shares_outstanding=_decimal(profile.shares_outstanding, 0),
+        eps_ttm=_decimal(profile.eps_ttm, 4),
+        duration=_decimal(profile.duration, 3),
+        source=(profile.source or getattr(provider, "name", ""))[:_SOURCE_MAX],
+        **_proxy_fields(symbol, profile, provider),
+    )
+
+
+def securities_upsert(*, provider: MarketDataProvider, symbols: Iterable[str]) -> int:
+    """Create or update the reference data of ``symbols`` from ``provider.profile``, proxy
+    fields included. OCC option symbols go through :func:`option_security_ensure`. Symbols
+    the provider does not know are skipped. The provider is asked before the one write
+    transaction, so a slow vendor never holds it open. Returns the securities written."""
+    rows: list[Security] = []
+    options: list[str] = []
+    for symbol in dict.fromkeys(normalize_symbol(s) for s in symbols):
+        if looks_like_option(symbol):
+            options.append(symbol)
+            continue
+        profile = provider.profile(symbol)
+        if profile is None:
+            logger.info("securities_upsert: no profile for %s", symbol)
+            continue
+        rows.append(_security_from_profile(symbol, profile, provider))
+    with transaction.atomic():
+        if rows:
+            Security.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["symbol"],
+                update_fields=_SECURITY_FIELDS,
+            )
+        for option in options:
+            option_security_ensure(symbol=option, provider=provider)
+    return len(rows) + len(options)
+
+
+def option_security_ensure(*, symbol: str, provider: MarketDataProvider | None = None) -> Security:
+    """The stored option for an OCC symbol (any accepted spelling), created when missing:
+    canonical symbol, underlying (created from the provider's profile when missing),
+    multiplier 100, right, strike, expiry, and the underlying's sector and industry.
+    Raises :class:`InvalidSymbol` for a malformed symbol or an unknown underlying."""
+    try:
+        contract = parse_occ(symbol)
+    except InvalidOptionSymbol as exc:
+        raise InvalidSymbol(str(exc), details={"symbols": [str(symbol)[:40]]}) from exc
+    existing = Security.objects.filter(symbol=contract.occ_symbol).first()
+    if existing is not None:
+        return existing
+    underlying_symbol = normalize_symbol(contract.underlying)
+    underlying = Security.objects.filter(symbol=underlying_symbol).first()
+    if underlying is None:
+        provider = provider or get_provider()
+        securities_upsert(provider=provider, symbols=[underlying_symbol])
+        underlying = Security.objects.filter(symbol=underlying_symbol).first()
+    if underlying is None or underlying.asset_type == AssetType.OPTION:
+        raise InvalidSymbol(
+            f"Unknown option underlying {contract.underlying}",
+            details={"symbols": [contract.occ_symbol], "underlying": contract.underlying},
+        )
+    right = "Call" if contract.is_call else "Put"
+    security, _ = Security.objects.get_or_create(
+        symbol=contract.occ_symbol,
+        defaults={
+            "name": f"{underlying.symbol} {contract.expiry.isoformat()} {contract.strike} {right}",
+            "asset_type": AssetType.OPTION,
+            "underlying": underlying,
+            "option_right": contract.right,
+            "strike": contract.strike,
+            "expiry": contract.expiry,
+            "multiplier": OPTION_MULTIPLIER,
+            "sector": underlying.sector,
+            "industry": underlying.industry,
+            "currency": underlying.currency,
+            "source": "occ",
+        },
+    )
+    return security
+
+
+def _ensure_known(symbols: Iterable[str], provider: MarketDataProvider) -> set[str]:
+    """The symbols that are (or now are) stored securities; unknown ones are created from
+    the provider's profile when it has one."""
+    wanted = set(symbols)
+    known = set(Security.objects.filter(symbol__in=wanted).values_list("symbol", flat=True))
+    missing = wanted - known
+    if missing:
+        securities_upsert(provider=provider, symbols=sorted(missing))
+        known = set(Security.objects.filter(symbol__in=wanted).values_list("symbol", flat=True))
+    return known
+
+
+# --------------------------------------------------------------------------- bars and quotes
+
+
+def _bars_from_frame(frame: pd.DataFrame, *, known: set[str] | None = None) -> list[PriceBar]:
+    """PriceBar rows from a HISTORY_COLUMNS frame, one per (symbol, date) (the last wins);
+    rows without a positive close are dropped, a missing adjusted close is the close."""
+    rows: dict[tuple[str, dt.date], PriceBar] = {}
+    now = timezone.now()
+    for symbol, day, o, h, low, c, adj, volume, source in frame[
+        ["symbol", "date", "open", "high", "low", "close", "adj_close", "volume", "source"]
+    ].itertuples(index=False, name=None):
+        if known is not None and symbol not in known:
+            continue
+        close = _price(c)
+        if close is None or close <= 0:
+            continue
+        if isinstance(day, pd.Timestamp):
+            day = day.date()
+        rows[(symbol, day)] = PriceBar(
+            security_id=symbol,
+            date=day,
+            open=_price(o),
+            high=_price(h),
+            low=_price(low),
+            close=close,
+            adj_close=_price(adj) or close,
+            volume=_int(volume),
+            source=str(source)[:64],
+            updated_at=now,
+        )
+    return list(rows.values())
+
+
+def _upsert_bars(bars: Sequence[PriceBar]) -> int:
+    if bars:
+        PriceBar.objects.bulk_create(
+            bars,
+            batch_size=_BATCH,
+            update_conflicts=True,
+            unique_fields=["security", "date"],
+            update_fields=_BAR_FIELDS,
+        )
+    return len(bars)
+
+
+def history_ingest(
+    *, provider: MarketDataProvider, symbols: Iterable[str], start: dt.date, end: dt.date
+) -> int:
+    """Upsert the provider's daily bars of ``symbols`` from ``start`` to ``end`` inclusive
+    (creating missing securities from the provider's profile), in one transaction after the
+    provider has answered. Returns the bars written."""
+    wanted = list(dict.fromkeys(normalize_symbol(s) for s in symbols))
+    if not wanted or start > end:
+        return 0
+    frame = provider.history(wanted, start, end)
+    if frame.empty:
+        return 0
+    known = _ensure_known(set(frame["symbol"]), provider)
+    with transaction.atomic():
+        return _upsert_bars(_bars_from_frame(frame, known=known))
+
+
+def _quote_row(quote: QuoteData) -> Quote:
+    return Quote(
+        security_id=quote.symbol,
+        bid=_price(quote.bid),
+        ask=_price(quote.ask),
+        bid_size=_int(quote.bid_size),
+        ask_size=_int(quote.ask_size),
+        last=_price(quote.last),
+        volume=_int(quote.volume),
+        implied_volatility=(
+            float(quote.implied_volatility)
+            if quote.implied_volatility is not None and math.isfinite(quote.implied_volatility)
+            else None
+        ),
+        timestamp=quote.timestamp,
+        source=str(quote.source)[:64],
+    )
+
+
+def _refresh_quotes(provider: MarketDataProvider, symbols: Iterable[str]) -> set[str]:
+    """Upsert the quotes the provider gives for stored ``symbols``; the symbols quoted."""
+    wanted = list(dict.fromkeys(normalize_symbol(s) for s in symbols))
+    if not wanted:
+        return set()
+    known = set(Security.objects.filter(symbol__in=wanted).values_list("symbol", flat=True))
+    quotes = [q for q in provider.quotes([s for s in wanted if s in known]) if q.symbol in known]
+    rows = {q.symbol: _quote_row(q) for q in quotes}
+    if rows:
+        with transaction.atomic():
+            Quote.objects.bulk_create(
+                list(rows.values()),
+                update_conflicts=True,
+                unique_fields=["security"],
+                update_fields=_QUOTE_FIELDS,
+            )
+    return set(rows)
+
+
+def quotes_refresh(*, provider: MarketDataProvider, symbols: Iterable[str]) -> int:
+    """Upsert the latest quote of each of ``symbols`` that is a stored security and that the
+    provider quotes. Returns the quotes written."""
+    return len(_refresh_quotes(provider, symbols))
+
+
+def _mark_close(quote: QuoteData) -> float | None:
+    """The mark of an option at a session's close: the quote's last (the model mid to the
+    cent), else the quoted mid; None when both are 0 (a worthless far-out-of-the-money
+    option has no positive mark, and bars need a positive close)."""
+    if quote.last is not None and quote.last > 0:
+        return float(quote.last)
+    if quote.bid is not None and quote.ask is not None and quote.bid + quote.ask > 0:
+        return 0.5 * (float(quote.bid) + float(quote.ask))
+    return None
+
+
+def option_marks_ingest(*, symbols: Iterable[str], sessions: Sequence[dt.date]) -> int:
+    """Daily bars for option ``symbols`` (stored OCC securities): the close of each session is
+    the simulated model quote at that session's close (source "simulated"), so options have a
+    previous close for the day change and a history. Sessions after an option's expiry are
+    skipped. Returns the bars written."""
+    options = {
+        s.symbol: s
+        for s in Security.objects.filter(
+            symbol__in=list(dict.fromkeys(symbols)), asset_type=AssetType.OPTION
+        )
+    }
+    if not options or not sessions:
+        return 0
+    ordered = sorted(set(sessions))
+    # One ``today`` for every session: the simulated universe is generated once and cached,
+    # and a past session's values never depend on ``today``.
+    horizon = max(ordered[-1], _last_completed_session())
+    now = timezone.now()
+    bars: list[PriceBar] = []
+    for session in ordered:
+        close_at = calendar.session_close_utc(session)
+        if close_at > now:
+            continue
+        live = [s for s, sec in options.items() if sec.expiry is None or sec.expiry >= session]
+        if not live:
+            continue
+        provider = _simulated(today=horizon, now=close_at)
+        for quote in provider.quotes(live):
+            close = _price(_mark_close(quote))
+            if close is None or close <= 0:
+                continue
+            bars.append(
+                PriceBar(
+                    security_id=quote.symbol,
+                    date=session,
+                    close=close,
+                    adj_close=close,
+                    volume=_int(quote.volume),
+                    source="simulated",
+                    updated_at=now,
+                )
+            )
+    with transaction.atomic():
+        return _upsert_bars(bars)
+
+
+# --------------------------------------------------------------------------- seed and update
+
+
+def _split_options(symbols: Iterable[str]) -> tuple[list[str], list[str]]:
+    equities: list[str] = []
+    options: list[str] = []
+    for symbol in dict.fromkeys(normalize_symbol(s) for s in symbols):
+        (options if looks_like_option(symbol) else equities).append(symbol)
+    return equities, options
+
+
+def _factor_etfs() -> list[str]:
+    return list(
+        FactorDefinition.objects.filter(is_active=True)
+        .order_by("display_order")
+        .values_list("etf_symbol", flat=True)
+    )
+
+
+def market_data_seed(
+    *,
+    symbols: Iterable[str],
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    include_factor_etfs: bool = True,
+) -> dict[str, Any]:
+    """Everything the demo needs for ``symbols`` (stocks, ETFs, funds, indices and OCC
+    options): reference data, daily bars from ``start`` (default: today −
+    ``MARKET_DATA_HISTORY_YEARS`` years) to ``end`` (default: the last completed NYSE
+    session), real where the shipped history has them and simulated after, quotes, and
+    option marks for the last ~260 sessions of options not yet expired. Option underlyings
+    and (by default) the active factor ETFs are included. Idempotent; one transaction."""
+    started = time.perf_counter()
+    end = end or _last_completed_session()
+    start = start or _years_before(_today(), settings.MARKET_DATA_HISTORY_YEARS)
+    equities, options = _split_options(symbols)
+    for option in options:
+        underlying = normalize_symbol(parse_occ(option).underlying)
+        if underlying not in equities:
+            equities.append(underlying)
+    if include_factor_etfs:
+        equities.extend(s for s in _factor_etfs() if s not in equities)
+    provider = get_provider()
+    with transaction.atomic():
+        securities = securities_upsert(provider=provider, symbols=equities)
+        for option in options:
+            option_security_ensure(symbol=option, provider=provider)
+        bars = history_ingest(provider=provider, symbols=equities, start=start, end=end)
+        quotes = quotes_refresh(provider=provider, symbols=[*equities, *options])
+        live = [o for o in options if parse_occ(o).expiry >= _today()]
+        sessions = calendar.sessions_between(start, end)[-OPTION_MARK_SESSIONS:]
+        marks = option_marks_ingest(symbols=live, sessions=sessions)
+    return {
+        "securities": securities + len(options),
+        "bars": bars,
+        "quotes": quotes,
+        "option_marks": marks,
+        "start": start,
+        "end": end,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def _update_universe(symbols: Iterable[str] | None) -> list[str]:
+    """Held symbols (open positions), their option underlyings, the factor ETFs and the
+    benchmarks, unless ``symbols`` is given."""
+    if symbols is not None:
+        return list(dict.fromkeys(normalize_symbol(s) for s in symbols))
+    from portfolios.models import Position  # read-only use of the portfolios app
+
+    held = (
+        Position.objects.open()
+        .filter(portfolio__deleted_at__isnull=True)
+        .values_list("security_id", flat=True)
+        .distinct()
+    )
+    return list(dict.fromkeys([*held, *_factor_etfs(), *BENCHMARKS]))
+
+
+def market_data_update(*, symbols: Iterable[str] | None = None) -> dict[str, Any]:
+    """The daily batch: bring every held symbol (open positions), the factor ETFs and
+    SPY/QQQ/IWM (or just ``symbols``) up to the last completed NYSE session: missing bars,
+    quotes, and option marks. A provider failure fails the symbols it concerned, not the
+    run. Returns counts for a BatchJob: processed, successful, failed, errors per symbol,
+    and the bars, quotes and option marks written."""
+    started = time.perf_counter()
+    through = _last_completed_session()
+    wanted = _update_universe(symbols)
+    equities, options = _split_options(wanted)
+    option_secs = {
+        s.symbol: s
+        for s in Security.objects.filter(symbol__in=options).select_related("underlying")
+    }
+    for security in option_secs.values():
+        if security.underlying_id and security.underlying_id not in equities:
+            equities.append(security.underlying_id)
+    errors: dict[str, str] = {}
+    for option in options:
+        if option not in option_secs:
+            errors[option] = "not a stored option security"
+
+    provider = get_provider()
+    last_bar = dict(
+        PriceBar.objects.filter(security_id__in=[*equities, *option_secs])
+        .values("security_id")
+        .annotate(last=Max("date"))
+        .values_list("security_id", "last")
+    )
+    default_start = _years_before(_today(), settings.MARKET_DATA_HISTORY_YEARS)
+    groups: dict[dt.date, list[str]] = defaultdict(list)
+    for symbol in equities:
+        last = last_bar.get(symbol)
+        groups[last + dt.timedelta(days=1) if last else default_start].append(symbol)
+
+    bars = 0
+    for start, group in sorted(groups.items()):
+        if not calendar.sessions_between(start, through):
+            continue  # up to date
+        try:
+            frame = provider.history(group, start, through)
+            known = _ensure_known(set(frame["symbol"]), provider) if not frame.empty else set()
+            with transaction.atomic():
+                bars += _upsert_bars(_bars_from_frame(frame, known=known))
+        except (ProviderError, ValueError) as exc:
+            logger.warning("market_data_update: history failed for %s: %s", group, exc)
+            errors.update({s: f"history: {exc}" for s in group})
+            continue
+        returned = set(frame["symbol"]) if not frame.empty else set()
+        for symbol in group:
+            if symbol not in returned:
+                errors.setdefault(symbol, "history: no bars from any provider")
+
+    quotes = 0
+    quotable = [s for s in [*equities, *option_secs] if s not in errors]
+    try:
+        quoted = _refresh_quotes(provider, quotable)
+        quotes = len(quoted)
+        for symbol in quotable:
+            if symbol not in quoted:
+                errors.setdefault(symbol, "quotes: no quote from any provider")
+    except (ProviderError, ValueError) as exc:
+        logger.warning("market_data_update: quotes failed: %s", exc)
+        errors.update({s: f"quotes: {exc}" for s in quotable})
+
+    marks = 0
+    recent = calendar.sessions_between(through - dt.timedelta(days=400), through)
+    for option, security in option_secs.items():
+        last = last_bar.get(option)
+        sessions = [d for d in recent[-OPTION_MARK_SESSIONS:] if last is None or d > last]
+        if security.expiry is not None:
+            sessions = [d for d in sessions if d <= security.expiry]
+        if sessions:
+            try:
+                marks += option_marks_ingest(symbols=[option], sessions=sessions)
+            except (ProviderError, ValueError) as exc:
+                errors[option] = f"option marks: {exc}"
+
+    processed = [*equities, *options]
+    failed = [s for s in processed if s in errors]
+    return {
+        "processed": len(processed),
+        "successful": len(processed) - len(failed),
+        "failed": len(failed),
+        "errors": {s: errors[s] for s in failed},
+        "bars": bars,
+        "quotes": quotes,
+        "option_marks": marks,
+        "through": through,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+# --------------------------------------------------------------------------- corporate actions
+
+
+@transaction.atomic
+def corporate_action_record(
+    *,
+    symbol: str,
+    action_type: str,
+    ex_date: dt.date,
+    ratio: Decimal | None = None,
+    amount: Decimal | None = None,
+    source: str,
+) -> CorporateAction:
+    """Record a split (``ratio`` new shares per old share: 2 for a 2:1 split) or a cash
+    dividend (``amount`` dollars per share); recording it again updates it in place.
+    Applying it to positions is the portfolios app's job."""
+    symbol = normalize_symbol(symbol)
+    if action_type not in CorporateActionType.values:
+        raise ValidationFailed({"action_type": [f"Use one of {CorporateActionType.values}."]})
+    if action_type == CorporateActionType.SPLIT and (ratio is None or Decimal(ratio) <= 0):
+        raise ValidationFailed({"ratio": ["A split needs a positive ratio."]})
+    if action_type == CorporateActionType.DIVIDEND and (amount is None or Decimal(amount) < 0):
+        raise ValidationFailed({"amount": ["A dividend needs an amount of at least 0."]})
+    if not Security.objects.filter(symbol=symbol).exists():
+        raise InvalidSymbol(f"Unknown symbol {symbol}", details={"symbols": [symbol]})
+    action, _ = CorporateAction.objects.update_or_create(
+        security_id=symbol,
+        action_type=action_type,
+        ex_date=ex_date,
+        defaults={
+            "ratio": Decimal(ratio) if ratio is not None else None,
+            "amount": Decimal(amount) if amount is not None else None,
+            "source": source[:64],
+        },
+    )
+    return action
+
+
+# --------------------------------------------------------------------------- CSV import
+
+
+def _csv_securities(symbols: Iterable[str], asset_type: str) -> None:
+    """Create a minimal security for each unknown symbol of an imported file."""
+    symbols = list(symbols)
+    known = set(Security.objects.filter(symbol__in=symbols).values_list("symbol", flat=True))
+    for symbol in symbols:
+        if symbol in known:
+            continue
+        if looks_like_option(symbol):
+            option_security_ensure(symbol=symbol)
+        else:
+            Security.objects.create(symbol=symbol, asset_type=asset_type, source="csv")
+
+
+def import_csv_history(
+    *,
+    paths: Sequence[str | Path],
+    symbol: str | None = None,
+    asset_type: str = "stock",
+    progress: Callable[[str, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Import daily bars from CSV files (layouts of ``providers.csv_source``). Each file is
+    all or nothing: it is read and checked in full before its one transaction, so a bad file
+    (reported with its line) writes nothing. Unknown symbols become securities of
+    ``asset_type``. ``progress(path, result)`` is called after each file. Returns totals and
+    the errors per file."""
+    if asset_type not in AssetType.values:
+        raise ValidationFailed({"asset_type": [f"Use one of {AssetType.values}."]})
+    summary: dict[str, Any] = {
+        "files": len(paths),
+        "imported_files": 0,
+        "failed_files": 0,
+        "bars": 0,
+        "symbols": [],
+        "errors": [],
+    }
+    seen: list[str] = []
+    for path in paths:
+        name = str(path)
+        try:
+            frame = read_history_csv(path, symbol=symbol)
+            if not frame.empty:
+                frame["symbol"] = [normalize_symbol(s) for s in frame["symbol"]]
+            symbols = sorted(set(frame["symbol"])) if not frame.empty else []
+            with transaction.atomic():
+                _csv_securities(symbols, asset_type)
+                written = _upsert_bars(_bars_from_frame(frame))
+        except CSVFormatError as exc:
+            result: dict[str, Any] = {"ok": False, "line": exc.line, "error": str(exc)}
+        except (OSError, UnicodeDecodeError, csv.Error, InvalidSymbol) as exc:
+            message = exc.message if isinstance(exc, InvalidSymbol) else str(exc)
+            result = {"ok": False, "line": None, "error": f"{name}: {message}"}
+        else:
+            result = {"ok": True, "bars": written, "symbols": symbols}
+            summary["imported_files"] += 1
+            summary["bars"] += written
+            seen.extend(s for s in symbols if s not in seen)
+        if not result["ok"]:
+            summary["failed_files"] += 1
+            summary["errors"].append(
+                {"file": name, "line": result["line"], "error": result["error"]}
+            )
+        if progress is not None:
+            progress(name, result)
+    summary["symbols"] = seen
+    return summary

@@ -1,0 +1,284 @@
+"""Portfolio endpoints: /data/ reads (SigmaSight Part I) and /management/ writes (M1–M6)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import IsTrader
+from portfolios import reports, services
+from portfolios.api import serializers as s
+from portfolios.selectors import default_portfolio_id, portfolio_for_user, position_for_user
+from sigmasight.api.errors import QueryValidationError
+from sigmasight.api.pagination import page_params, paginate
+
+
+def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.query_params)
+    if not serializer.is_valid():
+        raise QueryValidationError(serializer.errors)
+    return dict(serializer.validated_data)
+
+
+def _body(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+PORTFOLIO_ID = OpenApiParameter("portfolio_id", UUID, OpenApiParameter.PATH)
+POSITION_ID = OpenApiParameter("position_id", UUID, OpenApiParameter.PATH)
+
+
+class PortfolioListView(APIView):
+    @extend_schema(
+        tags=["data"],
+        summary="All portfolios of the user, with value and open-position count",
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("limit", int)],
+        responses={200: s.PortfolioListSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        params = page_params(request)
+        rows, pagination = paginate(
+            reports.portfolio_list(user=request.user), page=params["page"], limit=params["limit"]
+        )
+        return Response(s.PortfolioListSerializer({"data": rows, "pagination": pagination}).data)
+
+
+class PortfolioCompleteView(APIView):
+    @extend_schema(
+        tags=["data"],
+        summary="Complete portfolio: header, positions, summary and market data",
+        parameters=[PORTFOLIO_ID, s.CompleteQuerySerializer],
+        responses={200: s.CompletePortfolioSerializer},
+    )
+    def get(self, request: Request, portfolio_id: UUID) -> Response:
+        query = _query(s.CompleteQuerySerializer, request)
+        body = reports.portfolio_complete(
+            user=request.user,
+            portfolio_id=portfolio_id,
+            sections=query.get("sections"),
+            as_of=query.get("as_of_date"),
+        )
+        data = s.CompletePortfolioSerializer(body).data
+        return Response({key: value for key, value in data.items() if key in body})
+
+
+class PositionDetailsView(APIView):
+    @extend_schema(
+        tags=["data"],
+        summary="Positions of a portfolio with P&L and day change",
+        parameters=[
+            s.PositionDetailsQuerySerializer,
+            OpenApiParameter("page", int),
+            OpenApiParameter("limit", int),
+        ],
+        responses={200: s.PositionDetailsSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        query = _query(s.PositionDetailsQuerySerializer, request)
+        params = page_params(request)
+        portfolio_id = query.get("portfolio_id") or default_portfolio_id(user=request.user)
+        if portfolio_id is None:
+            portfolio_for_user(user=request.user, portfolio_id=UUID(int=0))  # raises 404
+        body = reports.positions_details(
+            user=request.user,
+            portfolio_id=portfolio_id,
+            position_type=query.get("position_type"),
+            include_inactive=query["include_inactive"],
+        )
+        body["data"], body["pagination"] = paginate(
+            body["data"], page=params["page"], limit=params["limit"]
+        )
+        return Response(s.PositionDetailsSerializer(body).data)
+
+
+class PositionSummaryView(APIView):
+    @extend_schema(
+        tags=["data"],
+        summary="Position summary: statistics, weights, groupings, winners and losers",
+        parameters=[PORTFOLIO_ID, s.PositionSummaryQuerySerializer],
+        responses={200: s.PositionSummarySerializer},
+    )
+    def get(self, request: Request, portfolio_id: UUID) -> Response:
+        query = _query(s.PositionSummaryQuerySerializer, request)
+        body = reports.positions_summary(
+            user=request.user,
+            portfolio_id=portfolio_id,
+            group_by=query.get("group_by"),
+            include_closed=query["include_closed"],
+        )
+        data = s.PositionSummarySerializer(body).data
+        if "by_tag" in body["groupings"]:
+            data["groupings"]["by_tag"] = s.GroupSerializer(
+                body["groupings"]["by_tag"].values(), many=True
+            ).data
+            data["groupings"]["by_tag"] = dict(
+                zip(body["groupings"]["by_tag"], data["groupings"]["by_tag"], strict=True)
+            )
+        return Response(data)
+
+
+class PositionOneView(APIView):
+    @extend_schema(
+        tags=["data"],
+        summary="One position in depth: P&L, market data, fundamentals, history, transactions",
+        parameters=[POSITION_ID, s.PositionOneQuerySerializer],
+        responses={200: s.PositionOneSerializer},
+    )
+    def get(self, request: Request, position_id: UUID) -> Response:
+        query = _query(s.PositionOneQuerySerializer, request)
+        body = reports.position_detail(
+            user=request.user, position_id=position_id, include_history=query["include_history"]
+        )
+        return Response(s.PositionOneSerializer(body).data)
+
+
+# ---- /management/ ----------------------------------------------------------------------------
+
+
+def _portfolio_resource(user: Any, portfolio_id: Any) -> dict[str, Any]:
+    rows = [row for row in reports.portfolio_list(user=user) if row["id"] == portfolio_id]
+    return s.PortfolioListItemSerializer(rows[0]).data
+
+
+def _position_resource(user: Any, position_id: Any) -> dict[str, Any]:
+    position = position_for_user(user=user, position_id=position_id)
+    body = reports.positions_details(
+        user=user, portfolio_id=position.portfolio_id, position_type=None, include_inactive=True
+    )
+    row = next(r for r in body["data"] if r["id"] == position.id)
+    return s.PositionResourceSerializer(row).data
+
+
+class ManagementPortfoliosView(APIView):
+    permission_classes = [IsTrader]
+
+    @extend_schema(
+        tags=["management"],
+        summary="M1: create a portfolio",
+        request=s.PortfolioInputSerializer,
+        responses={201: s.PortfolioListItemSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = _body(s.PortfolioInputSerializer, request)
+        portfolio = services.portfolio_create(
+            owner=request.user,
+            name=data["name"],
+            description=data["description"],
+            currency=data["currency"],
+            portfolio_type=data["type"],
+        )
+        return Response(
+            _portfolio_resource(request.user, portfolio.id), status=status.HTTP_201_CREATED
+        )
+
+
+class ManagementPortfolioView(APIView):
+    permission_classes = [IsTrader]
+
+    @extend_schema(
+        tags=["management"],
+        summary="M2: update a portfolio (partial)",
+        parameters=[PORTFOLIO_ID],
+        request=s.PortfolioUpdateSerializer,
+        responses={200: s.PortfolioListItemSerializer},
+    )
+    def put(self, request: Request, portfolio_id: UUID) -> Response:
+        portfolio = portfolio_for_user(user=request.user, portfolio_id=portfolio_id)
+        data = _body(s.PortfolioUpdateSerializer, request)
+        if "type" in data:
+            data["portfolio_type"] = data.pop("type")
+        services.portfolio_update(portfolio=portfolio, **data)
+        return Response(_portfolio_resource(request.user, portfolio.id))
+
+    patch = put
+
+    @extend_schema(
+        tags=["management"],
+        summary="M3: soft-delete a portfolio",
+        parameters=[PORTFOLIO_ID],
+        responses={204: None},
+    )
+    def delete(self, request: Request, portfolio_id: UUID) -> Response:
+        portfolio = portfolio_for_user(user=request.user, portfolio_id=portfolio_id)
+        services.portfolio_soft_delete(portfolio=portfolio)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ManagementPositionsView(APIView):
+    permission_classes = [IsTrader]
+
+    @extend_schema(
+        tags=["management"],
+        summary="M4: add a position (stock, ETF, fund, or option by OCC symbol)",
+        parameters=[PORTFOLIO_ID],
+        request=s.PositionOpenSerializer,
+        responses={201: s.PositionResourceSerializer},
+    )
+    def post(self, request: Request, portfolio_id: UUID) -> Response:
+        portfolio = portfolio_for_user(user=request.user, portfolio_id=portfolio_id)
+        data = _body(s.PositionOpenSerializer, request)
+        position = services.position_open(portfolio=portfolio, **data)
+        return Response(
+            _position_resource(request.user, position.id), status=status.HTTP_201_CREATED
+        )
+
+
+class ManagementPositionView(APIView):
+    permission_classes = [IsTrader]
+
+    @extend_schema(
+        tags=["management"],
+        summary="M5: correct a position's quantity, entry price, entry date or tags",
+        parameters=[POSITION_ID],
+        request=s.PositionUpdateSerializer,
+        responses={200: s.PositionResourceSerializer},
+    )
+    def put(self, request: Request, position_id: UUID) -> Response:
+        position = position_for_user(user=request.user, position_id=position_id)
+        data = _body(s.PositionUpdateSerializer, request)
+        services.position_update(position=position, **data)
+        return Response(_position_resource(request.user, position.id))
+
+    patch = put
+
+
+class ManagementPositionCloseView(APIView):
+    permission_classes = [IsTrader]
+
+    @extend_schema(
+        tags=["management"],
+        summary="M6: close a position (or part of it); books realized P&L and cash",
+        parameters=[POSITION_ID],
+        request=s.PositionCloseSerializer,
+        responses={200: s.CloseResultSerializer},
+    )
+    def post(self, request: Request, position_id: UUID) -> Response:
+        position = position_for_user(user=request.user, position_id=position_id)
+        data = _body(s.PositionCloseSerializer, request)
+        trade = services.position_close(position=position, **data)
+        position.refresh_from_db()
+        return Response(
+            s.CloseResultSerializer(
+                {
+                    "position_id": position.id,
+                    "symbol": position.security_id,
+                    "closed_quantity": float(-trade.quantity),
+                    "exit_price": trade.price,
+                    "exit_date": trade.trade_date,
+                    "realized_pnl": trade.realized_pnl,
+                    "cash_flow": trade.amount,
+                    "remaining_quantity": 0.0
+                    if not position.is_active
+                    else float(position.quantity),
+                    "is_active": position.is_active,
+                }
+            ).data
+        )
