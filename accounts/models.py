@@ -84,6 +84,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     def has_role(self, permission: str) -> bool:
         return permission in self.permissions
 
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        """The admin role manages everything in the Django admin, like a superuser."""
+        if self.is_active and self.role == Role.ADMIN:
+            return True
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        if self.is_active and self.role == Role.ADMIN:
+            return True
+        return super().has_module_perms(app_label)
+
 
 class AuthSession(models.Model):
     """One login: the refresh-token chain and every access token issued from it.

@@ -29,8 +29,6 @@ from portfolios.selectors import (
 )
 from portfolios.valuation import money, percent, price4, weights
 
-RISK_ENGINE_PENDING = "computed by the risk engine batch (not yet run for this position)"
-
 
 def _portfolio_header(portfolio: Portfolio) -> dict[str, Any]:
     return {
@@ -394,7 +392,10 @@ def position_detail(*, user: User, position_id: Any, include_history: bool) -> d
         }
         if not series:
             warnings.append("No price history for this symbol: historical performance is empty")
-    warnings.append(f"greeks, factor_exposures, risk_metrics and beta: {RISK_ENGINE_PENDING}")
+    from risk.reports import position_risk_blocks
+
+    risk = position_risk_blocks(position)
+    warnings.extend(risk["warnings"])
     v = m.valuation
     return {
         "position": {
@@ -451,14 +452,14 @@ def position_detail(*, user: User, position_id: Any, include_history: bool) -> d
             "dividend_yield": float(security.dividend_yield)
             if security.dividend_yield is not None
             else None,
-            "beta": None,
+            "beta": risk["beta"],
             "sector": security.sector,
             "industry": security.industry,
             "asset_type": security.asset_type,
         },
-        "greeks": None,
-        "factor_exposures": None,
-        "risk_metrics": None,
+        "greeks": risk["greeks"],
+        "factor_exposures": risk["factor_exposures"],
+        "risk_metrics": risk["risk_metrics"],
         "historical_performance": history,
         "transactions": [
             {

@@ -140,3 +140,33 @@ def greeks_report(
 
 def days_between(a: dt.date, b: dt.date) -> int:
     return (b - a).days
+
+
+def data_quality_report(portfolio: Any) -> dict[str, Any]:
+    """The risk engine's part of a portfolio's data quality: the share of option positions
+    with Greeks and of positions with factor exposures from the latest batch (percent),
+    and issues naming the positions at fault. Read by ``batch.quality``."""
+    from risk.models import PositionFactorExposure
+
+    positions = list(
+        Position.objects.open().filter(portfolio=portfolio).only("id", "security_id", "multiplier")
+    )
+    options = [p for p in positions if p.multiplier > 1]
+    greeks = latest_greeks(options)
+    exposures = set(
+        PositionFactorExposure.objects.filter(
+            position__in=positions, r_squared__isnull=False
+        ).values_list("position_id", flat=True)
+    )
+    issues = []
+    missing_greeks = [p.security_id for p in options if p.id not in greeks]
+    missing_factors = [p.security_id for p in positions if p.id not in exposures]
+    if missing_greeks:
+        issues.append(f"Missing Greeks for {', '.join(missing_greeks[:8])}")
+    if missing_factors:
+        issues.append(f"Missing factor exposures for {', '.join(missing_factors[:8])}")
+    return {
+        "greeks_coverage": round(100.0 * len(greeks) / len(options), 1) if options else None,
+        "factor_coverage": round(100.0 * len(exposures) / len(positions), 1) if positions else None,
+        "issues": issues,
+    }

@@ -10,32 +10,44 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import numpy as np
-from django.db import transaction
+from django.conf import settings
+from django.db import models, transaction
 from django.utils import timezone
 
 from marketdata import calendar
-from marketdata.models import Quote, Security
-from marketdata.selectors import price_snapshots
 from portfolios.models import Portfolio, Position
-from risk.engine.pricing import (
-    black76_greeks,
-    bsm_greeks,
-    implied_volatility,
-    years_from_minutes,
+from risk.book import RiskInputs, risk_inputs, security_durations
+from risk.engine.concentration import concentration
+from risk.engine.correlation import (
+    average_correlation,
+    clusters,
+    correlation_matrix,
+    effective_positions,
 )
-from risk.inputs import ewma_volatility, returns_matrix, risk_free_rate
-from risk.models import PositionGreeks
+from risk.engine.factors import ewma_covariance, option_betas, portfolio_exposures, risk_attribution
+from risk.engine.performance import max_drawdown, performance_summary, sharpe_ratio
+from risk.engine.revaluation import revalue
+from risk.engine.stress import ScenarioSpec, run_scenarios
+from risk.engine.var import historical_full_revaluation
+from risk.greeks import compute_greeks
+from risk.models import (
+    CorrelationResult,
+    DataQualityAssessment,
+    PortfolioRiskMetrics,
+    PortfolioSnapshot,
+    PositionFactorExposure,
+    PositionGreeks,
+    StressScenario,
+    StressTestResult,
+)
 
 logger = logging.getLogger(__name__)
-
-REALIZED_VOL_LOOKBACK = 120  # sessions of underlying returns for the EWMA fallback
-BLACK76_UNDERLYINGS = {"^VIX"}
 
 
 def live_portfolios(portfolio_ids: Iterable[UUID] | None = None) -> list[Portfolio]:
@@ -53,205 +65,44 @@ def calculation_date(now: dt.datetime | None = None) -> dt.date:
 # ---- Greeks ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OptionInputs:
-    """Aligned arrays for every option position to price."""
-
-    positions: list[Position]
-    spot: np.ndarray
-    strike: np.ndarray
-    t_years: np.ndarray
-    is_call: np.ndarray
-    div_yield: np.ndarray
-    quote_mid: np.ndarray  # NaN where there is no usable quote
-    is_black76: np.ndarray
-    pricing_time: list[dt.datetime]
-
-
-def _mid(quote: Quote | None) -> float:
-    if quote is None:
-        return float("nan")
-    if quote.bid is not None and quote.ask is not None and quote.ask >= quote.bid > 0:
-        return float((quote.bid + quote.ask) / 2)
-    return float(quote.last) if quote.last is not None else float("nan")
-
-
-def option_inputs(
-    positions: Sequence[Position], *, as_of: dt.datetime
-) -> tuple[OptionInputs, list[str]]:
-    """Spot, strike, time to expiry and quotes for option positions (constant queries)."""
-    warnings: list[str] = []
-    underlyings = {p.security.underlying_id or p.underlying_symbol for p in positions}
-    snapshots = price_snapshots(symbols=[u for u in underlyings if u])
-    quotes = {
-        q.security_id: q
-        for q in Quote.objects.filter(security_id__in=[p.security_id for p in positions])
-    }
-    securities = {
-        s.symbol: s for s in Security.objects.filter(symbol__in=[u for u in underlyings if u])
-    }
-    kept: list[Position] = []
-    rows: list[tuple[float, float, float, bool, float, float, bool, dt.datetime]] = []
-    for p in positions:
-        underlying = p.security.underlying_id or p.underlying_symbol
-        snap = snapshots.get(underlying or "")
-        if snap is None or p.strike is None or p.expiry is None:
-            warnings.append(f"No underlying price for {p.security_id}: Greeks not computed")
-            continue
-        quote = quotes.get(p.security_id)
-        moment = min(as_of, quote.timestamp) if quote is not None else as_of
-        minutes = calendar.minutes_to_expiry(moment, p.expiry)
-        security = securities.get(underlying or "")
-        q = (
-            float(security.dividend_yield)
-            if security and security.dividend_yield is not None
-            else 0.0
-        )
-        kept.append(p)
-        rows.append(
-            (
-                float(snap.price),
-                float(p.strike),
-                float(years_from_minutes(minutes)),
-                p.security.option_right == "C",
-                q,
-                _mid(quote),
-                underlying in BLACK76_UNDERLYINGS,
-                moment,
-            )
-        )
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(8)]
-    return (
-        OptionInputs(
-            positions=kept,
-            spot=np.array(columns[0], dtype=float),
-            strike=np.array(columns[1], dtype=float),
-            t_years=np.array(columns[2], dtype=float),
-            is_call=np.array(columns[3], dtype=bool),
-            div_yield=np.array(columns[4], dtype=float),
-            quote_mid=np.array(columns[5], dtype=float),
-            is_black76=np.array(columns[6], dtype=bool),
-            pricing_time=list(columns[7]),
-        ),
-        warnings,
-    )
-
-
-def _realized_vols(symbols: Sequence[str], end: dt.date) -> dict[str, float]:
-    _, returns = returns_matrix(list(symbols), end=end, lookback=REALIZED_VOL_LOOKBACK)
-    vols = ewma_volatility(returns)
-    return {s: float(v) for s, v in zip(symbols, vols, strict=True) if np.isfinite(v) and v > 0}
-
-
-def compute_greeks(
-    positions: Sequence[Position], *, as_of: dt.datetime, on: dt.date
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """Greeks for option positions, all at once (vectorized).
-
-    Volatility (RISK-MODEL.md order): the implied volatility of the option's own mid
-    quote; else the underlying's EWMA (λ = 0.94) realized volatility. No constant. A
-    chain interpolation step is skipped: only held contracts are quoted and stored.
-    """
-    inputs, warnings = option_inputs(positions, as_of=as_of)
-    n = len(inputs.positions)
-    if n == 0:
-        return [], warnings
-    rate, rate_source = risk_free_rate(on)
-    r = np.full(n, rate)
-    q = np.where(inputs.is_black76, 0.0, inputs.div_yield)
-    iv = np.full(n, np.nan)
-    bsm = ~inputs.is_black76
-    if bsm.any():
-        iv[bsm] = implied_volatility(
-            inputs.quote_mid[bsm],
-            inputs.spot[bsm],
-            inputs.strike[bsm],
-            inputs.t_years[bsm],
-            r[bsm],
-            q[bsm],
-            inputs.is_call[bsm],
-            model="bsm",
-        ).iv
-    if (~bsm).any():
-        iv[~bsm] = implied_volatility(
-            inputs.quote_mid[~bsm],
-            inputs.spot[~bsm],
-            inputs.strike[~bsm],
-            inputs.t_years[~bsm],
-            r[~bsm],
-            q[~bsm],
-            inputs.is_call[~bsm],
-            model="black76",
-        ).iv
-    source = np.where(np.isfinite(iv), "implied_quote", "realized_ewma")
-    missing = ~np.isfinite(iv)
-    if missing.any():
-        underlyings = [
-            inputs.positions[i].security.underlying_id or "" for i in np.flatnonzero(missing)
-        ]
-        realized = _realized_vols(sorted(set(underlyings)), on)
-        for i, symbol in zip(np.flatnonzero(missing), underlyings, strict=True):
-            iv[i] = realized.get(symbol, np.nan)
-    sigma = np.where(np.isfinite(iv), iv, 0.0)
-    greeks_bsm = bsm_greeks(inputs.spot, inputs.strike, inputs.t_years, r, q, sigma, inputs.is_call)
-    greeks_b76 = black76_greeks(
-        inputs.spot, inputs.strike, inputs.t_years, r, sigma, inputs.is_call
-    )
-    pick = inputs.is_black76
-    g = {
-        name: np.where(pick, getattr(greeks_b76, name), getattr(greeks_bsm, name))
-        for name in ("price", "delta", "gamma", "theta", "vega", "rho")
-    }
-    quantity = np.array([float(p.quantity) for p in inputs.positions])
-    multiplier = np.array([p.multiplier for p in inputs.positions], dtype=float)
-    delta_dollars = g["delta"] * quantity * multiplier * inputs.spot
-    gamma_dollars = 0.5 * g["gamma"] * (0.01 * inputs.spot) ** 2 * quantity * multiplier
-    rows = []
-    for i, position in enumerate(inputs.positions):
-        notes = []
-        if not np.isfinite(iv[i]):
-            notes.append("No implied or realized volatility: Greeks are those of zero volatility")
-        elif source[i] == "realized_ewma":
-            notes.append(
-                "No solvable quote: volatility is the underlying's EWMA realized volatility"
-            )
-        if pick[i]:
-            notes.append(
-                "VIX option: Black-76 with the VIX level standing in for the futures price"
-            )
-        rows.append(
-            {
-                "position": position,
-                "delta": float(g["delta"][i]),
-                "gamma": float(g["gamma"][i]),
-                "theta": float(g["theta"][i]),
-                "vega": float(g["vega"][i]),
-                "rho": float(g["rho"][i]),
-                "option_price": float(g["price"][i]),
-                "implied_volatility": float(iv[i]) if np.isfinite(iv[i]) else None,
-                "volatility_source": str(source[i]) if np.isfinite(iv[i]) else "none",
-                "underlying_price": float(inputs.spot[i]),
-                "time_to_expiry_years": float(inputs.t_years[i]),
-                "rate": rate,
-                "rate_source": rate_source,
-                "dividend_yield": float(q[i]),
-                "model": "black76" if pick[i] else "bsm",
-                "delta_dollars": float(delta_dollars[i]),
-                "gamma_dollars_1pct": float(gamma_dollars[i]),
-                "warnings": notes,
-            }
-        )
-    return rows, warnings
+GREEK_FIELDS = [
+    "delta",
+    "gamma",
+    "theta",
+    "vega",
+    "rho",
+    "option_price",
+    "implied_volatility",
+    "volatility_source",
+    "underlying_price",
+    "time_to_expiry_years",
+    "rate",
+    "rate_source",
+    "dividend_yield",
+    "model",
+    "delta_dollars",
+    "gamma_dollars_1pct",
+    "warnings",
+]
 
 
 @transaction.atomic
 def _store_greeks(portfolio: Portfolio, on: dt.date, rows: list[dict[str, Any]]) -> int:
-    for row in rows:
-        position = row.pop("position")
-        PositionGreeks.objects.update_or_create(
-            position=position, calculation_date=on, defaults=row
+    """One bulk upsert on (position, calculation_date)."""
+    objects = [
+        PositionGreeks(
+            position=row["position"], calculation_date=on, **{f: row[f] for f in GREEK_FIELDS}
         )
-    return len(rows)
+        for row in rows
+    ]
+    PositionGreeks.objects.bulk_create(
+        objects,
+        update_conflicts=True,
+        unique_fields=["position", "calculation_date"],
+        update_fields=[*GREEK_FIELDS, "calculated_at"],
+        batch_size=2000,
+    )
+    return len(objects)
 
 
 def greeks_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -276,3 +127,607 @@ def greeks_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None
         "failed": len(options) - stored,
         "warnings": warnings,
     }
+
+
+# ---- Shared --------------------------------------------------------------------------------------
+
+
+def _pricing_moment(now: dt.datetime | None) -> tuple[dt.date, dt.datetime]:
+    on = calculation_date(now)
+    return on, calendar.session_close_utc(on)
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _money(value: float) -> Decimal:
+    return Decimal(str(round(float(value), 2)))
+
+
+# ---- Factor exposures ------------------------------------------------------------------------
+
+
+def _position_betas(inputs: RiskInputs) -> np.ndarray:
+    """Each position's betas: a stock's own; an option's are its underlying's scaled by its
+    elasticity (delta × spot / price), so its dollar exposure is β × delta dollars."""
+    u_idx = inputs.book.underlying_index
+    betas = inputs.fit.betas[u_idx] if len(u_idx) else np.zeros((0, len(inputs.factor_names)))
+    if inputs.book.is_option.any():
+        opt = inputs.book.is_option
+        betas = betas.copy()
+        betas[opt] = option_betas(
+            inputs.fit.betas[u_idx[opt]],
+            inputs.delta[opt],
+            inputs.book.spot0[u_idx[opt]],
+            inputs.book.price0[opt],
+        )
+    return betas
+
+
+def factor_analysis_for_portfolio(
+    portfolio: Portfolio, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Regress each position (options through their underlying) on the factor ETFs and
+    store position and portfolio exposures (RISK-MODEL.md, Factor model)."""
+    on, as_of = _pricing_moment(now)
+    inputs = risk_inputs(portfolio, on=on, as_of=as_of, lookback=settings.FACTOR_WINDOW_DAYS)
+    betas = _position_betas(inputs)
+    u_idx = inputs.book.underlying_index
+    fit = inputs.fit
+    method = "ridge" if settings.FACTOR_RIDGE > 0 else "ols"
+    stored = 0
+    fields = [
+        "betas",
+        "dollar_exposures",
+        "r_squared",
+        "residual_volatility",
+        "idiosyncratic_share",
+        "observations",
+        "method",
+        "regressed_symbol",
+        "warnings",
+    ]
+    rows = []
+    for i, position in enumerate(inputs.positions):
+        u = u_idx[i]
+        valid = bool(fit.valid[u])
+        rows.append(
+            PositionFactorExposure(
+                position=position,
+                calculation_date=on,
+                betas={name: _finite(betas[i, j]) for j, name in enumerate(inputs.factor_names)},
+                dollar_exposures={
+                    name: _finite(fit.betas[u, j] * inputs.dollar_exposure[i])
+                    for j, name in enumerate(inputs.factor_names)
+                },
+                r_squared=_finite(fit.r_squared[u]),
+                residual_volatility=_finite(fit.residual_vol[u]),
+                idiosyncratic_share=_finite(fit.idiosyncratic_share[u]),
+                observations=int(fit.n_obs[u]),
+                method=method,
+                regressed_symbol=inputs.underlyings[u],
+                warnings=[]
+                if valid
+                else [f"Fewer than {settings.FACTOR_MIN_OBSERVATIONS} days of history: no betas"],
+            )
+        )
+        stored += valid
+    with transaction.atomic():
+        PositionFactorExposure.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["position", "calculation_date"],
+            update_fields=[*fields, "calculated_at"],
+            batch_size=2000,
+        )
+        dollar_betas = fit.betas[u_idx] if len(u_idx) else np.zeros((0, len(inputs.factor_names)))
+        exposures, dollars = portfolio_exposures(
+            dollar_betas, inputs.dollar_exposure, inputs.total_value
+        )
+        residual_var = (
+            (inputs.dollar_exposure * fit.residual_vol[u_idx]) ** 2 if len(u_idx) else np.zeros(0)
+        )
+        attribution = risk_attribution(dollars, ewma_covariance(inputs.design), residual_var)
+        r2 = fit.r_squared[u_idx]
+        weights = np.abs(inputs.market_values)
+        weighted_r2 = (
+            float(np.nansum(r2 * weights) / weights[np.isfinite(r2)].sum())
+            if np.isfinite(r2).any()
+            else None
+        )
+        PortfolioRiskMetrics.objects.update_or_create(
+            portfolio=portfolio,
+            calculation_date=on,
+            method="historical",
+            defaults={
+                "portfolio_value": _money(inputs.total_value),
+                "factor_exposures": {
+                    "exposures": dict(
+                        zip(inputs.factor_names, map(_finite, exposures), strict=True)
+                    ),
+                    "dollar_exposures": dict(
+                        zip(inputs.factor_names, map(_finite, dollars), strict=True)
+                    ),
+                    "r_squared": weighted_r2,
+                    "window_days": settings.FACTOR_WINDOW_DAYS,
+                    "method": method,
+                    "factor_etfs": dict(
+                        zip(inputs.factor_names, inputs.factor_symbols, strict=True)
+                    ),
+                    "positions": len(inputs.positions),
+                    "positions_with_exposures": stored,
+                },
+                "risk_attribution": {
+                    "systematic_risk": _finite(attribution.systematic_share),
+                    "idiosyncratic_risk": _finite(attribution.idiosyncratic_share),
+                    "factor_concentration": dict(
+                        zip(
+                            inputs.factor_names,
+                            map(_finite, attribution.factor_contributions),
+                            strict=True,
+                        )
+                    ),
+                },
+            },
+        )
+    return {
+        "positions": len(inputs.positions),
+        "computed": stored,
+        "failed": len(inputs.positions) - stored,
+        "warnings": inputs.warnings,
+    }
+
+
+# ---- VaR, ES, performance, Greek totals, concentration -------------------------------------------
+
+HORIZONS = (1, 5, 10)
+CONFIDENCES = (0.95, 0.99)
+
+
+def _greek_totals(inputs: RiskInputs) -> dict[str, Any]:
+    """RISK-MODEL.md totals: Σ Greek × quantity × multiplier (stocks: delta 1), dollar
+    delta, gamma for 1% and 2% moves, vega per vol point, theta per day."""
+    q, m = inputs.book.quantity, inputs.book.multiplier
+    size = q * m
+    spot = inputs.book.spot0[inputs.book.underlying_index] if len(q) else np.zeros(0)
+    rows = [inputs.greeks_rows.get(str(p.id)) for p in inputs.positions]
+    g = {
+        name: np.array([r[name] if r else 0.0 for r in rows])
+        for name in ("gamma", "theta", "vega", "rho")
+    }
+    delta = inputs.delta
+    options = inputs.book.is_option
+    return {
+        "total_delta": float((delta * size).sum()),
+        "total_gamma": float((g["gamma"] * size).sum()),
+        "total_theta": float((g["theta"] * size).sum()),
+        "total_vega": float((g["vega"] * size).sum()),
+        "total_rho": float((g["rho"] * size).sum()),
+        "net_delta_exposure": float((delta * size * spot).sum()),
+        "options_delta_exposure": float((delta * size * spot)[options].sum()),
+        "options_notional": float(np.abs(inputs.market_values[options]).sum()),
+        "gamma_risk": {
+            "1_percent_move": float((0.5 * g["gamma"] * (0.01 * spot) ** 2 * size).sum()),
+            "2_percent_move": float((0.5 * g["gamma"] * (0.02 * spot) ** 2 * size).sum()),
+        },
+        "vega_risk": {"1_vol_point_move": float((g["vega"] * size).sum())},
+        "theta_decay": {"1_day": float((g["theta"] * size).sum())},
+        "average_days_to_expiry": (
+            float(np.mean([(p.expiry - inputs.on).days for p in inputs.positions if p.expiry]))
+            if options.any()
+            else None
+        ),
+    }
+
+
+def risk_metrics_for_portfolio(
+    portfolio: Portfolio, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Historical-simulation VaR/ES with full revaluation (1/5/10 days from overlapping
+    windows, 95/99%), Euler component VaR, back-cast performance, Greek totals and
+    concentration, stored as the ``historical`` row of PortfolioRiskMetrics."""
+    on, as_of = _pricing_moment(now)
+    inputs = risk_inputs(portfolio, on=on, as_of=as_of, lookback=settings.RISK_LOOKBACK_DAYS)
+    value = inputs.total_value
+    n = len(inputs.positions)
+    var_table: dict[str, dict[str, float | None]] = {}
+    es_table: dict[str, dict[str, float | None]] = {}
+    components: list[dict[str, Any]] = []
+    performance: dict[str, Any] = {}
+    warnings = list(inputs.warnings)
+    if n and len(inputs.dates) >= 20:
+        results = historical_full_revaluation(
+            inputs.book, inputs.underlying_returns, horizons=HORIZONS, confidences=CONFIDENCES
+        )
+        for h in HORIZONS:
+            var_table[f"{h}_day"] = {
+                f"{int(c * 100)}": float(results[(h, c)].var) for c in CONFIDENCES
+            }
+            es_table[f"{h}_day"] = {
+                f"{int(c * 100)}": float(results[(h, c)].es) for c in CONFIDENCES
+            }
+        weights = np.abs(inputs.market_values) / max(inputs.gross_exposure, 1e-12)
+        one_day = {c: results[(1, c)] for c in CONFIDENCES}
+        for i, position in enumerate(inputs.positions):
+            components.append(
+                {
+                    "position_id": str(position.id),
+                    "symbol": position.security_id,
+                    "position_weight": float(weights[i]),
+                    **{
+                        f"component_var_{int(c * 100)}": float(one_day[c].component[i])
+                        for c in CONFIDENCES
+                    },
+                    **{
+                        f"marginal_var_{int(c * 100)}": _finite(one_day[c].marginal[i])
+                        for c in CONFIDENCES
+                    },
+                }
+            )
+        # Each position alone: its own historical 1-day VaR, and its beta and correlation
+        # to the portfolio over the same scenarios.
+        matrix = revalue(inputs.book, inputs.underlying_returns, horizon_days=365.0 / 252.0)
+        total_pnl = matrix.sum(axis=1)
+        standalone = {c: np.quantile(matrix, 1.0 - c, axis=0) for c in CONFIDENCES}
+        centred = matrix - matrix.mean(axis=0)
+        port_centred = total_pnl - total_pnl.mean()
+        port_var = float(port_centred @ port_centred)
+        covariances = centred.T @ port_centred
+        stdevs = np.sqrt((centred * centred).sum(axis=0))
+        gross = np.abs(inputs.market_values)
+        for i, row in enumerate(components):
+            row["position_var_95"] = float(standalone[0.95][i])
+            row["position_var_99"] = float(standalone[0.99][i])
+            # beta of the position's return (P&L / |value|) on the portfolio's return
+            row["beta_to_portfolio"] = (
+                _finite(covariances[i] / port_var * value / gross[i])
+                if port_var > 0 and gross[i] > 0
+                else None
+            )
+            row["correlation_to_portfolio"] = (
+                _finite(covariances[i] / (stdevs[i] * np.sqrt(port_var)))
+                if stdevs[i] > 0 and port_var > 0
+                else None
+            )
+        # Back-cast daily returns of today's holdings (the 1-day P&L in date order).
+        pnl = one_day[0.95].pnl_vector
+        base = value if value else 1.0
+        portfolio_returns = np.asarray(pnl, dtype=float) / base
+        summary = performance_summary(portfolio_returns, inputs.benchmark, inputs.rate)
+        performance = {key: _finite(v) for key, v in summary.items()}
+        performance["trailing_30d_return"] = _finite(
+            float(np.prod(1 + portfolio_returns[-30:]) - 1)
+        )
+        performance["trailing_90d_return"] = _finite(
+            float(np.prod(1 + portfolio_returns[-90:]) - 1)
+        )
+        ytd = np.array([d.year == on.year for d in inputs.dates])
+        performance["ytd_return"] = (
+            _finite(float(np.prod(1 + portfolio_returns[ytd]) - 1)) if ytd.any() else None
+        )
+        performance["sharpe_ratio_30d"] = _finite(
+            sharpe_ratio(portfolio_returns[-30:], inputs.rate)
+        )
+        performance["max_drawdown_30d"] = _finite(max_drawdown(portfolio_returns[-30:]))
+        performance["back_cast_days"] = len(portfolio_returns)
+    else:
+        warnings.append("Not enough positions or history for VaR")
+    with transaction.atomic():
+        PortfolioRiskMetrics.objects.update_or_create(
+            portfolio=portfolio,
+            calculation_date=on,
+            method="historical",
+            defaults={
+                "portfolio_value": _money(value),
+                "lookback_days": settings.RISK_LOOKBACK_DAYS,
+                "value_at_risk": var_table,
+                "expected_shortfall": es_table,
+                "component_var": components,
+                "performance": performance,
+                "greeks": _greek_totals(inputs),
+                "concentration": concentration(inputs.market_values) if n else {},
+                "risk_free_rate": inputs.rate,
+                "risk_free_source": inputs.rate_source,
+                "warnings": warnings,
+            },
+        )
+    return {
+        "positions": n,
+        "computed": 1 if var_table else 0,
+        "failed": 0 if var_table else 1,
+        "warnings": warnings,
+    }
+
+
+# ---- Stress tests ----------------------------------------------------------------------------
+
+
+def stress_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Every active scenario: direct and correlated impact with full option revaluation."""
+    on, as_of = _pricing_moment(now)
+    inputs = risk_inputs(portfolio, on=on, as_of=as_of, lookback=settings.FACTOR_WINDOW_DAYS)
+    scenarios = list(StressScenario.objects.filter(is_active=True))
+    if not inputs.positions or not scenarios:
+        return {
+            "scenarios": 0,
+            "computed": 0,
+            "failed": 0,
+            "warnings": ["No positions or no active scenarios"],
+        }
+    # The shocks apply to the model's own factors, as its betas are measured: ``market`` is
+    # the market return and each style is a tilt (its return in excess of the market), so
+    # "market -35%, growth +15%" moves growth stocks by beta_m x -35% + beta_g x 15%. The
+    # factors a scenario does not list move by their conditional expectation under the
+    # EWMA covariance of the same design. Rates act through durations and option repricing.
+    specs = [
+        ScenarioSpec(
+            id=scenario.id,
+            factor_shocks={
+                k: float(v)
+                for k, v in scenario.factor_shocks.items()
+                if k != "rates" and k in inputs.factor_names
+            },
+            vol_shock=float(scenario.volatility_shock),
+            rate_shift=float(scenario.factor_shocks.get("rates", 0.0)),
+        )
+        for scenario in scenarios
+    ]
+    daily_cov = ewma_covariance(inputs.design) / 252.0
+    durations = security_durations(inputs.underlyings)
+    results = run_scenarios(
+        inputs.book,
+        specs,
+        factor_names=inputs.factor_names,
+        underlying_betas=np.nan_to_num(inputs.fit.betas),
+        factor_cov=daily_cov,
+        residual_vol=np.nan_to_num(inputs.fit.residual_vol) / np.sqrt(252.0),
+        duration=durations,
+    )
+    value = inputs.total_value or 1.0
+    with transaction.atomic():
+        for scenario, result in zip(scenarios, results, strict=True):
+            StressTestResult.objects.update_or_create(
+                portfolio=portfolio,
+                scenario=scenario,
+                calculation_date=on,
+                defaults={
+                    "direct_impact": _money(result.direct_impact),
+                    "correlated_impact": _money(result.correlated_impact),
+                    "scenario_return": float(result.correlated_impact / value),
+                    "systematic_impact": _money(result.systematic_impact),
+                    "idiosyncratic_band": _money(result.idiosyncratic_band),
+                    "implied_shocks": dict(
+                        zip(
+                            inputs.factor_names,
+                            map(_finite, result.correlated_factor_shocks),
+                            strict=True,
+                        )
+                    ),
+                    "top_contributors": [
+                        {
+                            "symbol": inputs.symbols[i],
+                            "position_id": str(inputs.positions[i].id),
+                            "impact": float(result.correlated_by_position[i]),
+                        }
+                        for i in result.top_contributors
+                    ],
+                },
+            )
+    warnings = list(inputs.warnings)
+    if durations.sum() == 0:
+        warnings.append("No bond-fund durations: rate shocks act through options only")
+    warnings.append("Stock rate betas are not fitted: a rate shock moves stocks by 0")
+    return {
+        "scenarios": len(scenarios),
+        "computed": len(results),
+        "failed": 0,
+        "warnings": warnings,
+    }
+
+
+# ---- Correlations ----------------------------------------------------------------------------
+
+
+def correlations_for_portfolio(
+    portfolio: Portfolio, *, now: dt.datetime | None = None, threshold: float = 0.7
+) -> dict[str, Any]:
+    """Pearson correlations of the positions' underlyings over the lookback, clusters at
+    |ρ| ≥ threshold, and value-weighted effective positions."""
+    on, as_of = _pricing_moment(now)
+    inputs = risk_inputs(portfolio, on=on, as_of=as_of, lookback=settings.RISK_LOOKBACK_DAYS)
+    symbols = inputs.underlyings
+    if len(symbols) < 2:
+        return {
+            "symbols": len(symbols),
+            "computed": 0,
+            "failed": 0,
+            "warnings": ["Fewer than two underlyings"],
+        }
+    corr = correlation_matrix(inputs.underlying_returns)
+    exposure = np.zeros(len(symbols))
+    np.add.at(exposure, inputs.book.underlying_index, inputs.dollar_exposure)
+    groups = clusters(corr, threshold=threshold)
+    CorrelationResult.objects.update_or_create(
+        portfolio=portfolio,
+        calculation_date=on,
+        defaults={
+            "lookback_days": settings.RISK_LOOKBACK_DAYS,
+            "threshold": threshold,
+            "symbols": symbols,
+            "matrix": [[_finite(v) for v in row] for row in corr],
+            "clusters": [[symbols[i] for i in group] for group in groups],
+            "effective_positions": _finite(effective_positions(exposure, corr)),
+            "average_correlation": _finite(average_correlation(exposure, corr)),
+        },
+    )
+    return {"symbols": len(symbols), "computed": 1, "failed": 0, "warnings": inputs.warnings}
+
+
+# ---- Daily snapshots -------------------------------------------------------------------------
+
+SNAPSHOT_BACKFILL_SESSIONS = 30
+
+
+def snapshot_for_portfolio(
+    portfolio: Portfolio,
+    *,
+    now: dt.datetime | None = None,
+    backfill: int = SNAPSHOT_BACKFILL_SESSIONS,
+) -> dict[str, Any]:
+    """The portfolio's value at each session close (the last ``backfill`` sessions that have
+    no snapshot yet), from stored closes and the cash ledger. The daily return is net of
+    deposits and withdrawals."""
+    from portfolios.models import Transaction, TransactionKind
+    from portfolios.selectors import portfolio_book
+
+    on, _ = _pricing_moment(now)
+    sessions = calendar.sessions_between(on - dt.timedelta(days=backfill * 2 + 10), on)[-backfill:]
+    done = set(
+        PortfolioSnapshot.objects.filter(portfolio=portfolio, date__in=sessions).values_list(
+            "date", flat=True
+        )
+    )
+    todo = [d for d in sessions if d not in done or d == on]
+    flows = dict(
+        Transaction.objects.filter(
+            portfolio=portfolio, kind__in=[TransactionKind.DEPOSIT, TransactionKind.WITHDRAWAL]
+        )
+        .values_list("trade_date")
+        .annotate(total=models.Sum("amount"))
+        .values_list("trade_date", "total")
+    )
+    written = 0
+    for day in todo:
+        book = portfolio_book(portfolio=portfolio, as_of=day)
+        previous = (
+            PortfolioSnapshot.objects.filter(portfolio=portfolio, date__lt=day)
+            .order_by("-date")
+            .first()
+        )
+        total = book.total_value
+        daily_pnl = daily_return = None
+        if previous is not None and previous.total_value:
+            net_flow = flows.get(day, Decimal(0))
+            daily_pnl = total - previous.total_value - net_flow
+            daily_return = float(daily_pnl / previous.total_value)
+        PortfolioSnapshot.objects.update_or_create(
+            portfolio=portfolio,
+            date=day,
+            defaults={
+                "total_value": _money(float(total)),
+                "positions_value": _money(float(book.positions_value)),
+                "cash_balance": _money(float(book.cash_balance)),
+                "unrealized_pnl": _money(float(book.unrealized_pnl)),
+                "realized_pnl": _money(float(book.realized_pnl)),
+                "daily_pnl": None if daily_pnl is None else _money(float(daily_pnl)),
+                "daily_return": daily_return,
+                "positions_count": len(book.open_positions),
+            },
+        )
+        written += 1
+    return {"sessions": len(todo), "computed": written, "failed": 0}
+
+
+# ---- Data quality ----------------------------------------------------------------------------
+
+
+def data_quality_for_portfolio(
+    portfolio: Portfolio, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Assess and store the portfolio's data quality (coverage of prices, Greeks, factor
+    exposures and history, and freshness against the last NYSE close)."""
+    from batch.quality import portfolio_quality_rows
+
+    now = now or timezone.now()
+    rows, warnings = portfolio_quality_rows([portfolio], now=now)
+    row = rows[0] if rows else {}
+    DataQualityAssessment.objects.create(
+        portfolio=portfolio,
+        assessed_at=now,
+        overall_score=row.get("quality_score"),
+        metrics=json_safe({k: v for k, v in row.items() if k not in ("issues",)}),
+        recommendations=[*row.get("issues", []), *warnings],
+    )
+    return {"score": row.get("quality_score"), "computed": 1, "failed": 0}
+
+
+def json_safe(value: Any) -> Any:
+    """Dates, UUIDs and Decimals as strings/numbers, for a JSONField."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+# ---- Batch steps -------------------------------------------------------------------------------
+
+
+def _per_portfolio(
+    ctx: Any, portfolio_ids: list[UUID] | None, work: Any, label: str
+) -> dict[str, Any]:
+    """Run ``work(portfolio)`` for each live portfolio through the job context: a cancel
+    stops between portfolios; a failing portfolio is counted and the step goes on. Each
+    portfolio's writes are atomic inside ``work``."""
+    results: dict[str, Any] = {}
+    portfolios = live_portfolios(portfolio_ids)
+    for portfolio in ctx.items(portfolios, total=len(portfolios)):
+        try:
+            results[str(portfolio.id)] = work(portfolio)
+        except Exception as exc:
+            logger.exception("%s failed for portfolio %s", label, portfolio.id)
+            ctx.item_failed(f"{portfolio.name}: {type(exc).__name__}: {exc}")
+    return {"portfolios": len(portfolios), "results": json_safe(results)}
+
+
+def greeks_calculation_step(ctx: Any, *, portfolio_ids: list[UUID] | None = None) -> dict[str, Any]:
+    return _per_portfolio(ctx, portfolio_ids, greeks_for_portfolio, "greeks_calculation")
+
+
+def factor_analysis_step(ctx: Any, *, portfolio_ids: list[UUID] | None = None) -> dict[str, Any]:
+    return _per_portfolio(ctx, portfolio_ids, factor_analysis_for_portfolio, "factor_analysis")
+
+
+def risk_metrics_step(ctx: Any, *, portfolio_ids: list[UUID] | None = None) -> dict[str, Any]:
+    return _per_portfolio(ctx, portfolio_ids, risk_metrics_for_portfolio, "risk_metrics")
+
+
+def stress_testing_step(ctx: Any, *, portfolio_ids: list[UUID] | None = None) -> dict[str, Any]:
+    return _per_portfolio(ctx, portfolio_ids, stress_for_portfolio, "stress_testing")
+
+
+def correlations_step(ctx: Any, *, portfolio_ids: list[UUID] | None = None) -> dict[str, Any]:
+    return _per_portfolio(ctx, portfolio_ids, correlations_for_portfolio, "correlations")
+
+
+def portfolio_snapshot_step(ctx: Any, *, portfolio_ids: list[UUID] | None = None) -> dict[str, Any]:
+    return _per_portfolio(ctx, portfolio_ids, snapshot_for_portfolio, "portfolio_snapshot")
+
+
+def data_quality_assessment_step(
+    ctx: Any, *, portfolio_ids: list[UUID] | None = None
+) -> dict[str, Any]:
+    return _per_portfolio(ctx, portfolio_ids, data_quality_for_portfolio, "data_quality_assessment")
+
+
+def data_quality_refresh_step(
+    ctx: Any, *, portfolio_ids: list[UUID] | None = None
+) -> dict[str, Any]:
+    """Refresh market data for the targeted portfolios' symbols, recompute their Greeks and
+    factor exposures, then reassess their data quality."""
+    from batch.steps import market_data_update_step
+
+    market = market_data_update_step(ctx, portfolio_ids=portfolio_ids)
+    greeks = _per_portfolio(ctx, portfolio_ids, greeks_for_portfolio, "greeks_calculation")
+    factors = _per_portfolio(ctx, portfolio_ids, factor_analysis_for_portfolio, "factor_analysis")
+    quality = _per_portfolio(
+        ctx, portfolio_ids, data_quality_for_portfolio, "data_quality_assessment"
+    )
+    return {"market_data": market, "greeks": greeks, "factors": factors, "quality": quality}

@@ -21,6 +21,8 @@ export DEBUG=${DEBUG:-false}
 "$PY" manage.py migrate --noinput -v 0
 "$PY" manage.py collectstatic --noinput -v 0
 "$PY" manage.py seed_demo
+"$PY" manage.py run_batch full_portfolio_calculation --no-progress \
+  || echo "WARNING: the first batch run failed; the API serves what it could compute (see /admin/batch/batchjob/)"
 
 cat <<TXT
 

@@ -243,6 +243,11 @@ MARKET_DATA_HISTORY_YEARS: int = env.int(
     "MARKET_DATA_HISTORY_YEARS", default=3
 )  # bars kept in the DB
 MARKET_DATA_CSV_DIR: str = env.str("MARKET_DATA_CSV_DIR", default="")  # <SYMBOL>.csv files
+RISK_LOOKBACK_DAYS: int = env.int("RISK_LOOKBACK_DAYS", default=252)  # VaR, performance
+FACTOR_WINDOW_DAYS: int = max(60, env.int("FACTOR_WINDOW_DAYS", default=252))  # regression window
+FACTOR_MIN_OBSERVATIONS: int = 60
+FACTOR_RIDGE: float = env.float("FACTOR_RIDGE", default=0.0)  # penalty in squared daily returns
+MONTE_CARLO_PATHS: int = env.int("MONTE_CARLO_PATHS", default=10_000)
 SIMULATION_SEED: int = env.int("SIMULATION_SEED", default=20240101)
 FMP_API_KEY: str = env.str("FMP_API_KEY", default="")
 POLYGON_API_KEY: str = env.str("POLYGON_API_KEY", default="")

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("portfolios.api.urls")),
     path("", include("marketdata.api.urls")),
     path("", include("risk.api.urls")),
+    path("", include("batch.api.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

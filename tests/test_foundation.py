@@ -144,3 +144,9 @@ def test_production_refuses_the_default_secret_key() -> None:
     assert "Refusing to start" in refused.stderr
     assert _settings_import({"DEBUG": "false", "SECRET_KEY": "x" * 50}).returncode == 0
     assert _settings_import({"DEBUG": "true"}).returncode == 0
+
+
+def test_admin_role_manages_the_django_admin(client: Any, make_user: Any) -> None:
+    client.force_login(make_user(role="admin"))  # not a superuser
+    assert client.get("/admin/accounts/user/").status_code == 200
+    assert client.get("/admin/batch/batchjob/").status_code == 200

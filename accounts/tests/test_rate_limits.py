@@ -8,7 +8,18 @@ from tests.contract import assert_error_envelope
 pytestmark = pytest.mark.django_db
 
 
-def test_eleventh_login_in_a_minute_is_429_with_retry_after(api_client: APIClient) -> None:
+@pytest.fixture
+def frozen_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counters are per fixed minute: pin the clock mid-window so a test never straddles two."""
+    import sigmasight.api.throttling as throttling
+
+    moment = (int(throttling.time.time()) // 60) * 60 + 20.0
+    monkeypatch.setattr(throttling.time, "time", lambda: moment)
+
+
+def test_eleventh_login_in_a_minute_is_429_with_retry_after(
+    api_client: APIClient, frozen_window: None
+) -> None:
     statuses = []
     for _ in range(11):
         response = api_client.post(
@@ -20,12 +31,14 @@ def test_eleventh_login_in_a_minute_is_429_with_retry_after(api_client: APIClien
     assert statuses[:10] == [401] * 10
     assert statuses[10] == 429
     assert_error_envelope(response.json(), code="RATE_LIMIT_EXCEEDED")
-    assert 1 <= int(response["Retry-After"]) <= 60
+    assert int(response["Retry-After"]) == 40  # the window ends 40 s after the pinned clock
     assert response["X-RateLimit-Limit"] == "10"
     assert response["X-RateLimit-Remaining"] == "0"
 
 
-def test_every_response_carries_rate_limit_headers(api_client: APIClient) -> None:
+def test_every_response_carries_rate_limit_headers(
+    api_client: APIClient, frozen_window: None
+) -> None:
     first = api_client.get("/health")
     second = api_client.get("/health")
     for response in (first, second):
@@ -37,7 +50,7 @@ def test_every_response_carries_rate_limit_headers(api_client: APIClient) -> Non
     assert "X-RateLimit-Limit" in unknown.headers
 
 
-def test_limits_are_settings(api_client: APIClient, settings: object) -> None:
+def test_limits_are_settings(api_client: APIClient, settings: object, frozen_window: None) -> None:
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "auth": 2}  # type: ignore[attr-defined]
     codes = [
         api_client.post(
@@ -50,7 +63,9 @@ def test_limits_are_settings(api_client: APIClient, settings: object) -> None:
     assert codes == [401, 401, 429]
 
 
-def test_limits_are_per_user_when_known(make_user: object, settings: object) -> None:
+def test_limits_are_per_user_when_known(
+    make_user: object, settings: object, frozen_window: None
+) -> None:
     from accounts.tokens import issue_for_new_session
 
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "global": 3}  # type: ignore[attr-defined]

@@ -165,7 +165,7 @@ def test_position_detail(auth_client: APIClient, book: Portfolio) -> None:
     assert body["historical_performance"]["returns"][0]["return"] == pytest.approx(
         175.25 / 172.40 - 1, abs=1e-6
     )
-    assert any("greeks" in w for w in body["warnings"])
+    assert any(w.startswith("factor_exposures:") for w in body["warnings"])
 
 
 def test_other_users_ids_are_404_everywhere(book: Portfolio, make_user: Any) -> None:

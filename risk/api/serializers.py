@@ -65,3 +65,164 @@ class GreeksReportSerializer(serializers.Serializer):
 
 class GreeksQuerySerializer(serializers.Serializer):
     position_id = serializers.UUIDField(required=False)
+
+
+def _dict(help_text: str, allow_null: bool = False) -> serializers.DictField:
+    return serializers.DictField(help_text=help_text, allow_null=allow_null)
+
+
+class Warnings(serializers.ListField):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(
+            child=serializers.CharField(), help_text="Why a figure is null or partial", **kwargs
+        )
+
+
+class FactorRowSerializer(serializers.Serializer):
+    position_id = serializers.UUIDField()
+    symbol = serializers.CharField()
+    market_value = serializers.DecimalField(
+        max_digits=22, decimal_places=2, coerce_to_string=False, allow_null=True
+    )
+    weight = serializers.FloatField(
+        allow_null=True, help_text="|market value| / gross exposure, a fraction"
+    )
+    exposures = _dict(
+        "{factor: beta}; options through their underlying, scaled by elasticity", True
+    )
+    dollar_exposures = _dict("{factor: beta × dollar exposure}, dollars", True)
+    r_squared = serializers.FloatField(allow_null=True)
+    idiosyncratic_share = serializers.FloatField(allow_null=True, help_text="1 − R², a fraction")
+    residual_volatility = serializers.FloatField(
+        allow_null=True, help_text="Annualized, a fraction"
+    )
+    regressed_symbol = serializers.CharField(allow_null=True)
+    observations = serializers.IntegerField()
+    calculation_date = serializers.DateField(allow_null=True)
+    last_updated = serializers.DateTimeField(allow_null=True)
+
+
+class FactorsReportSerializer(serializers.Serializer):
+    portfolio_id = serializers.UUIDField()
+    factor_exposures = FactorRowSerializer(many=True)
+    portfolio_exposures = _dict("{factor: Σ dollar exposure / total value}", True)
+    dollar_exposures = _dict("{factor: dollars per unit factor return}", True)
+    risk_attribution = _dict(
+        "systematic_risk, idiosyncratic_risk (fractions of variance), factor_concentration (Euler shares summing to 1)",
+        True,
+    )
+    summary = _dict(
+        "total_positions, positions_with_exposures, coverage_percentage (percent), r_squared, window_days, method, last_updated"
+    )
+    warnings = Warnings()
+
+
+class PositionFilterSerializer(serializers.Serializer):
+    position_id = serializers.UUIDField(required=False)
+
+
+class AggregationsQuerySerializer(serializers.Serializer):
+    include_greeks = serializers.BooleanField(required=False, default=True)
+    include_factors = serializers.BooleanField(required=False, default=True)
+
+
+class AggregationsSerializer(serializers.Serializer):
+    portfolio_id = serializers.UUIDField()
+    basic_aggregations = _dict("Dollars; *_percent in percent")
+    position_breakdown = _dict(
+        "by_type (LONG/SHORT/CALL/PUT) and by_sector: {count, value (dollars), percentage (percent of invested value)}"
+    )
+    concentration_metrics = _dict("Weights are fractions of gross exposure", True)
+    greeks_aggregations = _dict(
+        "Σ Greek × quantity × multiplier; net_delta_exposure and options_notional in dollars", True
+    )
+    factor_aggregations = _dict("portfolio_beta, factor_loadings, r_squared", True)
+    performance_metrics = _dict("Returns and drawdowns are fractions", True)
+    calculation_date = serializers.DateField(allow_null=True)
+    last_updated = serializers.DateTimeField(allow_null=True)
+    warnings = Warnings()
+
+
+class RiskSummaryQuerySerializer(serializers.Serializer):
+    confidence_level = serializers.ChoiceField(
+        choices=[95, 99], required=False, default=95, help_text="Percent"
+    )
+
+
+class RiskSummarySerializer(serializers.Serializer):
+    portfolio_id = serializers.UUIDField()
+    risk_summary = _dict(
+        "portfolio_value (dollars), confidence_level (percent), calculation_date, lookback_period (days)"
+    )
+    value_at_risk = _dict(
+        "{1_day|5_day|10_day: {absolute (dollars, negative = loss), percentage (percent of value)}}"
+    )
+    expected_shortfall = _dict("Same shape as value_at_risk")
+    risk_metrics = _dict(
+        "beta, correlation, ratios; tracking_error, volatilities and maximum_drawdown are fractions"
+    )
+    component_var = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Euler components summing to the 1-day VaR; percentage_contribution in percent",
+    )
+    stress_scenarios = _dict("{scenario: {scenario_return (fraction), portfolio_impact (dollars)}}")
+    greeks_risk = _dict("Dollars")
+    risk_warnings = serializers.ListField(child=serializers.CharField())
+    last_updated = serializers.DateTimeField(allow_null=True)
+    warnings = Warnings()
+
+
+class DataQualitySerializer(serializers.Serializer):
+    portfolio_id = serializers.UUIDField()
+    overall_score = serializers.FloatField(allow_null=True, help_text="0–100")
+    metrics = _dict(
+        "price_coverage, data_freshness, greeks_coverage, factor_coverage, historical_data_coverage; scores 0–100"
+    )
+    recommendations = serializers.ListField(child=serializers.CharField())
+    last_assessed = serializers.DateTimeField(allow_null=True)
+    warnings = Warnings()
+
+
+class OverviewSerializer(serializers.Serializer):
+    portfolio_id = serializers.UUIDField()
+    total_value = serializers.DecimalField(max_digits=22, decimal_places=2, coerce_to_string=False)
+    cash_balance = serializers.DecimalField(max_digits=22, decimal_places=2, coerce_to_string=False)
+    exposures = _dict("Market values in dollars; *_percentage in percent of total value")
+    pnl = _dict("Dollars")
+    position_count = _dict("Counts")
+    last_updated = serializers.DateTimeField(allow_null=True)
+    warnings = Warnings()
+
+
+class MetricsSerializer(serializers.Serializer):
+    portfolio_id = serializers.UUIDField()
+    risk_metrics = _dict(
+        "VaR/ES in dollars (negative = loss) by horizon and confidence; ratios; drawdown a fraction"
+    )
+    calculation_metadata = _dict(
+        "calculated_at, lookback_days, confidence_levels [0.95, 0.99], method"
+    )
+    warnings = Warnings()
+
+
+class FactorAnalyticsSerializer(serializers.Serializer):
+    portfolio_id = serializers.UUIDField()
+    factors = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="key, name, etf_symbol, exposure, dollar_exposure, risk_contribution",
+    )
+    portfolio_exposures = _dict("{factor: exposure}", True)
+    risk_attribution = _dict("systematic/idiosyncratic shares", True)
+    summary = _dict("Coverage and method")
+    warnings = Warnings()
+
+
+class ScenariosSerializer(serializers.Serializer):
+    portfolio_id = serializers.UUIDField()
+    portfolio_value = serializers.FloatField(allow_null=True)
+    calculation_date = serializers.DateField(allow_null=True)
+    scenarios = serializers.ListField(
+        child=serializers.DictField(), help_text="Impacts in dollars; scenario_return a fraction"
+    )
+    summary = _dict("scenarios_count, worst_scenario, best_scenario")
+    warnings = Warnings()

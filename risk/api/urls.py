@@ -4,4 +4,40 @@ from risk.api import views
 
 urlpatterns = [
     path("data/greeks/<uuid:portfolio_id>", views.GreeksView.as_view(), name="data-greeks"),
+    path("data/factors/<uuid:portfolio_id>", views.FactorsView.as_view(), name="data-factors"),
+    path(
+        "data/portfolio/<uuid:portfolio_id>/data-quality",
+        views.DataQualityView.as_view(),
+        name="data-quality",
+    ),
+    path(
+        "data/portfolios/<uuid:portfolio_id>/aggregations",
+        views.AggregationsView.as_view(),
+        name="data-aggregations",
+    ),
+    path(
+        "data/portfolios/<uuid:portfolio_id>/risk-summary",
+        views.RiskSummaryView.as_view(),
+        name="data-risk-summary",
+    ),
+    path(
+        "analytics/portfolio/<uuid:portfolio_id>/overview",
+        views.OverviewView.as_view(),
+        name="analytics-overview",
+    ),
+    path(
+        "analytics/risk/<uuid:portfolio_id>/metrics",
+        views.MetricsView.as_view(),
+        name="analytics-metrics",
+    ),
+    path(
+        "analytics/factor/<uuid:portfolio_id>/exposures",
+        views.FactorAnalyticsView.as_view(),
+        name="analytics-factors",
+    ),
+    path(
+        "analytics/risk/<uuid:portfolio_id>/scenarios",
+        views.ScenariosView.as_view(),
+        name="analytics-scenarios",
+    ),
 ]

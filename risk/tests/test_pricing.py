@@ -15,6 +15,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from vollib.black import black as vl_black
+from vollib.black.greeks import analytical as vl_black_greeks
+from vollib.black.implied_volatility import implied_volatility as vl_black_iv
+from vollib.black_scholes_merton import black_scholes_merton as vl_bsm
+from vollib.black_scholes_merton.greeks import analytical as vl_bsm_greeks
+from vollib.black_scholes_merton.implied_volatility import (
+    implied_volatility as vl_bsm_iv,
+)
 
 from risk.engine.pricing import (
     IV_ABOVE_MAX,
@@ -31,16 +39,6 @@ from risk.engine.pricing import (
     bsm_price,
     implied_volatility,
     years_from_minutes,
-)
-
-vollib = pytest.importorskip("vollib")
-from vollib.black import black as vl_black  # noqa: E402
-from vollib.black.greeks import analytical as vl_black_greeks  # noqa: E402
-from vollib.black.implied_volatility import implied_volatility as vl_black_iv  # noqa: E402
-from vollib.black_scholes_merton import black_scholes_merton as vl_bsm  # noqa: E402
-from vollib.black_scholes_merton.greeks import analytical as vl_bsm_greeks  # noqa: E402
-from vollib.black_scholes_merton.implied_volatility import (  # noqa: E402
-    implied_volatility as vl_bsm_iv,
 )
 
 TOL = 1e-8
@@ -319,7 +317,8 @@ def test_bsm_matches_quantlib_analytic_european_engine(
     sigma: float,
     is_call: bool,
 ) -> None:
-    ql = pytest.importorskip("QuantLib")
+    import QuantLib as ql
+
     today = ql.Date(15, ql.January, 2024)
     ql.Settings.instance().evaluationDate = today
     dc = ql.Actual365Fixed()  # so that t = days / 365 exactly

@@ -1,0 +1,490 @@
+"""Shapes of the batch and system endpoints (spec 3.1–3.5, Part II S1–S3).
+
+Input serializers validate query parameters (errors answer 422 with ``loc: ["query",
+...]``). Output serializers document every key and its unit in the OpenAPI schema: times
+are ISO 8601 UTC, durations seconds, ``*_rate``/``*_percent``/``*_coverage``/``*score``
+percent (83.33 means 83.33%) unless a field says "fraction".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from batch import registry
+from batch.models import JobStatus
+from portfolios.api.serializers import PaginationSerializer
+
+MAX_DAYS_BACK = 365
+MAX_STATUS_LIMIT = 500
+
+
+def _job_name(value: str) -> str:
+    if not registry.is_job_name(value):
+        raise serializers.ValidationError(f"Unknown job name; use one of {registry.job_names()}.")
+    return value
+
+
+def _percent(help_text: str = "Percent: 83.33 means 83.33%") -> serializers.FloatField:
+    return serializers.FloatField(allow_null=True, help_text=help_text)
+
+
+def _seconds(help_text: str = "Seconds") -> serializers.FloatField:
+    return serializers.FloatField(allow_null=True, help_text=help_text)
+
+
+def _time(help_text: str = "ISO 8601 UTC") -> serializers.DateTimeField:
+    return serializers.DateTimeField(allow_null=True, help_text=help_text)
+
+
+def _strings(help_text: str) -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField(), help_text=help_text)
+
+
+class Warnings(serializers.ListField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            child=serializers.CharField(), help_text="Why a figure is null or partial", **kwargs
+        )
+
+
+# --------------------------------------------------------------------------- input
+
+
+class JobFilterQuerySerializer(serializers.Serializer):
+    job_name = serializers.CharField(
+        required=False, max_length=64, validators=[_job_name], help_text="Filter by job name"
+    )
+    status = serializers.ChoiceField(
+        choices=JobStatus.values, required=False, help_text="Filter by status"
+    )
+    portfolio_id = serializers.UUIDField(required=False, help_text="Filter by portfolio")
+
+
+class JobStatusQuerySerializer(JobFilterQuerySerializer):
+    days_back = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_DAYS_BACK,
+        default=1,
+        help_text="Jobs created in the last N × 24 hours",
+    )
+    limit = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_STATUS_LIMIT,
+        default=100,
+        help_text="Newest jobs listed (the summary counts all of them)",
+    )
+
+
+class JobSummaryQuerySerializer(serializers.Serializer):
+    days_back = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_DAYS_BACK,
+        default=7,
+        help_text="Jobs created in the last N × 24 hours",
+    )
+
+
+class PortfolioQuerySerializer(serializers.Serializer):
+    portfolio_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="One portfolio (default: every live one)"
+    )
+
+
+# --------------------------------------------------------------------------- job rows
+
+
+class JobMetadataSerializer(serializers.Serializer):
+    """The documented keys; every other key of ``metadata`` is passed through."""
+
+    source = serializers.CharField(help_text="api_trigger, scheduled_job or management_command")
+    calculation_engines = _strings("Engines the job runs (['all'] for the full chain)")
+    retry_count = serializers.IntegerField(help_text="Celery retries after provider outages")
+    celery_task_id = serializers.CharField(allow_null=True)
+    steps = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="full_portfolio_calculation, in chain order: {name, status, seconds, "
+        "processed, successful, failed, result | error | warning}",
+    )
+    result = serializers.DictField(required=False, help_text="What the step returned")
+    warnings = _strings("Skipped steps and other warnings")
+    item_errors = _strings("The first failed items, with their reason")
+    quality_score = _percent("Data-quality score measured after the job (0–100)")
+
+    def to_representation(self, instance: Any) -> Any:
+        return dict(instance or {})
+
+
+class JobSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="job_YYYYMMDD_HHMMSS_<name>_<4 hex>, UTC")
+    job_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=JobStatus.values)
+    portfolio_id = serializers.UUIDField(allow_null=True, help_text="Null: every portfolio")
+    created_at = _time()
+    started_at = _time()
+    completed_at = _time()
+    duration_seconds = _seconds("Wall-clock seconds from start to finish")
+    total_items = serializers.IntegerField(allow_null=True, help_text="Items announced so far")
+    processed_items = serializers.IntegerField()
+    successful_items = serializers.IntegerField()
+    failed_items = serializers.IntegerField()
+    progress_percent = _percent("processed / total items, percent")
+    error_message = serializers.CharField(allow_null=True)
+    cancel_requested_at = _time()
+    requested_by = serializers.CharField(allow_null=True, help_text="User id")
+    metadata = JobMetadataSerializer()
+
+
+# --------------------------------------------------------------------------- 3.1
+
+
+class StatusSummarySerializer(serializers.Serializer):
+    total_jobs = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    running = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class FiltersAppliedSerializer(serializers.Serializer):
+    days_back = serializers.IntegerField()
+    job_name = serializers.CharField(allow_null=True)
+    status = serializers.CharField(allow_null=True)
+    portfolio_id = serializers.CharField(allow_null=True)
+
+
+class JobStatusReportSerializer(serializers.Serializer):
+    jobs = JobSerializer(many=True)
+    summary = StatusSummarySerializer(help_text="Every status, zeros included")
+    filters_applied = FiltersAppliedSerializer()
+    warnings = Warnings()
+    last_updated = _time()
+
+
+# --------------------------------------------------------------------------- 3.2
+
+
+class PeriodSerializer(serializers.Serializer):
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    days_covered = serializers.IntegerField()
+
+
+class JobStatisticsSerializer(serializers.Serializer):
+    total_jobs = serializers.IntegerField()
+    pending_jobs = serializers.IntegerField()
+    running_jobs = serializers.IntegerField()
+    completed_jobs = serializers.IntegerField()
+    failed_jobs = serializers.IntegerField()
+    cancelled_jobs = serializers.IntegerField()
+    success_rate = _percent("Completed / all jobs of the period, percent")
+    avg_duration_seconds = _seconds("Mean duration of completed jobs, seconds")
+
+
+class JobTypeStatisticsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    running = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+    success_rate = _percent("Completed / total, percent (null without jobs)")
+    avg_duration = _seconds("Mean duration of completed jobs, seconds")
+
+
+class DailyCountSerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="UTC date")
+    total = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class DurationTrendSerializer(serializers.Serializer):
+    current_week = _seconds("Mean completed duration, last 7 days, seconds")
+    previous_week = _seconds("Mean completed duration, the 7 days before, seconds")
+    improvement_percent = _percent("(previous − current) / previous, percent; > 0 is faster")
+
+
+class PerformanceTrendsSerializer(serializers.Serializer):
+    daily_job_counts = DailyCountSerializer(many=True, help_text="Newest first, zeros included")
+    avg_duration_trend = DurationTrendSerializer()
+
+
+class ErrorTypeSerializer(serializers.Serializer):
+    error_pattern = serializers.CharField(help_text="The message with numbers and ids blanked")
+    count = serializers.IntegerField()
+    percentage = _percent("Share of the failed jobs, percent")
+
+
+class ErrorAnalysisSerializer(serializers.Serializer):
+    top_error_types = ErrorTypeSerializer(many=True)
+    most_failed_job_type = serializers.CharField(allow_null=True)
+
+
+class JobSummaryReportSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    job_statistics = JobStatisticsSerializer()
+    by_job_type = serializers.DictField(
+        child=JobTypeStatisticsSerializer(), help_text="Per job name (every registered name)"
+    )
+    performance_trends = PerformanceTrendsSerializer()
+    error_analysis = ErrorAnalysisSerializer()
+    recommendations = _strings("Derived from the period's failures and durations")
+    warnings = Warnings()
+    last_updated = _time()
+
+
+# --------------------------------------------------------------------------- 3.3
+
+
+class CancelDetailsSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    job_name = serializers.CharField()
+    previous_status = serializers.CharField()
+    new_status = serializers.CharField(
+        help_text="cancelled, or cancelling while a running job reaches its next checkpoint"
+    )
+    cancelled_at = _time("When the cancel was requested, ISO 8601 UTC")
+    runtime_before_cancellation = _seconds("Seconds the job had run")
+    processed_items = serializers.IntegerField()
+    successful_items = serializers.IntegerField()
+    items_in_progress = serializers.IntegerField(help_text="0 or 1: the item being finished")
+
+
+class ImpactSerializer(serializers.Serializer):
+    affected_portfolios = serializers.IntegerField()
+    incomplete_calculations = serializers.IntegerField(
+        allow_null=True, help_text="Announced items that will not be processed"
+    )
+    data_consistency_status = serializers.CharField(
+        help_text="maintained: items are written atomically, one at a time"
+    )
+    rollback_required = serializers.BooleanField()
+
+
+class CancelReportSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    job_details = CancelDetailsSerializer()
+    cleanup_actions = _strings("What was done")
+    impact_assessment = ImpactSerializer()
+
+
+# --------------------------------------------------------------------------- 3.4
+
+
+class CompletenessSerializer(serializers.Serializer):
+    price_coverage = _percent("Open positions with a price, percent")
+    greeks_coverage = _percent("Option positions with Greeks, percent (risk engine)")
+    factor_coverage = _percent("Positions with factor exposures, percent (risk engine)")
+    historical_data_coverage = _percent(
+        "Positions with bars on ≥ 95% of the last 252 sessions (options: the underlying), percent"
+    )
+
+
+class FreshnessSerializer(serializers.Serializer):
+    last_price_update = _time("Newest price update of the portfolio's positions")
+    hours_since_update = serializers.FloatField(allow_null=True, help_text="Hours")
+    freshness_score = _percent(
+        "0–100: 100 for a price at or after the last close, −20 per session behind"
+    )
+    last_market_close = _time("Close of the last completed NYSE session")
+
+
+class PortfolioQualitySerializer(serializers.Serializer):
+    portfolio_id = serializers.UUIDField()
+    portfolio_name = serializers.CharField()
+    quality_score = _percent("0–100, weighted mean of the figures available")
+    position_count = serializers.IntegerField(help_text="Open positions")
+    data_completeness = CompletenessSerializer()
+    data_freshness = FreshnessSerializer()
+    issues = _strings("Problems, naming the positions at fault")
+    warnings = Warnings()
+
+
+class SystemOverviewSerializer(serializers.Serializer):
+    total_portfolios = serializers.IntegerField(help_text="Including soft-deleted ones")
+    active_portfolios = serializers.IntegerField()
+    total_positions = serializers.IntegerField(help_text="Open positions")
+    overall_data_quality_score = _percent("0–100, position-weighted mean")
+    last_assessment = _time()
+
+
+class ProviderStatusSerializer(serializers.Serializer):
+    status = serializers.CharField(
+        help_text="operational, degraded, idle (primary, no run in 24 h) or standby"
+    )
+    role = serializers.CharField(help_text="primary or fallback")
+    last_successful_call = _time()
+    daily_api_calls = serializers.IntegerField(allow_null=True)
+    daily_limit = serializers.IntegerField(allow_null=True)
+    error_rate_24h = serializers.FloatField(
+        allow_null=True, help_text="Fraction of symbols that failed in 24 h (0.02 = 2%)"
+    )
+
+
+class DatabaseHealthSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="healthy, degraded or error: <reason>")
+    connection_pool_usage = _percent("Connections in use / max_connections, percent (PostgreSQL)")
+    avg_query_time_ms = serializers.FloatField(
+        allow_null=True, help_text="Mean of five SELECT 1 round trips, milliseconds"
+    )
+    slow_queries_24h = serializers.IntegerField(allow_null=True)
+
+
+class DataSourceStatusSerializer(serializers.Serializer):
+    market_data_providers = serializers.DictField(
+        child=ProviderStatusSerializer(), help_text="The failover chain by provider name"
+    )
+    database_health = DatabaseHealthSerializer()
+
+
+class ScorePointSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    score = _percent("0–100")
+
+
+class QualityTrendsSerializer(serializers.Serializer):
+    score_history_7d = ScorePointSerializer(many=True, help_text="Scores jobs recorded")
+    improvement_areas = _strings("Weakest figures first")
+
+
+class DataQualityStatusSerializer(serializers.Serializer):
+    system_overview = SystemOverviewSerializer()
+    portfolio_quality = PortfolioQualitySerializer(many=True)
+    data_source_status = DataSourceStatusSerializer()
+    quality_trends = QualityTrendsSerializer()
+    recommendations = _strings("Derived from the figures above")
+    warnings = Warnings()
+    last_updated = _time()
+
+
+# --------------------------------------------------------------------------- 3.5
+
+
+class RefreshJobSerializer(serializers.Serializer):
+    job_id = serializers.CharField()
+    job_name = serializers.CharField()
+    status = serializers.CharField()
+    initiated_at = _time()
+    estimated_duration_minutes = serializers.FloatField(
+        allow_null=True, help_text="Minutes: mean of the last ten refreshes"
+    )
+
+
+class RefreshScopeSerializer(serializers.Serializer):
+    portfolios_targeted = serializers.IntegerField()
+    positions_to_refresh = serializers.IntegerField(help_text="Open positions")
+    data_types = _strings("What the refresh covers")
+
+
+class PreRefreshSerializer(serializers.Serializer):
+    overall_score = _percent("0–100")
+    portfolios_below_threshold = serializers.IntegerField(help_text="Score below 80")
+    critical_issues = _strings("Issues found before the refresh")
+
+
+class ExpectedImprovementsSerializer(serializers.Serializer):
+    estimated_score_increase = serializers.FloatField(
+        allow_null=True, help_text="Score points: mean gain of past refreshes"
+    )
+    target_quality_score = _percent("0–100")
+    issues_to_resolve = serializers.IntegerField()
+    data_freshness_improvement = serializers.CharField()
+
+
+class MonitoringSerializer(serializers.Serializer):
+    progress_endpoint = serializers.CharField()
+    completion_webhook = serializers.CharField(allow_null=True)
+    notification_channels = _strings("Where progress is published")
+
+
+class BackupPlanSerializer(serializers.Serializer):
+    fallback_providers = _strings("The failover chain after the primary")
+    rollback_available = serializers.BooleanField()
+    previous_data_retained = serializers.BooleanField()
+
+
+class RefreshReportSerializer(serializers.Serializer):
+    refresh_initiated = serializers.BooleanField()
+    job_details = RefreshJobSerializer()
+    scope = RefreshScopeSerializer()
+    pre_refresh_quality = PreRefreshSerializer()
+    expected_improvements = ExpectedImprovementsSerializer()
+    monitoring = MonitoringSerializer()
+    backup_plan = BackupPlanSerializer()
+    message = serializers.CharField()
+    warnings = Warnings()
+
+
+# --------------------------------------------------------------------------- S1–S3
+
+
+class JobListSerializer(serializers.Serializer):
+    jobs = JobSerializer(many=True)
+    pagination = PaginationSerializer()
+
+
+class JobBriefSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    job_name = serializers.CharField()
+    status = serializers.CharField()
+    created_at = _time()
+    started_at = _time()
+    completed_at = _time()
+    duration_seconds = _seconds()
+    processed_items = serializers.IntegerField()
+    error_message = serializers.CharField(allow_null=True)
+
+
+class CelerySerializer(serializers.Serializer):
+    mode = serializers.CharField(help_text="eager (tasks run inline) or broker")
+    broker = serializers.CharField(help_text="ok, eager or error: <reason>")
+
+
+class MarketSerializer(serializers.Serializer):
+    status = serializers.CharField(
+        allow_null=True, help_text="open, pre_market, after_hours, closed"
+    )
+    last_completed_session = serializers.DateField(allow_null=True)
+
+
+class BatchStateSerializer(serializers.Serializer):
+    last_runs = serializers.DictField(
+        child=JobBriefSerializer(allow_null=True), help_text="Newest job per job name"
+    )
+    running_jobs = JobBriefSerializer(many=True)
+    pending_jobs = serializers.IntegerField()
+    failures_24h = serializers.IntegerField()
+    recent_failures = JobBriefSerializer(many=True, help_text="Newest ten of the last 24 h")
+    last_processed_session = serializers.DateField(
+        allow_null=True, help_text="Latest session the daily sequence claimed"
+    )
+
+
+class SchedulerEntrySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    task = serializers.CharField()
+    enabled = serializers.BooleanField()
+    schedule = serializers.CharField(help_text="Crontab: minute hour day month weekday")
+    timezone = serializers.CharField(allow_null=True)
+    last_run_at = _time()
+    total_run_count = serializers.IntegerField()
+
+
+class SchedulerSerializer(serializers.Serializer):
+    entries = SchedulerEntrySerializer(many=True)
+
+
+class SystemStatusSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="ok or degraded, as GET /health")
+    checks = serializers.DictField(child=serializers.CharField(), help_text="As GET /health")
+    celery = CelerySerializer()
+    market = MarketSerializer()
+    batch = BatchStateSerializer()
+    scheduler = SchedulerSerializer()
+    warnings = Warnings()
+    last_updated = _time()

@@ -1,0 +1,239 @@
+"""Batch administration (spec 3.1–3.5) and system endpoints (Part II S1–S3), admins only.
+
+Thin: each view validates its query, calls one selector or service and serializes.
+A trader or viewer gets 403 ``INSUFFICIENT_PERMISSIONS``; an unknown job id 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import IsAdmin
+from batch import quality, selectors, services
+from batch.api import serializers as s
+from sigmasight.api.errors import QueryValidationError
+from sigmasight.api.pagination import page_params, paginate
+
+SORTABLE = ("created_at", "started_at", "completed_at", "duration_seconds", "job_name", "status")
+
+_ERRORS = {
+    401: OpenApiResponse(description="Missing or invalid token"),
+    403: OpenApiResponse(description="INSUFFICIENT_PERMISSIONS: the admin permission is required"),
+    422: OpenApiResponse(description="Invalid query parameter (loc: ['query', name])"),
+    429: OpenApiResponse(description="Rate limit exceeded"),
+}
+_NOT_FOUND = {404: OpenApiResponse(description="Batch job not found")}
+_CONFLICT = {409: OpenApiResponse(description="CONFLICT: the job has already finished")}
+JOB_ID = OpenApiParameter(
+    "job_id",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="Batch job id, job_YYYYMMDD_HHMMSS_<name>_<4 hex>",
+)
+
+
+def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.query_params)
+    if not serializer.is_valid():
+        raise QueryValidationError(serializer.errors)
+    return dict(serializer.validated_data)
+
+
+class AdminView(APIView):
+    permission_classes = [IsAdmin]
+
+
+# --------------------------------------------------------------------------- 3.1–3.3
+
+
+class JobStatusView(AdminView):
+    @extend_schema(
+        tags=["admin"],
+        summary="Get status of recent batch jobs",
+        description="Jobs created in the last days_back × 24 h, newest first, with counts "
+        "per status (every status, zeros included).",
+        parameters=[s.JobStatusQuerySerializer],
+        responses={200: s.JobStatusReportSerializer, **_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        query = _query(s.JobStatusQuerySerializer, request)
+        report = selectors.job_status_report(
+            job_name=query.get("job_name"),
+            status=query.get("status"),
+            portfolio_id=query.get("portfolio_id"),
+            days_back=query["days_back"],
+            limit=query["limit"],
+        )
+        return Response(s.JobStatusReportSerializer(report).data)
+
+
+class JobSummaryView(AdminView):
+    @extend_schema(
+        tags=["admin"],
+        summary="Get summary statistics of batch jobs",
+        description="Success rates (percent), mean durations of completed jobs (seconds), "
+        "per job type, per day, week over week, and the most frequent errors.",
+        parameters=[s.JobSummaryQuerySerializer],
+        responses={200: s.JobSummaryReportSerializer, **_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        query = _query(s.JobSummaryQuerySerializer, request)
+        report = selectors.job_summary_report(days_back=query["days_back"])
+        return Response(s.JobSummaryReportSerializer(report).data)
+
+
+def _cancel(job_id: str) -> Response:
+    outcome = services.job_cancel(job_id=job_id)
+    report = selectors.cancel_report(
+        job=outcome.job,
+        previous_status=outcome.previous_status,
+        cancelled_at=outcome.cancelled_at,
+        revoked_task_id=outcome.revoked_task_id,
+    )
+    return Response(s.CancelReportSerializer(report).data)
+
+
+_CANCEL_DOC = (
+    "A pending job is cancelled at once. A running job stops at its next checkpoint "
+    "(between items; the item in progress completes, so no item is half written): "
+    "new_status is then 'cancelling' and the job's status becomes 'cancelled' when it "
+    "stops. A finished job answers 409."
+)
+
+
+class JobCancelView(AdminView):
+    @extend_schema(
+        tags=["admin"],
+        summary="Cancel a running batch job",
+        description=_CANCEL_DOC,
+        parameters=[JOB_ID],
+        responses={200: s.CancelReportSerializer, **_NOT_FOUND, **_CONFLICT, **_ERRORS},
+    )
+    def delete(self, request: Request, job_id: str) -> Response:
+        return _cancel(job_id)
+
+
+# --------------------------------------------------------------------------- 3.4–3.5
+
+
+class DataQualityView(AdminView):
+    @extend_schema(
+        tags=["admin"],
+        summary="Get data quality status and metrics for portfolios",
+        description="Coverage and freshness per portfolio (percent), provider and database "
+        "health, and the scores recorded by jobs over 7 days. Figures the service cannot "
+        "measure are null, with the reason in warnings.",
+        parameters=[s.PortfolioQuerySerializer],
+        responses={
+            200: s.DataQualityStatusSerializer,
+            404: OpenApiResponse(description="Portfolio not found"),
+            **_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = _query(s.PortfolioQuerySerializer, request)
+        report = quality.data_quality_status(
+            portfolio=selectors.portfolio_for_admin(portfolio_id=query.get("portfolio_id"))
+        )
+        return Response(s.DataQualityStatusSerializer(report).data)
+
+
+class DataQualityRefreshView(AdminView):
+    @extend_schema(
+        tags=["admin"],
+        summary="Refresh market data to improve data quality scores",
+        description="Starts a data_quality_refresh job (for one portfolio, or all) and answers "
+        "202 with its id; follow it at /api/v1/system/jobs/{job_id} or on /ws/jobs. In the "
+        "embedded default (eager Celery) the job has already run when the answer comes.",
+        parameters=[s.PortfolioQuerySerializer],
+        request=None,
+        responses={
+            202: s.RefreshReportSerializer,
+            404: OpenApiResponse(description="Portfolio not found"),
+            **_ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        query = _query(s.PortfolioQuerySerializer, request)
+        report = services.data_quality_refresh_start(
+            portfolio=selectors.portfolio_for_admin(portfolio_id=query.get("portfolio_id")),
+            requested_by=request.user,
+        )
+        return Response(s.RefreshReportSerializer(report).data, status=status.HTTP_202_ACCEPTED)
+
+
+# --------------------------------------------------------------------------- S1–S3
+
+
+class SystemJobListView(AdminView):
+    @extend_schema(
+        tags=["system"],
+        operation_id="system_jobs_list",
+        summary="List background jobs",
+        parameters=[
+            s.JobFilterQuerySerializer,
+            OpenApiParameter("page", int),
+            OpenApiParameter("limit", int, description="Default 50, at most 200"),
+            OpenApiParameter("sort", str, enum=SORTABLE, description="Default created_at"),
+            OpenApiParameter("order", str, enum=["asc", "desc"], description="Default desc"),
+        ],
+        responses={200: s.JobListSerializer, **_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        query = _query(s.JobFilterQuerySerializer, request)
+        paging = page_params(request, sortable=SORTABLE)
+        jobs = selectors.jobs_query(
+            job_name=query.get("job_name"),
+            status=query.get("status"),
+            portfolio_id=query.get("portfolio_id"),
+        )
+        if paging.get("sort"):
+            descending = request.query_params.get("order", "desc") == "desc"
+            jobs = jobs.order_by(("-" if descending else "") + paging["sort"], "-id")
+        window, pagination = paginate(jobs, page=paging["page"], limit=paging["limit"])
+        body = {"jobs": [selectors.job_payload(job) for job in window], "pagination": pagination}
+        return Response(s.JobListSerializer(body).data)
+
+
+class SystemJobDetailView(AdminView):
+    @extend_schema(
+        tags=["system"],
+        operation_id="system_jobs_retrieve",
+        summary="Job details",
+        description="The job row, with its metadata (per-step results of a chain).",
+        parameters=[JOB_ID],
+        responses={200: s.JobSerializer, **_NOT_FOUND, **_ERRORS},
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        job = selectors.job_get(job_id=job_id)
+        return Response(s.JobSerializer(selectors.job_payload(job)).data)
+
+    @extend_schema(
+        tags=["system"],
+        operation_id="system_jobs_cancel",
+        summary="Cancel a job",
+        description=_CANCEL_DOC,
+        parameters=[JOB_ID],
+        responses={200: s.CancelReportSerializer, **_NOT_FOUND, **_CONFLICT, **_ERRORS},
+    )
+    def delete(self, request: Request, job_id: str) -> Response:
+        return _cancel(job_id)
+
+
+class SystemStatusView(AdminView):
+    @extend_schema(
+        tags=["system"],
+        summary="System status",
+        description="The /health checks, Celery mode, the exchange, the batch (last run per "
+        "job, running jobs, failures in 24 h) and the celery beat schedule.",
+        responses={200: s.SystemStatusSerializer, **_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(s.SystemStatusSerializer(selectors.system_status()).data)

@@ -1,0 +1,483 @@
+"""Value at risk, expected shortfall and their Euler decomposition.
+
+Pure numpy/scipy: no Django, no pandas. Methods of docs RISK-MODEL.md ("VaR, ES and
+performance"):
+
+* **historical simulation with full revaluation** (what fills the spec's fields):
+  :func:`historical_full_revaluation`. The h-day scenarios are the compounded returns of
+  the overlapping h-day windows of the same daily history (:func:`overlapping_horizon_returns`),
+  not sqrt(h) scaling;
+* **parametric** (delta-normal, sqrt(h)), in factor space: :func:`parametric_var`;
+* **Monte Carlo** (factor model, full revaluation, fixed seed): :func:`monte_carlo_var`.
+
+Signs and units. P&L, VaR and ES are in dollars; a loss is negative. VaR at confidence c
+is the (1 - c) quantile of the P&L distribution (negative when it is a loss; it is not
+floored at 0), and ES is the mean P&L of the scenarios at or below VaR, so ES <= VaR.
+
+Quantile convention (historical and Monte Carlo): numpy's default ``'linear'`` method
+(Hyndman-Fan type 7): sort the S scenario P&Ls ascending as x[0] <= ... <= x[S-1], set
+h = (1 - c)(S - 1), and VaR = x[floor h] + (h - floor h)(x[floor h + 1] - x[floor h]).
+An h within 1e-9 of an integer is taken as that integer (1 - 0.9 is not 0.1 in floating
+point), so VaR is then exactly that scenario's P&L and ES counts it.
+
+Component VaR (Euler). Components sum to VaR to float precision:
+
+* historical and Monte Carlo: each position's P&L averaged over the k scenarios nearest
+  the VaR quantile in rank (:func:`tail_scenarios`), scaled by VaR / (the portfolio P&L
+  averaged over the same scenarios);
+* parametric: w_i (Sigma w)_i / sigma_p^2 x VaR, computed in factor space.
+
+``marginal = component / weight`` with weight = |market value| / gross exposure, so that
+component = weight x marginal (:func:`marginal_var`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import ndtri
+
+from risk.engine.revaluation import (
+    Book,
+    portfolio_pnl,
+    position_weights,
+    revalue,
+)
+
+__all__ = [
+    "CALENDAR_DAYS_PER_TRADING_DAY",
+    "ParametricVaRResult",
+    "VaRResult",
+    "component_var_historical",
+    "default_kernel_size",
+    "historical_full_revaluation",
+    "historical_var",
+    "marginal_var",
+    "monte_carlo_var",
+    "overlapping_horizon_returns",
+    "parametric_var",
+    "tail_scenarios",
+]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+
+#: Time decay of one trading day of horizon, in calendar days (365/252): h trading days
+#: of history span on average h x 365/252 calendar days, weekends included.
+CALENDAR_DAYS_PER_TRADING_DAY = 365.0 / 252.0
+
+
+@dataclass(frozen=True, eq=False)
+class VaRResult:
+    """VaR of one horizon and confidence from scenarios (historical or Monte Carlo).
+
+    * ``var``, ``es``: dollars, negative for a loss;
+    * ``pnl_vector``: portfolio P&L per scenario, dollars, shape (S,);
+    * ``component``: Euler component VaR per position, dollars, shape (n,), summing to
+      ``var``;
+    * ``marginal``: component / weight (weight = |mv| / gross), dollars per unit of
+      weight, NaN where the weight is 0;
+    * ``tail_scenarios``: indices (into ``pnl_vector``) of the kernel scenarios behind
+      the components, in ascending order of P&L.
+    """
+
+    method: str
+    horizon_days: int
+    confidence: float
+    var: float
+    es: float
+    pnl_vector: FloatArray
+    component: FloatArray
+    marginal: FloatArray
+    tail_scenarios: IntArray
+
+
+@dataclass(frozen=True, eq=False)
+class ParametricVaRResult:
+    """Delta-normal VaR of one horizon and confidence.
+
+    * ``var``, ``es``: dollars, negative (``-z sigma sqrt(h)`` and
+      ``-sigma sqrt(h) phi(z) / (1 - c)``);
+    * ``sigma``: standard deviation of the daily portfolio P&L, dollars;
+    * ``systematic_variance`` (b' Sigma_f b) and ``idiosyncratic_variance`` (sum of the
+      residual variances): daily, dollars squared; they sum to ``sigma**2``;
+    * ``factor_exposure``: b = B'w, dollars per unit factor return, shape (k,);
+    * ``component``: Euler components, dollars, shape (n,), summing to ``var``.
+    """
+
+    horizon_days: int
+    confidence: float
+    var: float
+    es: float
+    sigma: float
+    systematic_variance: float
+    idiosyncratic_variance: float
+    factor_exposure: FloatArray
+    component: FloatArray
+
+
+def _alpha(confidence: float) -> float:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+    return 1.0 - confidence
+
+
+def _vector(x: ArrayLike, name: str) -> FloatArray:
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-d array, got shape {a.shape}")
+    return a
+
+
+def _quantile_rank(alpha: float, s: int) -> float:
+    """Fractional rank h = alpha (S - 1) of the alpha quantile among S sorted values,
+    snapped to the nearest integer when within 1e-9 of it: 1 - 0.9 is
+    0.09999999999999998 in floating point, and an 11-scenario 90% VaR must be the second
+    worst P&L, not 2e-16 of the way from the worst to it (which would drop that scenario
+    from ES)."""
+    h = alpha * (s - 1)
+    nearest = round(h)
+    return float(nearest) if abs(h - nearest) <= 1e-9 * max(1.0, h) else h
+
+
+def historical_var(pnl_scenarios: ArrayLike, confidence: float) -> tuple[float, float]:
+    """(VaR, ES) in the P&L's units (dollars), from scenario P&Ls of shape (S,).
+
+    VaR is the (1 - confidence) quantile, type 7 as numpy's ``'linear'`` default (module
+    docstring), with the fractional rank snapped to an integer within 1e-9: negative for a
+    loss. ES is the mean of the P&Ls at or below VaR (at least the worst scenario), so
+    ES <= VaR. References: a sort in a Python loop, and ``np.quantile`` (tests)."""
+    x = np.sort(_vector(pnl_scenarios, "pnl_scenarios"))
+    h = _quantile_rank(_alpha(confidence), x.size)
+    j = math.floor(h)
+    g = h - j
+    var = float(x[j]) if g == 0.0 else float(x[j] + g * (x[j + 1] - x[j]))
+    tail = x[: int(np.searchsorted(x, var, side="right"))]
+    # VaR + mean(tail - VaR) rather than mean(tail): equal in exact arithmetic, and
+    # ES <= VaR survives rounding (three equal P&Ls do not average to above VaR).
+    es = var + float((tail - var).mean())
+    return var, es
+
+
+def overlapping_horizon_returns(returns: ArrayLike, h: int) -> FloatArray:
+    """Compounded h-day returns of the overlapping windows of daily simple returns.
+
+    ``returns`` (T, u), relative (0.01 = +1%), oldest first; the result (T - h + 1, u) has
+    row j = prod_{d=j}^{j+h-1} (1 + r_d) - 1, relative. h = 1 returns a copy."""
+    r = np.asarray(returns, dtype=np.float64)
+    if r.ndim != 2:
+        raise ValueError(f"returns must be 2-d (T, u), got shape {r.shape}")
+    if not 1 <= h <= r.shape[0]:
+        raise ValueError(f"h must lie in [1, T={r.shape[0]}], got {h}")
+    windows = np.lib.stride_tricks.sliding_window_view(1.0 + r, h, axis=0)  # (T-h+1, u, h)
+    out: FloatArray = windows.prod(axis=-1)
+    out -= 1.0
+    return out
+
+
+def default_kernel_size(n_scenarios: int, confidence: float) -> int:
+    """Number k of scenarios averaged for the Euler components.
+
+    ``k = max(5, ceil(2.5% of S))``, reduced to the widest window centred on the
+    quantile, ``2 floor((1 - c)(S - 1)) + 1``, when that is smaller (but not below 5), and
+    at most S. About 2.5% of the scenarios keeps the noise of a component down; the cap
+    keeps the window symmetric around the quantile where the tail is short (99% of 10,000
+    Monte Carlo paths: k = 199, ranks 0 to 198 around rank 99.99; 99% of 252 days: k = 5;
+    95% of 252 days: k = 7)."""
+    alpha = _alpha(confidence)
+    k = max(5, math.ceil(0.025 * n_scenarios))
+    centred = 2 * math.floor(alpha * (n_scenarios - 1)) + 1
+    k = min(k, max(5, centred))
+    return max(1, min(k, n_scenarios))
+
+
+def tail_scenarios(pnl_scenarios: ArrayLike, confidence: float, k: int | None = None) -> IntArray:
+    """Indices of the k scenarios nearest the VaR quantile in rank, ascending in P&L.
+
+    With the ascending order statistics x[0..S-1] and the quantile's fractional rank
+    h = (1 - c)(S - 1), the window is the k consecutive ranks whose centre is nearest h
+    (a tie goes to the tail side), shifted inwards at the ends of the sample.
+    ``k=None``: :func:`default_kernel_size`."""
+    pnl = _vector(pnl_scenarios, "pnl_scenarios")
+    s = pnl.size
+    alpha = _alpha(confidence)
+    k = default_kernel_size(s, confidence) if k is None else k
+    if not 1 <= k <= s:
+        raise ValueError(f"k must lie in [1, S={s}], got {k}")
+    h = _quantile_rank(alpha, s)
+    start = min(max(math.ceil(h - (k - 1) / 2.0 - 0.5), 0), s - k)
+    order = np.argsort(pnl, kind="stable")
+    return order[start : start + k]
+
+
+def _euler_scale(window_pnl: FloatArray, var: float) -> FloatArray:
+    """Components from the (k, n) position P&L of the kernel scenarios: the column means
+    scaled by VaR / (their sum = the portfolio's mean P&L in the kernel), so that they sum
+    to VaR. NaN if that mean is exactly 0 (the decomposition is then undefined)."""
+    mean = window_pnl.mean(axis=0)
+    denominator = float(mean.sum())
+    if denominator == 0.0:
+        return np.full(mean.shape, np.nan)
+    out: FloatArray = mean * (var / denominator)
+    return out
+
+
+def component_var_historical(
+    pnl_matrix: ArrayLike, var: float, *, confidence: float, k: int | None = None
+) -> FloatArray:
+    """Euler component VaR from scenario P&L, dollars, shape (n,), summing to ``var``.
+
+    ``pnl_matrix`` (S, n): P&L per scenario and position, dollars; ``var``: the portfolio
+    VaR of its row sums at ``confidence``. Each position's P&L is averaged over the k
+    scenarios nearest the quantile in rank (:func:`tail_scenarios`; ``k=None`` for
+    :func:`default_kernel_size`), then scaled by VaR / (the portfolio P&L averaged over
+    the same scenarios). The average of a position's P&L given that the portfolio sits at
+    its quantile is the Euler derivative dVaR/dw_i, estimated with a rank kernel."""
+    m = np.asarray(pnl_matrix, dtype=np.float64)
+    if m.ndim != 2:
+        raise ValueError(f"pnl_matrix must be 2-d (S, n), got shape {m.shape}")
+    idx = tail_scenarios(m.sum(axis=1), confidence, k)
+    return _euler_scale(m[idx], var)
+
+
+def marginal_var(component: ArrayLike, weight: ArrayLike) -> FloatArray:
+    """Marginal VaR = component / weight, dollars per unit of weight (weight = |market
+    value| / gross exposure, a fraction), so that component = weight x marginal. NaN
+    where the weight is 0 (undefined)."""
+    c = np.asarray(component, dtype=np.float64)
+    w = np.asarray(weight, dtype=np.float64)
+    out = np.full(np.broadcast_shapes(c.shape, w.shape), np.nan)
+    np.divide(c, w, out=out, where=w != 0.0)
+    return out
+
+
+def _horizons(horizons: Sequence[int]) -> list[int]:
+    hs = [int(h) for h in horizons]
+    if any(h < 1 for h in hs):
+        raise ValueError(f"horizons must be positive trading days, got {horizons}")
+    return hs
+
+
+def _scenario_results(
+    method: str,
+    book: Book,
+    pnl: FloatArray,
+    rows: FloatArray | None,
+    shocks: FloatArray,
+    vol: FloatArray | float,
+    decay_days: float,
+    h: int,
+    confidences: Sequence[float],
+    k: int | None,
+    weights: FloatArray,
+) -> dict[tuple[int, float], VaRResult]:
+    """VaR/ES and components at each confidence for one horizon; ``rows`` is the (S, n)
+    P&L matrix when it exists, else the kernel scenarios are revalued from ``shocks``."""
+    out: dict[tuple[int, float], VaRResult] = {}
+    for c in confidences:
+        var, es = historical_var(pnl, c)
+        idx = tail_scenarios(pnl, c, k)
+        if rows is not None:
+            window = rows[idx]
+        else:
+            v = vol if np.ndim(vol) == 0 else np.asarray(vol)[idx]
+            window = revalue(book, shocks[idx], v, 0.0, decay_days)
+        component = _euler_scale(window, var)
+        out[(h, c)] = VaRResult(
+            method=method,
+            horizon_days=h,
+            confidence=c,
+            var=var,
+            es=es,
+            pnl_vector=pnl,
+            component=component,
+            marginal=marginal_var(component, weights),
+            tail_scenarios=idx,
+        )
+    return out
+
+
+def historical_full_revaluation(
+    book: Book,
+    underlying_returns: ArrayLike,
+    horizons: Sequence[int] = (1, 5, 10),
+    confidences: Sequence[float] = (0.95, 0.99),
+    *,
+    vol_returns: ArrayLike | None = None,
+    k: int | None = None,
+    calendar_days_per_trading_day: float = CALENDAR_DAYS_PER_TRADING_DAY,
+) -> dict[tuple[int, float], VaRResult]:
+    """Historical-simulation VaR/ES with full revaluation, keyed by (horizon, confidence).
+
+    ``underlying_returns`` (T, u): daily simple returns of each underlying (aligned with
+    ``book.spot0``), oldest first, all finite (fill or proxy missing history first);
+    ``horizons`` in trading days; ``confidences`` as fractions (0.99).
+
+    For each horizon h, the scenarios are the T - h + 1 overlapping compounded h-day
+    returns, applied to today's spots; the (S, n) P&L matrix is built once by
+    :func:`risk.engine.revaluation.revalue`, with options repriced at
+    ``t - h x calendar_days_per_trading_day / 365`` (h trading days of history span
+    h x 365/252 calendar days on average). Implied volatility stays at today's level
+    (sticky) unless ``vol_returns`` (T,), daily relative changes of implied volatility (a
+    VIX series, say), is given: it is compounded over the same windows and applied to
+    every option. The portfolio P&L is the row sum; components come from the same matrix
+    (:func:`component_var_historical`), marginals with the book's weights.
+    """
+    r = np.asarray(underlying_returns, dtype=np.float64)
+    if r.ndim != 2 or r.shape[1] != book.n_underlyings:
+        raise ValueError(f"underlying_returns must be (T, {book.n_underlyings}), got {r.shape}")
+    if not np.all(np.isfinite(r)):
+        raise ValueError("underlying_returns must be finite (fill or proxy missing history)")
+    vr = None
+    if vol_returns is not None:
+        vr = np.asarray(vol_returns, dtype=np.float64).reshape(-1, 1)
+        if vr.shape[0] != r.shape[0]:
+            raise ValueError("vol_returns must have one value per day of underlying_returns")
+    weights = position_weights(book)
+    out: dict[tuple[int, float], VaRResult] = {}
+    for h in _horizons(horizons):
+        shocks = overlapping_horizon_returns(r, h)
+        vol: FloatArray | float = 0.0 if vr is None else overlapping_horizon_returns(vr, h)[:, 0]
+        decay = h * calendar_days_per_trading_day
+        matrix = revalue(book, shocks, vol, 0.0, decay)
+        pnl = matrix.sum(axis=1)
+        out |= _scenario_results(
+            "historical", book, pnl, matrix, shocks, vol, decay, h, confidences, k, weights
+        )
+    return out
+
+
+def parametric_var(
+    *,
+    exposure: ArrayLike,
+    factor_loadings: ArrayLike,
+    factor_cov: ArrayLike,
+    residual_var: ArrayLike,
+    confidence: float,
+    horizon_days: int = 1,
+) -> ParametricVaRResult:
+    """Delta-normal VaR in factor space, with Euler components.
+
+    * ``exposure`` w (n,): dollar exposure of each position (market value for a stock,
+      delta dollars q*m*delta*spot for an option);
+    * ``factor_loadings`` B (n, k): each position's betas per unit of its dollar exposure
+      (an option takes its underlying's betas, RISK-MODEL "Factor model");
+    * ``factor_cov`` Sigma_f (k, k): daily covariance of factor returns (fractions^2);
+    * ``residual_var`` (n,): daily variance of each position's residual P&L, dollars^2
+      (w_i^2 x residual volatility_i^2 for a daily residual volatility in fractions);
+    * ``confidence``: fraction; ``horizon_days``: trading days, sqrt(h) scaling.
+
+    With b = B'w and D the diagonal of residual variances per dollar^2, the position
+    covariance is Sigma = B Sigma_f B' + D (never built). sigma_p^2 = b' Sigma_f b + sum of
+    residual_var; VaR = -z_c sigma_p sqrt(h) with z_c = Phi^-1(c), ES = -sigma_p sqrt(h)
+    phi(z_c) / (1 - c); component_i = w_i (Sigma w)_i / sigma_p^2 x VaR, where
+    w_i (Sigma w)_i = w_i (B Sigma_f b)_i + residual_var_i. sigma_p^2 is computed as the sum
+    of those terms (equal to the formula above) so that the components sum to VaR.
+    Reference: an explicit n x n covariance on a small book (tests).
+    """
+    w = _vector(exposure, "exposure")
+    n = w.size
+    b_mat = np.asarray(factor_loadings, dtype=np.float64)
+    cov = np.asarray(factor_cov, dtype=np.float64)
+    res = _vector(residual_var, "residual_var")
+    if b_mat.ndim != 2 or b_mat.shape[0] != n:
+        raise ValueError(f"factor_loadings must be (n={n}, k), got {b_mat.shape}")
+    k = b_mat.shape[1]
+    if cov.shape != (k, k):
+        raise ValueError(f"factor_cov must be ({k}, {k}), got {cov.shape}")
+    if res.shape != (n,) or np.any(res < 0.0):
+        raise ValueError("residual_var must be (n,) and non-negative")
+    if horizon_days < 1:
+        raise ValueError("horizon_days must be at least 1")
+    alpha = _alpha(confidence)
+
+    b = b_mat.T @ w  # (k,) dollars per unit factor return
+    sigma_b = cov @ b  # (k,)
+    terms = w * (b_mat @ sigma_b) + res  # w_i (Sigma w)_i, dollars^2
+    variance = float(terms.sum())
+    if not variance > 0.0:
+        raise ValueError("portfolio variance is not positive (check factor_cov)")
+    sigma = math.sqrt(variance)
+    z = float(ndtri(confidence))
+    scale = sigma * math.sqrt(horizon_days)
+    var = -z * scale
+    es = -scale * math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi) / alpha
+    return ParametricVaRResult(
+        horizon_days=horizon_days,
+        confidence=confidence,
+        var=var,
+        es=es,
+        sigma=sigma,
+        systematic_variance=float(b @ sigma_b),
+        idiosyncratic_variance=float(res.sum()),
+        factor_exposure=b,
+        component=terms * (var / variance),
+    )
+
+
+def _factor_root(cov: FloatArray) -> FloatArray:
+    """A (k, k) with A A' = cov, from the eigen-decomposition (negative eigenvalues of
+    an estimated, possibly singular, covariance are set to 0)."""
+    vals, vecs = np.linalg.eigh(0.5 * (cov + cov.T))
+    root: FloatArray = vecs * np.sqrt(np.clip(vals, 0.0, None))
+    return root
+
+
+def monte_carlo_var(
+    book: Book,
+    factor_cov: ArrayLike,
+    loadings: ArrayLike,
+    residual_vol: ArrayLike,
+    n_paths: int = 10_000,
+    horizons: Sequence[int] = (1, 5, 10),
+    confidences: Sequence[float] = (0.95, 0.99),
+    seed: int = 0,
+    *,
+    k: int | None = None,
+    calendar_days_per_trading_day: float = CALENDAR_DAYS_PER_TRADING_DAY,
+) -> dict[tuple[int, float], VaRResult]:
+    """Monte Carlo VaR/ES from a factor model with full revaluation, keyed by
+    (horizon, confidence).
+
+    ``factor_cov`` (k, k): daily factor return covariance; ``loadings`` (u, k): each
+    underlying's betas; ``residual_vol`` (u,): daily residual volatility of each
+    underlying (fraction); ``n_paths``; ``horizons`` in trading days; ``seed`` for
+    ``numpy.random.default_rng`` (same seed, same figures).
+
+    Model: the daily log-return of the underlyings is x = L f + e, f ~ N(0, Sigma_f),
+    e ~ N(0, diag(residual_vol^2)), independent, zero mean. The h-day scenario is
+    expm1(sqrt(h) x) from the same draws for every horizon (common random numbers; prices
+    stay positive). Options are repriced in full at ``t - h x 365/252 / 365`` with
+    implied volatility and rates held at today's levels. The portfolio P&L per path comes
+    from :func:`risk.engine.revaluation.portfolio_pnl` (no (paths, n) matrix is built);
+    the kernel scenarios of each confidence are then revalued position by position for
+    the Euler components (as in :func:`component_var_historical`).
+    """
+    cov = np.asarray(factor_cov, dtype=np.float64)
+    lo = np.asarray(loadings, dtype=np.float64)
+    rv = np.asarray(residual_vol, dtype=np.float64)
+    u = book.n_underlyings
+    if lo.ndim != 2 or lo.shape[0] != u or cov.shape != (lo.shape[1], lo.shape[1]):
+        raise ValueError("loadings must be (u, k) and factor_cov (k, k)")
+    if rv.shape != (u,) or np.any(rv < 0.0):
+        raise ValueError(f"residual_vol must be ({u},) and non-negative")
+    if n_paths < 2:
+        raise ValueError("n_paths must be at least 2")
+    rng = np.random.default_rng(seed)
+    z_f = rng.standard_normal((n_paths, cov.shape[0]))
+    x = (z_f @ _factor_root(cov).T) @ lo.T  # (paths, u) factor part
+    x += rng.standard_normal((n_paths, u)) * rv
+    weights = position_weights(book)
+    out: dict[tuple[int, float], VaRResult] = {}
+    for h in _horizons(horizons):
+        shocks = np.expm1(math.sqrt(h) * x)
+        decay = h * calendar_days_per_trading_day
+        pnl = portfolio_pnl(book, shocks, 0.0, 0.0, decay)
+        out |= _scenario_results(
+            "monte_carlo", book, pnl, None, shocks, 0.0, decay, h, confidences, k, weights
+        )
+    return out

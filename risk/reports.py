@@ -1,0 +1,693 @@
+"""Risk reports for the /data/ and /analytics/ endpoints, from the stored batch results.
+
+Each function returns a response body as plain data. A figure the batch has not
+computed yet is ``null`` with a reason in ``warnings``; nothing is made up.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Max
+
+from accounts.models import User
+from marketdata.models import FactorDefinition
+from portfolios.models import Portfolio, Position
+from portfolios.selectors import portfolio_book, portfolio_for_user
+from portfolios.valuation import money, percent
+from risk.models import (
+    DataQualityAssessment,
+    PortfolioRiskMetrics,
+    PositionFactorExposure,
+    StressTestResult,
+)
+from risk.selectors import latest_greeks
+
+NOT_RUN = "the {job} batch has not run for this portfolio yet"
+SPEC_FACTOR_KEYS = (
+    "market",
+    "size",
+    "value",
+    "momentum",
+    "quality",
+    "low_volatility",
+    "dividend_yield",
+)
+#: RISK-MODEL.md: the /risk-summary example's keys → scenario ids.
+SUMMARY_SCENARIOS = {
+    "2008_financial_crisis": "financial_crisis_2008",
+    "covid_march_2020": "covid_crash_2020",
+    "interest_rate_shock": "rates_up_100bp",
+}
+
+
+def latest_metrics(portfolio: Portfolio, method: str = "historical") -> PortfolioRiskMetrics | None:
+    return (
+        PortfolioRiskMetrics.objects.filter(portfolio=portfolio, method=method)
+        .order_by("-calculation_date")
+        .first()
+    )
+
+
+def latest_exposures(positions: list[Position]) -> dict[Any, PositionFactorExposure]:
+    ids = [p.id for p in positions]
+    last = dict(
+        PositionFactorExposure.objects.filter(position_id__in=ids)
+        .values_list("position_id")
+        .annotate(d=Max("calculation_date"))
+        .values_list("position_id", "d")
+    )
+    rows = PositionFactorExposure.objects.filter(
+        position_id__in=list(last), calculation_date__in=set(last.values())
+    )
+    return {r.position_id: r for r in rows if last.get(r.position_id) == r.calculation_date}
+
+
+def _factor_names() -> list[str]:
+    return list(
+        FactorDefinition.objects.filter(is_active=True)
+        .order_by("display_order")
+        .values_list("key", flat=True)
+    )
+
+
+# ---- /data/factors/{id} ------------------------------------------------------------------------
+
+
+def factors_report(*, user: User, portfolio_id: Any, position_id: Any = None) -> dict[str, Any]:
+    portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
+    book = portfolio_book(portfolio=portfolio)
+    positions = [m.position for m in book.open_positions]
+    exposures = latest_exposures(positions)
+    metrics = latest_metrics(portfolio)
+    gross = sum((abs(m.valuation.market_value or 0) for m in book.open_positions), Decimal(0))
+    warnings = list(book.warnings)
+    rows = []
+    for m in book.open_positions:
+        if position_id is not None and str(m.position.id) != str(position_id):
+            continue
+        e = exposures.get(m.position.id)
+        rows.append(
+            {
+                "position_id": m.position.id,
+                "symbol": m.position.security_id,
+                "market_value": money(m.valuation.market_value),
+                "weight": float(abs(m.valuation.market_value or 0) / gross) if gross else None,
+                "exposures": e.betas if e else None,
+                "dollar_exposures": e.dollar_exposures if e else None,
+                "r_squared": e.r_squared if e else None,
+                "idiosyncratic_share": e.idiosyncratic_share if e else None,
+                "residual_volatility": e.residual_volatility if e else None,
+                "regressed_symbol": e.regressed_symbol if e else None,
+                "observations": e.observations if e else 0,
+                "calculation_date": e.calculation_date if e else None,
+                "last_updated": e.calculated_at if e else None,
+            }
+        )
+    if position_id is not None and not rows:
+        from portfolios.selectors import PositionNotFound
+
+        raise PositionNotFound()
+    factors = metrics.factor_exposures if metrics else {}
+    if not factors:
+        warnings.append("Portfolio exposures are null: " + NOT_RUN.format(job="factor_analysis"))
+    with_exposures = sum(
+        1 for p in positions if p.id in exposures and exposures[p.id].r_squared is not None
+    )
+    return {
+        "portfolio_id": portfolio.id,
+        "factor_exposures": rows,
+        "portfolio_exposures": factors.get("exposures"),
+        "dollar_exposures": factors.get("dollar_exposures"),
+        "risk_attribution": (metrics.risk_attribution or None) if metrics else None,
+        "summary": {
+            "total_positions": len(positions),
+            "positions_with_exposures": with_exposures,
+            "coverage_percentage": round(100.0 * with_exposures / len(positions), 1)
+            if positions
+            else None,
+            "r_squared": factors.get("r_squared"),
+            "window_days": factors.get("window_days"),
+            "method": factors.get("method"),
+            "factor_etfs": factors.get("factor_etfs"),
+            "last_updated": metrics.calculated_at if metrics else None,
+        },
+        "warnings": warnings,
+    }
+
+
+# ---- /data/portfolios/{id}/aggregations -------------------------------------------------------
+
+
+def _breakdown(book: Any, key: Any, always: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
+    groups: dict[str, list[Decimal]] = defaultdict(list)
+    for name in always:
+        groups[name] = []
+    for m in book.open_positions:
+        groups[key(m)].append(m.valuation.market_value or Decimal(0))
+    invested = sum((v for values in groups.values() for v in values), Decimal(0))
+    return {
+        name: {
+            "count": len(values),
+            "value": money(sum(values, Decimal(0))),
+            "percentage": percent(sum(values, Decimal(0)), invested)
+            if invested
+            else Decimal("0.00"),
+        }
+        for name, values in groups.items()
+    }
+
+
+def aggregations_report(
+    *, user: User, portfolio_id: Any, include_greeks: bool, include_factors: bool
+) -> dict[str, Any]:
+    portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
+    book = portfolio_book(portfolio=portfolio)
+    metrics = latest_metrics(portfolio)
+    warnings = list(book.warnings)
+    if metrics is None:
+        warnings.append(
+            "Concentration, Greeks, factors and performance are null: "
+            + NOT_RUN.format(job="risk_metrics")
+        )
+    cost = sum((m.valuation.total_cost for m in book.open_positions), Decimal(0))
+    previous_value = book.total_value - book.day_change
+    body: dict[str, Any] = {
+        "portfolio_id": portfolio.id,
+        "basic_aggregations": {
+            "total_value": money(book.total_value),
+            "cash_balance": money(book.cash_balance),
+            "invested_value": money(book.positions_value),
+            "total_pnl": money(book.unrealized_pnl + book.realized_pnl),
+            "total_pnl_percent": percent(book.unrealized_pnl + book.realized_pnl, cost),
+            "day_change": money(book.day_change),
+            "day_change_percent": percent(book.day_change, previous_value),
+        },
+        "position_breakdown": {
+            "by_type": _breakdown(
+                book, lambda m: m.position.presented_type, ("LONG", "SHORT", "CALL", "PUT")
+            ),
+            "by_sector": _breakdown(
+                book,
+                lambda m: (
+                    m.position.security.sector
+                    or ("Options" if m.position.is_option else "Unclassified")
+                ),
+            ),
+        },
+        "concentration_metrics": None,
+        "performance_metrics": None,
+        "calculation_date": metrics.calculation_date if metrics else None,
+        "last_updated": metrics.calculated_at if metrics else book.last_updated,
+        "warnings": warnings,
+    }
+    if metrics is not None:
+        c = metrics.concentration or {}
+        body["concentration_metrics"] = {
+            "top_5_positions_weight": c.get("top_5_weight"),
+            "herfindahl_index": c.get("herfindahl"),
+            "effective_positions": c.get("effective_positions"),
+            "largest_position_weight": c.get("largest_position_weight"),
+        }
+        perf = metrics.performance or {}
+        body["performance_metrics"] = {
+            key: perf.get(key)
+            for key in (
+                "ytd_return",
+                "trailing_30d_return",
+                "trailing_90d_return",
+                "sharpe_ratio_30d",
+                "max_drawdown_30d",
+            )
+        }
+        body["performance_metrics"]["basis"] = "back-cast daily returns of today's holdings"
+    if include_greeks:
+        g = metrics.greeks if metrics else None
+        body["greeks_aggregations"] = (
+            {
+                key: g.get(key)
+                for key in (
+                    "total_delta",
+                    "total_gamma",
+                    "total_theta",
+                    "total_vega",
+                    "total_rho",
+                    "net_delta_exposure",
+                    "options_notional",
+                )
+            }
+            if g
+            else None
+        )
+    if include_factors:
+        f = metrics.factor_exposures if metrics else None
+        body["factor_aggregations"] = (
+            {
+                "portfolio_beta": f["exposures"].get("market"),
+                "factor_loadings": f["exposures"],
+                "r_squared": f.get("r_squared"),
+            }
+            if f and f.get("exposures")
+            else None
+        )
+        if include_factors and not body["factor_aggregations"]:
+            warnings.append(
+                "Factor aggregations are null: " + NOT_RUN.format(job="factor_analysis")
+            )
+    return body
+
+
+# ---- /data/portfolios/{id}/risk-summary --------------------------------------------------------
+
+
+def _var_block(table: dict[str, dict[str, float]], confidence: int, value: float) -> dict[str, Any]:
+    out = {}
+    for horizon in ("1_day", "5_day", "10_day"):
+        absolute = (table.get(horizon) or {}).get(str(confidence))
+        out[horizon] = {
+            "absolute": None if absolute is None else round(absolute, 2),
+            "percentage": None
+            if absolute is None or not value
+            else round(absolute / value * 100, 2),
+        }
+    return out
+
+
+def _risk_warnings(
+    portfolio: Portfolio, metrics: PortfolioRiskMetrics, sectors: dict[str, Any]
+) -> list[str]:
+    warnings = []
+    perf = metrics.performance or {}
+    beta = perf.get("portfolio_beta")
+    if beta is not None and beta > 1.0:
+        warnings.append(f"Portfolio beta {beta:.2f} above 1.0 indicates higher market sensitivity")
+    for name, group in sectors.items():
+        share = float(group["percentage"] or 0)
+        if share > 30:
+            warnings.append(f"High concentration in {name} sector ({share:.1f}%)")
+    days = (metrics.greeks or {}).get("average_days_to_expiry")
+    if days is not None:
+        warnings.append(f"Options positions have {days:.0f} days average to expiry")
+    top = (metrics.concentration or {}).get("largest_position_weight")
+    if top is not None and top > 0.10:
+        warnings.append(f"Largest position is {top * 100:.1f}% of gross exposure")
+    return warnings
+
+
+def risk_summary_report(*, user: User, portfolio_id: Any, confidence: int) -> dict[str, Any]:
+    portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
+    metrics = latest_metrics(portfolio)
+    book = portfolio_book(portfolio=portfolio)
+    warnings = list(book.warnings)
+    if metrics is None:
+        warnings.append("Risk figures are null: " + NOT_RUN.format(job="risk_metrics"))
+    value = float(metrics.portfolio_value) if metrics else float(book.total_value)
+    perf = (metrics.performance if metrics else None) or {}
+    stress = (
+        {
+            r.scenario_id: r
+            for r in StressTestResult.objects.filter(
+                portfolio=portfolio, calculation_date=metrics.calculation_date if metrics else None
+            )
+        }
+        if metrics
+        else {}
+    )
+    if metrics and not stress:
+        warnings.append("Stress scenarios are empty: " + NOT_RUN.format(job="stress_testing"))
+    scenario_map: dict[str, Any] = {}
+    for key, sid in SUMMARY_SCENARIOS.items():
+        r = stress.get(sid)
+        scenario_map[key] = {
+            "scenario_return": r.scenario_return if r else None,
+            "portfolio_impact": float(r.correlated_impact) if r else None,
+            "scenario_id": sid,
+        }
+    for sid, r in stress.items():
+        if sid not in SUMMARY_SCENARIOS.values():
+            scenario_map[sid] = {
+                "scenario_return": r.scenario_return,
+                "portfolio_impact": float(r.correlated_impact),
+                "scenario_id": sid,
+            }
+    components = []
+    total_var = (
+        ((metrics.value_at_risk or {}).get("1_day") or {}).get(str(confidence)) if metrics else None
+    )
+    for row in metrics.component_var if metrics else []:
+        component = row.get(f"component_var_{confidence}")
+        components.append(
+            {
+                "position_id": row["position_id"],
+                "symbol": row["symbol"],
+                "position_weight": row["position_weight"],
+                "component_var": component,
+                "marginal_var": row.get(f"marginal_var_{confidence}"),
+                "percentage_contribution": round(component / total_var * 100, 2)
+                if total_var
+                else None,
+            }
+        )
+    components.sort(key=lambda r: r["component_var"] or 0)
+    g = (metrics.greeks if metrics else None) or {}
+    sectors = _breakdown(book, lambda m: m.position.security.sector or "Other")
+    return {
+        "portfolio_id": portfolio.id,
+        "risk_summary": {
+            "portfolio_value": round(value, 2),
+            "confidence_level": confidence,
+            "calculation_date": metrics.calculation_date if metrics else None,
+            "lookback_period": metrics.lookback_days if metrics else None,
+            "method": "historical",
+            "risk_free_rate": metrics.risk_free_rate if metrics else None,
+            "risk_free_source": metrics.risk_free_source if metrics else None,
+        },
+        "value_at_risk": _var_block(
+            (metrics.value_at_risk if metrics else {}) or {}, confidence, value
+        ),
+        "expected_shortfall": _var_block(
+            (metrics.expected_shortfall if metrics else {}) or {}, confidence, value
+        ),
+        "risk_metrics": {
+            "portfolio_beta": perf.get("portfolio_beta"),
+            "correlation_with_spy": perf.get("correlation_with_spy"),
+            "tracking_error": perf.get("tracking_error"),
+            "information_ratio": perf.get("information_ratio"),
+            "sharpe_ratio": perf.get("sharpe_ratio"),
+            "sortino_ratio": perf.get("sortino_ratio"),
+            "maximum_drawdown": perf.get("max_drawdown"),
+            "volatility_30d": perf.get("volatility_30d"),
+            "volatility_90d": perf.get("volatility_90d"),
+        },
+        "component_var": components,
+        "stress_scenarios": scenario_map,
+        "greeks_risk": {
+            "delta_equivalent": g.get("net_delta_exposure"),
+            "gamma_risk": g.get("gamma_risk") or {"1_percent_move": None, "2_percent_move": None},
+            "vega_risk": g.get("vega_risk") or {"1_vol_point_move": None},
+            "theta_decay": g.get("theta_decay") or {"1_day": None},
+        },
+        "risk_warnings": _risk_warnings(portfolio, metrics, sectors) if metrics else [],
+        "last_updated": metrics.calculated_at if metrics else None,
+        "warnings": warnings + list((metrics.warnings if metrics else []) or []),
+    }
+
+
+# ---- /data/portfolio/{id}/data-quality ------------------------------------------------------
+
+
+def data_quality_report_for_user(*, user: User, portfolio_id: Any) -> dict[str, Any]:
+    """Spec 2.3, assessed now from stored data (the same figures the batch stores)."""
+    from batch.quality import portfolio_quality_rows
+
+    portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
+    rows, shared_warnings = portfolio_quality_rows([portfolio])
+    row = rows[0]
+    positions = list(Position.objects.open().filter(portfolio=portfolio).select_related("security"))
+    options = [p for p in positions if p.multiplier > 1]
+    greeks = latest_greeks(options)
+    completeness, freshness = row["data_completeness"], row["data_freshness"]
+    priced = round((completeness["price_coverage"] or 0) * len(positions) / 100) if positions else 0
+    last_assessment = (
+        DataQualityAssessment.objects.filter(portfolio=portfolio).order_by("-assessed_at").first()
+    )
+    return {
+        "portfolio_id": portfolio.id,
+        "overall_score": row["quality_score"],
+        "metrics": {
+            "price_coverage": {
+                "score": completeness["price_coverage"],
+                "total_positions": len(positions),
+                "positions_with_prices": priced,
+                "missing_prices": len(positions) - priced,
+            },
+            "data_freshness": {
+                "score": freshness["freshness_score"],
+                "last_updated": freshness["last_price_update"],
+                "hours_since_update": freshness["hours_since_update"],
+                "last_market_close": freshness["last_market_close"],
+            },
+            "greeks_coverage": {
+                "score": completeness["greeks_coverage"],
+                "options_positions": len(options),
+                "positions_with_greeks": len(greeks),
+                "missing_greeks": len(options) - len(greeks),
+            },
+            "factor_coverage": {"score": completeness["factor_coverage"]},
+            "historical_data_coverage": {"score": completeness["historical_data_coverage"]},
+        },
+        "recommendations": row["issues"] or ["No data issues found"],
+        "last_assessed": last_assessment.assessed_at if last_assessment else None,
+        "warnings": [*row.get("warnings", []), *shared_warnings],
+    }
+
+
+# ---- /analytics/ -------------------------------------------------------------------------------
+
+
+def overview_report(*, user: User, portfolio_id: Any) -> dict[str, Any]:
+    portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
+    book = portfolio_book(portfolio=portfolio)
+    values = [m.valuation.market_value or Decimal(0) for m in book.open_positions]
+    long_exposure = sum((v for v in values if v > 0), Decimal(0))
+    short_exposure = sum((v for v in values if v < 0), Decimal(0))
+    total = book.total_value
+    return {
+        "portfolio_id": portfolio.id,
+        "total_value": money(total),
+        "cash_balance": money(book.cash_balance),
+        "exposures": {
+            "long_exposure": money(long_exposure),
+            "short_exposure": money(short_exposure),
+            "gross_exposure": money(long_exposure - short_exposure),
+            "net_exposure": money(long_exposure + short_exposure),
+            "long_percentage": percent(long_exposure, total),
+            "short_percentage": percent(short_exposure, total),
+            "gross_percentage": percent(long_exposure - short_exposure, total),
+            "net_percentage": percent(long_exposure + short_exposure, total),
+        },
+        "pnl": {
+            "total_pnl": money(book.unrealized_pnl + book.realized_pnl),
+            "unrealized_pnl": money(book.unrealized_pnl),
+            "realized_pnl": money(book.realized_pnl),
+            "day_change": money(book.day_change),
+        },
+        "position_count": {
+            "total_positions": len(book.open_positions),
+            "long_count": sum(
+                1
+                for m in book.open_positions
+                if m.position.quantity > 0 and not m.position.is_option
+            ),
+            "short_count": sum(
+                1
+                for m in book.open_positions
+                if m.position.quantity < 0 and not m.position.is_option
+            ),
+            "option_count": sum(1 for m in book.open_positions if m.position.is_option),
+        },
+        "last_updated": book.last_updated,
+        "warnings": book.warnings,
+    }
+
+
+def _cents(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def metrics_report(*, user: User, portfolio_id: Any) -> dict[str, Any]:
+    portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
+    metrics = latest_metrics(portfolio)
+    warnings = [] if metrics else ["Risk figures are null: " + NOT_RUN.format(job="risk_metrics")]
+
+    def table(source: dict[str, Any] | None) -> dict[str, Any]:
+        return {
+            horizon: {
+                f"confidence_{c}": _cents((source or {}).get(horizon, {}).get(c))
+                for c in ("95", "99")
+            }
+            for horizon in ("1_day", "5_day", "10_day")
+        }
+
+    perf = (metrics.performance if metrics else None) or {}
+    return {
+        "portfolio_id": portfolio.id,
+        "risk_metrics": {
+            "value_at_risk": table(metrics.value_at_risk if metrics else None),
+            "expected_shortfall": table(metrics.expected_shortfall if metrics else None),
+            "portfolio_beta": perf.get("portfolio_beta"),
+            "sharpe_ratio": perf.get("sharpe_ratio"),
+            "sortino_ratio": perf.get("sortino_ratio"),
+            "max_drawdown": perf.get("max_drawdown"),
+            "correlation_with_spy": perf.get("correlation_with_spy"),
+            "tracking_error": perf.get("tracking_error"),
+            "information_ratio": perf.get("information_ratio"),
+            "volatility_30d": perf.get("volatility_30d"),
+            "volatility_90d": perf.get("volatility_90d"),
+        },
+        "calculation_metadata": {
+            "calculated_at": metrics.calculated_at if metrics else None,
+            "calculation_date": metrics.calculation_date if metrics else None,
+            "lookback_days": metrics.lookback_days if metrics else None,
+            "confidence_levels": [0.95, 0.99],
+            "method": "historical",
+            "portfolio_value": float(metrics.portfolio_value) if metrics else None,
+            "risk_free_rate": metrics.risk_free_rate if metrics else None,
+            "risk_free_source": metrics.risk_free_source if metrics else None,
+        },
+        "warnings": warnings + list((metrics.warnings if metrics else []) or []),
+    }
+
+
+def factor_exposures_analytics(*, user: User, portfolio_id: Any) -> dict[str, Any]:
+    base = factors_report(user=user, portfolio_id=portfolio_id)
+    factors = {f.key: f for f in FactorDefinition.objects.filter(is_active=True)}
+    exposures = base["portfolio_exposures"] or {}
+    dollars = base["dollar_exposures"] or {}
+    concentration = ((base["risk_attribution"] or {}).get("factor_concentration")) or {}
+    return {
+        "portfolio_id": base["portfolio_id"],
+        "factors": [
+            {
+                "key": key,
+                "name": f.name,
+                "etf_symbol": f.etf_symbol,
+                "exposure": exposures.get(key),
+                "dollar_exposure": dollars.get(key),
+                "risk_contribution": concentration.get(key),
+            }
+            for key, f in factors.items()
+        ],
+        "portfolio_exposures": base["portfolio_exposures"],
+        "risk_attribution": base["risk_attribution"],
+        "summary": base["summary"],
+        "warnings": base["warnings"],
+    }
+
+
+def scenarios_report(*, user: User, portfolio_id: Any) -> dict[str, Any]:
+    portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
+    last = StressTestResult.objects.filter(portfolio=portfolio).aggregate(
+        d=Max("calculation_date")
+    )["d"]
+    results = (
+        list(
+            StressTestResult.objects.filter(
+                portfolio=portfolio, calculation_date=last, scenario__is_active=True
+            )
+            .select_related("scenario")
+            .order_by("scenario__display_order")
+        )
+        if last
+        else []
+    )
+    metrics = latest_metrics(portfolio)
+    rows = [
+        {
+            "id": r.scenario_id,
+            "name": r.scenario.name,
+            "category": r.scenario.category,
+            "factor_shocks": r.scenario.factor_shocks,
+            "volatility_shock": r.scenario.volatility_shock,
+            "direct_impact": float(r.direct_impact),
+            "correlated_impact": float(r.correlated_impact),
+            "portfolio_impact": float(r.correlated_impact),
+            "scenario_return": r.scenario_return,
+            "systematic_impact": float(r.systematic_impact),
+            "idiosyncratic_band": {
+                "lower": float(r.systematic_impact - r.idiosyncratic_band),
+                "upper": float(r.systematic_impact + r.idiosyncratic_band),
+                "two_sigma": float(r.idiosyncratic_band),
+            },
+            "implied_factor_shocks": r.implied_shocks,
+            "top_contributors": r.top_contributors,
+        }
+        for r in results
+    ]
+    worst = min(rows, key=lambda r: r["portfolio_impact"], default=None)
+    best = max(rows, key=lambda r: r["portfolio_impact"], default=None)
+    return {
+        "portfolio_id": portfolio.id,
+        "portfolio_value": float(metrics.portfolio_value) if metrics else None,
+        "calculation_date": last,
+        "scenarios": rows,
+        "summary": {
+            "scenarios_count": len(rows),
+            "worst_scenario": {"id": worst["id"], "portfolio_impact": worst["portfolio_impact"]}
+            if worst
+            else None,
+            "best_scenario": {"id": best["id"], "portfolio_impact": best["portfolio_impact"]}
+            if best
+            else None,
+        },
+        "warnings": []
+        if rows
+        else ["No scenario results: " + NOT_RUN.format(job="stress_testing")],
+    }
+
+
+# ---- risk blocks of /data/positions/{id}/details ----------------------------------------------
+
+
+def position_risk_blocks(position: Position) -> dict[str, Any]:
+    """Greeks, factor exposures and risk metrics of one position, from the latest batch."""
+    blocks: dict[str, Any] = {
+        "greeks": None,
+        "factor_exposures": None,
+        "risk_metrics": None,
+        "beta": None,
+        "warnings": [],
+    }
+    if position.is_option:
+        g = latest_greeks([position]).get(position.id)
+        if g is not None:
+            blocks["greeks"] = {
+                "delta": g.delta,
+                "gamma": g.gamma,
+                "theta": g.theta,
+                "vega": g.vega,
+                "rho": g.rho,
+                "implied_volatility": g.implied_volatility,
+                "volatility_source": g.volatility_source,
+                "underlying_price": g.underlying_price,
+                "days_to_expiry": (position.expiry - g.calculation_date).days
+                if position.expiry
+                else None,
+                "last_updated": g.calculated_at,
+            }
+        else:
+            blocks["warnings"].append("greeks: " + NOT_RUN.format(job="greeks_calculation"))
+    e = latest_exposures([position]).get(position.id)
+    if e is not None:
+        blocks["factor_exposures"] = {
+            **e.betas,
+            "r_squared": e.r_squared,
+            "last_updated": e.calculated_at,
+        }
+        blocks["beta"] = e.betas.get("market")
+    else:
+        blocks["warnings"].append("factor_exposures: " + NOT_RUN.format(job="factor_analysis"))
+    metrics = latest_metrics(position.portfolio)
+    row = next(
+        (
+            r
+            for r in (metrics.component_var if metrics else [])
+            if r["position_id"] == str(position.id)
+        ),
+        None,
+    )
+    if row is not None:
+        blocks["risk_metrics"] = {
+            "position_var_95": row.get("position_var_95"),
+            "position_var_99": row.get("position_var_99"),
+            "component_var": row.get("component_var_95"),
+            "marginal_var": row.get("marginal_var_95"),
+            "beta_to_portfolio": row.get("beta_to_portfolio"),
+            "correlation_to_portfolio": row.get("correlation_to_portfolio"),
+            "calculation_date": metrics.calculation_date if metrics else None,
+        }
+    else:
+        blocks["warnings"].append("risk_metrics: " + NOT_RUN.format(job="risk_metrics"))
+    return blocks
