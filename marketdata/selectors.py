@@ -55,6 +55,19 @@ TRADING_DAYS_PER_YEAR = 252
 #: Calendar days of bars fetched before a symbol's last bar: enough for the two sessions a
 #: snapshot needs across any NYSE closure (the longest since 1999 was 4 sessions in 2001).
 _RECENT_WINDOW_DAYS = 15
+_QUOTE_FIELDS = (
+    "security_id",
+    "bid",
+    "ask",
+    "bid_size",
+    "ask_size",
+    "last",
+    "volume",
+    "implied_volatility",
+    "timestamp",
+    "source",
+)
+_BAR_FIELDS = ("security_id", "date", "open", "high", "low", "close", "volume", "source")
 #: The 52-week high/low window, in calendar days.
 _YEAR_DAYS = 365
 _HUNDRED = Decimal(100)
@@ -256,9 +269,16 @@ def price_snapshots(
         return {}
     end = _today() if as_of is None else as_of
 
-    quotes: dict[str, Quote] = {}
+    quotes: dict[str, Any] = {}
     if as_of is None:
-        quotes = {q.security_id: q for q in Quote.objects.filter(security_id__in=wanted)}
+        # Named rows, not model instances: a snapshot of 1,000 symbols would otherwise spend
+        # most of its time in Model.__init__.
+        quotes = {
+            q.security_id: q
+            for q in Quote.objects.filter(security_id__in=wanted).values_list(
+                *_QUOTE_FIELDS, named=True
+            )
+        }
 
     # The 52 weeks end at the quote's session for a quoted symbol (an old quote keeps its
     # own year), else at ``end``; bars up to ``end`` are always seen, so fresher bars win.
@@ -292,7 +312,7 @@ def price_snapshots(
     by_last_date: dict[dt.date, list[str]] = defaultdict(list)
     for symbol, last in last_dates.items():
         by_last_date[last].append(symbol)
-    bars: dict[str, list[PriceBar]] = defaultdict(list)
+    bars: dict[str, list[Any]] = defaultdict(list)
     if by_last_date:
         window = Q()
         for last, group in by_last_date.items():
@@ -301,7 +321,12 @@ def price_snapshots(
                 date__gt=last - dt.timedelta(days=_RECENT_WINDOW_DAYS),
                 date__lte=last,
             )
-        for bar in PriceBar.objects.filter(window).order_by("security_id", "-date"):
+        rows = (
+            PriceBar.objects.filter(window)
+            .order_by("security_id", "-date")
+            .values_list(*_BAR_FIELDS, named=True)
+        )
+        for bar in rows:
             bars[bar.security_id].append(bar)  # newest first
 
     result: dict[str, PriceSnapshot] = {}
@@ -318,7 +343,7 @@ def price_snapshots(
     return result
 
 
-def _quote_price(quote: Quote) -> Decimal | None:
+def _quote_price(quote: Any) -> Decimal | None:
     if quote.last is not None and quote.last > 0:
         return quote.last
     if quote.bid is not None and quote.ask is not None and quote.bid > 0 and quote.ask > 0:
@@ -329,8 +354,8 @@ def _quote_price(quote: Quote) -> Decimal | None:
 def _snapshot(
     symbol: str,
     *,
-    quote: Quote | None,
-    bars: list[PriceBar],
+    quote: Any,
+    bars: list[Any],
     year: tuple[Decimal | None, Decimal | None],
     splits: list[tuple[dt.date, Decimal]],
 ) -> PriceSnapshot | None:
