@@ -51,6 +51,21 @@ def latest_metrics(portfolio: Portfolio, method: str = "historical") -> Portfoli
     )
 
 
+METHODS = ("historical", "parametric", "monte_carlo")
+
+
+def _var_rows(
+    portfolio: Portfolio, method: str
+) -> tuple[PortfolioRiskMetrics | None, PortfolioRiskMetrics | None]:
+    """(the row with performance, Greeks and concentration, the row of the VaR method)."""
+    base = latest_metrics(portfolio)
+    if method == "historical" or base is None:
+        return base, base
+    return base, PortfolioRiskMetrics.objects.filter(
+        portfolio=portfolio, method=method, calculation_date=base.calculation_date
+    ).first()
+
+
 def latest_exposures(positions: list[Position]) -> dict[Any, PositionFactorExposure]:
     ids = [p.id for p in positions]
     last = dict(
@@ -296,9 +311,11 @@ def _risk_warnings(
     return warnings
 
 
-def risk_summary_report(*, user: User, portfolio_id: Any, confidence: int) -> dict[str, Any]:
+def risk_summary_report(
+    *, user: User, portfolio_id: Any, confidence: int, method: str = "historical"
+) -> dict[str, Any]:
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
-    metrics = latest_metrics(portfolio)
+    metrics, var_row = _var_rows(portfolio, method)
     book = portfolio_book(portfolio=portfolio)
     warnings = list(book.warnings)
     if metrics is None:
@@ -334,9 +351,9 @@ def risk_summary_report(*, user: User, portfolio_id: Any, confidence: int) -> di
             }
     components = []
     total_var = (
-        ((metrics.value_at_risk or {}).get("1_day") or {}).get(str(confidence)) if metrics else None
+        ((var_row.value_at_risk or {}).get("1_day") or {}).get(str(confidence)) if var_row else None
     )
-    for row in metrics.component_var if metrics else []:
+    for row in var_row.component_var if var_row else []:
         component = row.get(f"component_var_{confidence}")
         components.append(
             {
@@ -360,15 +377,15 @@ def risk_summary_report(*, user: User, portfolio_id: Any, confidence: int) -> di
             "confidence_level": confidence,
             "calculation_date": metrics.calculation_date if metrics else None,
             "lookback_period": metrics.lookback_days if metrics else None,
-            "method": "historical",
+            "method": method,
             "risk_free_rate": metrics.risk_free_rate if metrics else None,
             "risk_free_source": metrics.risk_free_source if metrics else None,
         },
         "value_at_risk": _var_block(
-            (metrics.value_at_risk if metrics else {}) or {}, confidence, value
+            (var_row.value_at_risk if var_row else {}) or {}, confidence, value
         ),
         "expected_shortfall": _var_block(
-            (metrics.expected_shortfall if metrics else {}) or {}, confidence, value
+            (var_row.expected_shortfall if var_row else {}) or {}, confidence, value
         ),
         "risk_metrics": {
             "portfolio_beta": perf.get("portfolio_beta"),
@@ -497,9 +514,9 @@ def _cents(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def metrics_report(*, user: User, portfolio_id: Any) -> dict[str, Any]:
+def metrics_report(*, user: User, portfolio_id: Any, method: str = "historical") -> dict[str, Any]:
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
-    metrics = latest_metrics(portfolio)
+    metrics, var_row = _var_rows(portfolio, method)
     warnings = [] if metrics else ["Risk figures are null: " + NOT_RUN.format(job="risk_metrics")]
 
     def table(source: dict[str, Any] | None) -> dict[str, Any]:
@@ -515,8 +532,8 @@ def metrics_report(*, user: User, portfolio_id: Any) -> dict[str, Any]:
     return {
         "portfolio_id": portfolio.id,
         "risk_metrics": {
-            "value_at_risk": table(metrics.value_at_risk if metrics else None),
-            "expected_shortfall": table(metrics.expected_shortfall if metrics else None),
+            "value_at_risk": table(var_row.value_at_risk if var_row else None),
+            "expected_shortfall": table(var_row.expected_shortfall if var_row else None),
             "portfolio_beta": perf.get("portfolio_beta"),
             "sharpe_ratio": perf.get("sharpe_ratio"),
             "sortino_ratio": perf.get("sortino_ratio"),
@@ -532,7 +549,7 @@ def metrics_report(*, user: User, portfolio_id: Any) -> dict[str, Any]:
             "calculation_date": metrics.calculation_date if metrics else None,
             "lookback_days": metrics.lookback_days if metrics else None,
             "confidence_levels": [0.95, 0.99],
-            "method": "historical",
+            "method": method,
             "portfolio_value": float(metrics.portfolio_value) if metrics else None,
             "risk_free_rate": metrics.risk_free_rate if metrics else None,
             "risk_free_source": metrics.risk_free_source if metrics else None,

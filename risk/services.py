@@ -34,7 +34,12 @@ from risk.engine.factors import ewma_covariance, option_betas, portfolio_exposur
 from risk.engine.performance import max_drawdown, performance_summary, sharpe_ratio
 from risk.engine.revaluation import revalue
 from risk.engine.stress import ScenarioSpec, run_scenarios
-from risk.engine.var import historical_full_revaluation
+from risk.engine.var import (
+    historical_full_revaluation,
+    marginal_var,
+    monte_carlo_var,
+    parametric_var,
+)
 from risk.greeks import compute_greeks
 from risk.models import (
     CorrelationResult,
@@ -432,12 +437,91 @@ def risk_metrics_for_portfolio(
                 "warnings": warnings,
             },
         )
+        if n and len(inputs.dates) >= 20:
+            for method, (var_m, es_m, comp_m) in _model_var(inputs).items():
+                PortfolioRiskMetrics.objects.update_or_create(
+                    portfolio=portfolio,
+                    calculation_date=on,
+                    method=method,
+                    defaults={
+                        "portfolio_value": _money(value),
+                        "lookback_days": settings.RISK_LOOKBACK_DAYS,
+                        "value_at_risk": var_m,
+                        "expected_shortfall": es_m,
+                        "component_var": [{**row, **comp_m[i]} for i, row in enumerate(components)],
+                        "risk_free_rate": inputs.rate,
+                        "risk_free_source": inputs.rate_source,
+                        "warnings": warnings,
+                    },
+                )
     return {
         "positions": n,
         "computed": 1 if var_table else 0,
         "failed": 0 if var_table else 1,
         "warnings": warnings,
     }
+
+
+def _model_var(inputs: RiskInputs) -> dict[str, tuple[dict, dict, list[dict[str, Any]]]]:
+    """Parametric (delta-normal, √h) and Monte Carlo (factor model, full revaluation) VaR,
+    ES and Euler components, in factor space (RISK-MODEL.md, "Other methods")."""
+    u_idx = inputs.book.underlying_index
+    factor_cov = ewma_covariance(inputs.design) / 252.0  # daily
+    underlying_betas = np.nan_to_num(inputs.fit.betas)
+    residual_daily = np.nan_to_num(inputs.fit.residual_vol) / np.sqrt(252.0)
+    weights = np.abs(inputs.market_values) / max(inputs.gross_exposure, 1e-12)
+    out: dict[str, tuple[dict, dict, list[dict[str, Any]]]] = {}
+    var_p: dict[str, dict[str, float]] = {}
+    es_p: dict[str, dict[str, float]] = {}
+    comp_p: list[dict[str, Any]] = [{} for _ in inputs.positions]
+    for h in HORIZONS:
+        for c in CONFIDENCES:
+            result = parametric_var(
+                exposure=inputs.dollar_exposure,
+                factor_loadings=underlying_betas[u_idx],
+                factor_cov=factor_cov,
+                residual_var=(inputs.dollar_exposure * residual_daily[u_idx]) ** 2,
+                confidence=c,
+                horizon_days=h,
+            )
+            var_p.setdefault(f"{h}_day", {})[f"{int(c * 100)}"] = float(result.var)
+            es_p.setdefault(f"{h}_day", {})[f"{int(c * 100)}"] = float(result.es)
+            if h == 1:
+                marginal = marginal_var(result.component, weights)
+                for i in range(len(inputs.positions)):
+                    comp_p[i][f"component_var_{int(c * 100)}"] = float(result.component[i])
+                    comp_p[i][f"marginal_var_{int(c * 100)}"] = _finite(marginal[i])
+    out["parametric"] = (var_p, es_p, comp_p)
+    mc = monte_carlo_var(
+        inputs.book,
+        factor_cov,
+        underlying_betas,
+        residual_daily,
+        n_paths=settings.MONTE_CARLO_PATHS,
+        horizons=HORIZONS,
+        confidences=CONFIDENCES,
+        seed=settings.SIMULATION_SEED,
+    )
+    var_m = {
+        f"{h}_day": {f"{int(c * 100)}": float(mc[(h, c)].var) for c in CONFIDENCES}
+        for h in HORIZONS
+    }
+    es_m = {
+        f"{h}_day": {f"{int(c * 100)}": float(mc[(h, c)].es) for c in CONFIDENCES} for h in HORIZONS
+    }
+    comp_m = [
+        {
+            **{
+                f"component_var_{int(c * 100)}": float(mc[(1, c)].component[i]) for c in CONFIDENCES
+            },
+            **{
+                f"marginal_var_{int(c * 100)}": _finite(mc[(1, c)].marginal[i]) for c in CONFIDENCES
+            },
+        }
+        for i in range(len(inputs.positions))
+    ]
+    out["monte_carlo"] = (var_m, es_m, comp_m)
+    return out
 
 
 # ---- Stress tests ----------------------------------------------------------------------------

@@ -143,7 +143,22 @@ class AggregationsSerializer(serializers.Serializer):
     warnings = Warnings()
 
 
-class RiskSummaryQuerySerializer(serializers.Serializer):
+METHOD_HELP = (
+    "historical (full revaluation, the default), parametric (delta-normal), "
+    "or monte_carlo (factor model, full revaluation)"
+)
+
+
+class MethodQuerySerializer(serializers.Serializer):
+    method = serializers.ChoiceField(
+        choices=["historical", "parametric", "monte_carlo"],
+        required=False,
+        default="historical",
+        help_text=METHOD_HELP,
+    )
+
+
+class RiskSummaryQuerySerializer(MethodQuerySerializer):
     confidence_level = serializers.ChoiceField(
         choices=[95, 99], required=False, default=95, help_text="Percent"
     )

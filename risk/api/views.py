@@ -99,7 +99,7 @@ OverviewView = _portfolio_view(
 MetricsView = _portfolio_view(
     "A2: VaR, ES and performance ratios",
     s.MetricsSerializer,
-    None,
+    s.MethodQuerySerializer,
     reports.metrics_report,
     tag="analytics",
 )
@@ -131,6 +131,9 @@ class RiskSummaryView(APIView):
     def get(self, request: Request, portfolio_id: UUID) -> Response:
         query = _query(s.RiskSummaryQuerySerializer, request)
         body = reports.risk_summary_report(
-            user=request.user, portfolio_id=portfolio_id, confidence=int(query["confidence_level"])
+            user=request.user,
+            portfolio_id=portfolio_id,
+            confidence=int(query["confidence_level"]),
+            method=query["method"],
         )
         return Response(s.RiskSummarySerializer(body).data)

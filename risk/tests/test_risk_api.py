@@ -108,7 +108,7 @@ def test_historical_var_matches_a_hand_computation(
     risk_book: Portfolio, risk_market: dict[str, np.ndarray]
 ) -> None:
     services.risk_metrics_for_portfolio(risk_book, now=NOW)
-    metrics = PortfolioRiskMetrics.objects.get(portfolio=risk_book)
+    metrics = PortfolioRiskMetrics.objects.get(portfolio=risk_book, method="historical")
     # Stocks only: each scenario's P&L is Σ quantity × today's price × that day's return.
     last_prices = {s: float(Quote.objects.get(security_id=s).last) for s in STOCKS}
     held = {"AAPL": 100, "XOM": -50, "BND": 200}
@@ -270,3 +270,39 @@ def test_risk_endpoints_are_404_for_another_user(risk_book: Portfolio, make_user
         response = client.get("/api/v1/" + path.format(risk_book.id))
         assert response.status_code == 404, path
         assert_error_envelope(response.json(), code="NOT_FOUND")
+
+
+def test_parametric_and_monte_carlo_methods(auth_client: APIClient, risk_book: Portfolio) -> None:
+    services.factor_analysis_for_portfolio(risk_book, now=NOW)
+    services.risk_metrics_for_portfolio(risk_book, now=NOW)
+    rows = {m.method: m for m in PortfolioRiskMetrics.objects.filter(portfolio=risk_book)}
+    assert set(rows) == {"historical", "parametric", "monte_carlo"}
+    for method in ("parametric", "monte_carlo"):
+        row = rows[method]
+        var95 = row.value_at_risk["1_day"]["95"]
+        assert var95 < 0 and row.expected_shortfall["1_day"]["95"] <= var95
+        assert sum(c["component_var_95"] for c in row.component_var) == pytest.approx(
+            var95, rel=1e-9
+        )
+        body = auth_client.get(
+            f"/api/v1/data/portfolios/{risk_book.id}/risk-summary", {"method": method}
+        ).json()
+        assert body["risk_summary"]["method"] == method
+        assert body["value_at_risk"]["1_day"]["absolute"] == round(var95, 2)
+        metrics = auth_client.get(
+            f"/api/v1/analytics/risk/{risk_book.id}/metrics", {"method": method}
+        ).json()
+        assert metrics["calculation_metadata"]["method"] == method
+    # Parametric √h scaling: the 10-day figure is √10 times the 1-day one.
+    p = rows["parametric"].value_at_risk
+    assert p["10_day"]["99"] == pytest.approx(p["1_day"]["99"] * 10**0.5, rel=1e-9)
+    # The three methods agree on the order of magnitude for a linear book.
+    h, m = (
+        rows["historical"].value_at_risk["1_day"]["95"],
+        rows["monte_carlo"].value_at_risk["1_day"]["95"],
+    )
+    assert 0.5 < p["1_day"]["95"] / h < 2 and 0.5 < m / h < 2
+    bad = auth_client.get(
+        f"/api/v1/data/portfolios/{risk_book.id}/risk-summary", {"method": "magic"}
+    )
+    assert bad.status_code == 422
