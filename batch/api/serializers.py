@@ -15,6 +15,7 @@ from rest_framework import serializers
 from batch import registry
 from batch.models import JobStatus
 from portfolios.api.serializers import PaginationSerializer
+from sigmasight.api.inputs import Warnings
 
 MAX_DAYS_BACK = 365
 MAX_STATUS_LIMIT = 500
@@ -40,13 +41,6 @@ def _time(help_text: str = "ISO 8601 UTC") -> serializers.DateTimeField:
 
 def _strings(help_text: str) -> serializers.ListField:
     return serializers.ListField(child=serializers.CharField(), help_text=help_text)
-
-
-class Warnings(serializers.ListField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(
-            child=serializers.CharField(), help_text="Why a figure is null or partial", **kwargs
-        )
 
 
 # --------------------------------------------------------------------------- input

@@ -6,11 +6,9 @@ A trader or viewer gets 403 ``INSUFFICIENT_PERMISSIONS``; an unknown job id 404.
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,7 +16,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsAdmin
 from batch import quality, selectors, services
 from batch.api import serializers as s
-from sigmasight.api.errors import QueryValidationError
+from sigmasight.api.inputs import parse_query
 from sigmasight.api.pagination import page_params, paginate
 
 SORTABLE = ("created_at", "started_at", "completed_at", "duration_seconds", "job_name", "status")
@@ -39,13 +37,6 @@ JOB_ID = OpenApiParameter(
 )
 
 
-def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.query_params)
-    if not serializer.is_valid():
-        raise QueryValidationError(serializer.errors)
-    return dict(serializer.validated_data)
-
-
 class AdminView(APIView):
     permission_classes = [IsAdmin]
 
@@ -63,7 +54,7 @@ class JobStatusView(AdminView):
         responses={200: s.JobStatusReportSerializer, **_ERRORS},
     )
     def get(self, request: Request) -> Response:
-        query = _query(s.JobStatusQuerySerializer, request)
+        query = parse_query(s.JobStatusQuerySerializer, request)
         report = selectors.job_status_report(
             job_name=query.get("job_name"),
             status=query.get("status"),
@@ -84,7 +75,7 @@ class JobSummaryView(AdminView):
         responses={200: s.JobSummaryReportSerializer, **_ERRORS},
     )
     def get(self, request: Request) -> Response:
-        query = _query(s.JobSummaryQuerySerializer, request)
+        query = parse_query(s.JobSummaryQuerySerializer, request)
         report = selectors.job_summary_report(days_back=query["days_back"])
         return Response(s.JobSummaryReportSerializer(report).data)
 
@@ -138,7 +129,7 @@ class DataQualityView(AdminView):
         },
     )
     def get(self, request: Request) -> Response:
-        query = _query(s.PortfolioQuerySerializer, request)
+        query = parse_query(s.PortfolioQuerySerializer, request)
         report = quality.data_quality_status(
             portfolio=selectors.portfolio_for_admin(portfolio_id=query.get("portfolio_id"))
         )
@@ -161,7 +152,7 @@ class DataQualityRefreshView(AdminView):
         },
     )
     def post(self, request: Request) -> Response:
-        query = _query(s.PortfolioQuerySerializer, request)
+        query = parse_query(s.PortfolioQuerySerializer, request)
         report = services.data_quality_refresh_start(
             portfolio=selectors.portfolio_for_admin(portfolio_id=query.get("portfolio_id")),
             requested_by=request.user,
@@ -187,7 +178,7 @@ class SystemJobListView(AdminView):
         responses={200: s.JobListSerializer, **_ERRORS},
     )
     def get(self, request: Request) -> Response:
-        query = _query(s.JobFilterQuerySerializer, request)
+        query = parse_query(s.JobFilterQuerySerializer, request)
         paging = page_params(request, sortable=SORTABLE)
         jobs = selectors.jobs_query(
             job_name=query.get("job_name"),

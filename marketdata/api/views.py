@@ -7,7 +7,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from marketdata import selectors
@@ -19,7 +18,7 @@ from marketdata.api.serializers import (
     QuotesQuerySerializer,
     QuotesSerializer,
 )
-from sigmasight.api.errors import QueryValidationError
+from sigmasight.api.inputs import parse_query
 from sigmasight.api.throttling import MarketRateThrottle, throttles
 
 _ERRORS = {
@@ -27,13 +26,6 @@ _ERRORS = {
     422: OpenApiResponse(description="Invalid query, or INVALID_SYMBOL"),
     429: OpenApiResponse(description="Rate limit exceeded"),
 }
-
-
-def _query(serializer_class: type[Serializer], request: Request) -> dict:
-    serializer = serializer_class(data=request.query_params)
-    if not serializer.is_valid():
-        raise QueryValidationError(serializer.errors)
-    return dict(serializer.validated_data)
 
 
 class HistoricalPricesView(APIView):
@@ -62,7 +54,7 @@ class HistoricalPricesView(APIView):
         },
     )
     def get(self, request: Request, symbol_or_position_id: str) -> Response:
-        params = _query(HistoricalQuerySerializer, request)
+        params = parse_query(HistoricalQuerySerializer, request)
         result = selectors.historical_prices(
             user=request.user,
             subject=symbol_or_position_id,
@@ -86,7 +78,7 @@ class QuotesView(APIView):
         responses={200: QuotesSerializer, **_ERRORS},
     )
     def get(self, request: Request) -> Response:
-        params = _query(QuotesQuerySerializer, request)
+        params = parse_query(QuotesQuerySerializer, request)
         return Response(QuotesSerializer(selectors.quote_board(symbols=params["symbols"])).data)
 
 
@@ -100,6 +92,6 @@ class FactorETFPricesView(APIView):
         responses={200: FactorETFPricesSerializer, **_ERRORS},
     )
     def get(self, request: Request) -> Response:
-        params = _query(FactorETFQuerySerializer, request)
+        params = parse_query(FactorETFQuerySerializer, request)
         result = selectors.factor_etf_prices(symbols=params.get("symbols"), days=params["days"])
         return Response(FactorETFPricesSerializer(result).data)

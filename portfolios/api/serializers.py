@@ -6,6 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from portfolios.models import PortfolioType
+from sigmasight.api.inputs import Warnings
 
 
 def Money(**kwargs: object) -> serializers.DecimalField:
@@ -33,13 +34,6 @@ def Percent(**kwargs: object) -> serializers.DecimalField:
 def Quantity(**kwargs: object) -> serializers.FloatField:
     kwargs.setdefault("help_text", "Signed: negative is short; options count contracts")
     return serializers.FloatField(**kwargs)
-
-
-class Warnings(serializers.ListField):
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(
-            child=serializers.CharField(), help_text="Why a figure is null or partial", **kwargs
-        )
 
 
 class PaginationSerializer(serializers.Serializer):

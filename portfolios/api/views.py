@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,22 +15,8 @@ from accounts.permissions import IsTrader
 from portfolios import reports, services
 from portfolios.api import serializers as s
 from portfolios.selectors import default_portfolio_id, portfolio_for_user, position_for_user
-from sigmasight.api.errors import QueryValidationError
+from sigmasight.api.inputs import parse_body, parse_query
 from sigmasight.api.pagination import page_params, paginate
-
-
-def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.query_params)
-    if not serializer.is_valid():
-        raise QueryValidationError(serializer.errors)
-    return dict(serializer.validated_data)
-
-
-def _body(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
 
 PORTFOLIO_ID = OpenApiParameter("portfolio_id", UUID, OpenApiParameter.PATH)
 POSITION_ID = OpenApiParameter("position_id", UUID, OpenApiParameter.PATH)
@@ -59,7 +45,7 @@ class PortfolioCompleteView(APIView):
         responses={200: s.CompletePortfolioSerializer},
     )
     def get(self, request: Request, portfolio_id: UUID) -> Response:
-        query = _query(s.CompleteQuerySerializer, request)
+        query = parse_query(s.CompleteQuerySerializer, request)
         body = reports.portfolio_complete(
             user=request.user,
             portfolio_id=portfolio_id,
@@ -82,7 +68,7 @@ class PositionDetailsView(APIView):
         responses={200: s.PositionDetailsSerializer},
     )
     def get(self, request: Request) -> Response:
-        query = _query(s.PositionDetailsQuerySerializer, request)
+        query = parse_query(s.PositionDetailsQuerySerializer, request)
         params = page_params(request)
         portfolio_id = query.get("portfolio_id") or default_portfolio_id(user=request.user)
         if portfolio_id is None:
@@ -107,7 +93,7 @@ class PositionSummaryView(APIView):
         responses={200: s.PositionSummarySerializer},
     )
     def get(self, request: Request, portfolio_id: UUID) -> Response:
-        query = _query(s.PositionSummaryQuerySerializer, request)
+        query = parse_query(s.PositionSummaryQuerySerializer, request)
         body = reports.positions_summary(
             user=request.user,
             portfolio_id=portfolio_id,
@@ -133,7 +119,7 @@ class PositionOneView(APIView):
         responses={200: s.PositionOneSerializer},
     )
     def get(self, request: Request, position_id: UUID) -> Response:
-        query = _query(s.PositionOneQuerySerializer, request)
+        query = parse_query(s.PositionOneQuerySerializer, request)
         body = reports.position_detail(
             user=request.user, position_id=position_id, include_history=query["include_history"]
         )
@@ -167,7 +153,7 @@ class ManagementPortfoliosView(APIView):
         responses={201: s.PortfolioListItemSerializer},
     )
     def post(self, request: Request) -> Response:
-        data = _body(s.PortfolioInputSerializer, request)
+        data = parse_body(s.PortfolioInputSerializer, request)
         portfolio = services.portfolio_create(
             owner=request.user,
             name=data["name"],
@@ -192,7 +178,7 @@ class ManagementPortfolioView(APIView):
     )
     def put(self, request: Request, portfolio_id: UUID) -> Response:
         portfolio = portfolio_for_user(user=request.user, portfolio_id=portfolio_id)
-        data = _body(s.PortfolioUpdateSerializer, request)
+        data = parse_body(s.PortfolioUpdateSerializer, request)
         if "type" in data:
             data["portfolio_type"] = data.pop("type")
         services.portfolio_update(portfolio=portfolio, **data)
@@ -224,7 +210,7 @@ class ManagementPositionsView(APIView):
     )
     def post(self, request: Request, portfolio_id: UUID) -> Response:
         portfolio = portfolio_for_user(user=request.user, portfolio_id=portfolio_id)
-        data = _body(s.PositionOpenSerializer, request)
+        data = parse_body(s.PositionOpenSerializer, request)
         position = services.position_open(portfolio=portfolio, **data)
         return Response(
             _position_resource(request.user, position.id), status=status.HTTP_201_CREATED
@@ -243,7 +229,7 @@ class ManagementPositionView(APIView):
     )
     def put(self, request: Request, position_id: UUID) -> Response:
         position = position_for_user(user=request.user, position_id=position_id)
-        data = _body(s.PositionUpdateSerializer, request)
+        data = parse_body(s.PositionUpdateSerializer, request)
         services.position_update(position=position, **data)
         return Response(_position_resource(request.user, position.id))
 
@@ -262,7 +248,7 @@ class ManagementPositionCloseView(APIView):
     )
     def post(self, request: Request, position_id: UUID) -> Response:
         position = position_for_user(user=request.user, position_id=position_id)
-        data = _body(s.PositionCloseSerializer, request)
+        data = parse_body(s.PositionCloseSerializer, request)
         trade = services.position_close(position=position, **data)
         position.refresh_from_db()
         return Response(

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from sigmasight.api.inputs import Warnings
+
 
 class GreeksBlockSerializer(serializers.Serializer):
     delta = serializers.FloatField(help_text="Per $1 of the underlying")
@@ -69,13 +71,6 @@ class GreeksQuerySerializer(serializers.Serializer):
 
 def _dict(help_text: str, allow_null: bool = False) -> serializers.DictField:
     return serializers.DictField(help_text=help_text, allow_null=allow_null)
-
-
-class Warnings(serializers.ListField):
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(
-            child=serializers.CharField(), help_text="Why a figure is null or partial", **kwargs
-        )
 
 
 class FactorRowSerializer(serializers.Serializer):

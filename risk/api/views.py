@@ -13,17 +13,10 @@ from rest_framework.views import APIView
 
 from risk import reports, selectors
 from risk.api import serializers as s
-from sigmasight.api.errors import QueryValidationError
+from sigmasight.api.inputs import parse_query
 from sigmasight.api.throttling import AnalyticsRateThrottle, throttles
 
 PORTFOLIO_ID = OpenApiParameter("portfolio_id", UUID, OpenApiParameter.PATH)
-
-
-def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.query_params)
-    if not serializer.is_valid():
-        raise QueryValidationError(serializer.errors)
-    return dict(serializer.validated_data)
 
 
 class GreeksView(APIView):
@@ -36,7 +29,7 @@ class GreeksView(APIView):
         responses={200: s.GreeksReportSerializer},
     )
     def get(self, request: Request, portfolio_id: UUID) -> Response:
-        query = _query(s.GreeksQuerySerializer, request)
+        query = parse_query(s.GreeksQuerySerializer, request)
         body = selectors.greeks_report(
             user=request.user, portfolio_id=portfolio_id, position_id=query.get("position_id")
         )
@@ -62,7 +55,7 @@ def _portfolio_view(
             responses={200: response},
         )
         def get(self, request: Request, portfolio_id: UUID) -> Response:
-            params = _query(query, request) if query else {}
+            params = parse_query(query, request) if query else {}
             return Response(
                 response(build(user=request.user, portfolio_id=portfolio_id, **params)).data
             )
@@ -129,7 +122,7 @@ class RiskSummaryView(APIView):
         responses={200: s.RiskSummarySerializer},
     )
     def get(self, request: Request, portfolio_id: UUID) -> Response:
-        query = _query(s.RiskSummaryQuerySerializer, request)
+        query = parse_query(s.RiskSummaryQuerySerializer, request)
         body = reports.risk_summary_report(
             user=request.user,
             portfolio_id=portfolio_id,
