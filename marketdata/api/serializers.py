@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from marketdata import calendar
+from sigmasight.api.fields import Money, Price
 
 MAX_QUOTE_SYMBOLS = 100
 MAX_HISTORY_DAYS = 10_000
@@ -21,18 +22,6 @@ MAX_ETF_DAYS = 366
 #: (``end - days``) could leave the range of ``datetime.date``.
 MIN_DATE = dt.date(1900, 1, 1)
 MAX_DATE = dt.date(2100, 12, 31)
-
-
-def _price(help_text: str, **kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=None, decimal_places=4, allow_null=True, help_text=help_text, **kwargs
-    )
-
-
-def _money(help_text: str) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=None, decimal_places=2, allow_null=True, help_text=help_text
-    )
 
 
 class RoundedFloatField(serializers.FloatField):
@@ -130,12 +119,19 @@ class FactorETFQuerySerializer(serializers.Serializer):
 
 class PriceBarSerializer(serializers.Serializer):
     date = serializers.DateField(help_text="Session date.")
-    open = _price("Open, dollars per share (null where the source has closes only).")
-    high = _price("High, dollars per share.")
-    low = _price("Low, dollars per share.")
-    close = _price("Raw (as traded) close, dollars per share.")
+    open = Price(
+        help_text="Open, dollars per share (null where the source has closes only).",
+        allow_null=True,
+    )
+    high = Price(help_text="High, dollars per share.", allow_null=True)
+    low = Price(help_text="Low, dollars per share.", allow_null=True)
+    close = Price(help_text="Raw (as traded) close, dollars per share.", allow_null=True)
     volume = serializers.IntegerField(allow_null=True, help_text="Shares (contracts for options).")
-    adjusted_close = _price("Split- and dividend-adjusted close, dollars.", source="adj_close")
+    adjusted_close = Price(
+        help_text="Split- and dividend-adjusted close, dollars.",
+        allow_null=True,
+        source="adj_close",
+    )
 
 
 class HistoryStatisticsSerializer(serializers.Serializer):
@@ -147,8 +143,8 @@ class HistoryStatisticsSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Annualized (×√252) stdev of daily simple returns, a fraction.",
     )
-    max_price = _price("Highest close in the period, dollars.")
-    min_price = _price("Lowest close in the period, dollars.")
+    max_price = Price(help_text="Highest close in the period, dollars.", allow_null=True)
+    min_price = Price(help_text="Lowest close in the period, dollars.", allow_null=True)
     avg_volume = serializers.IntegerField(allow_null=True, help_text="Mean daily volume, shares.")
 
 
@@ -170,23 +166,34 @@ class HistoricalPricesSerializer(serializers.Serializer):
 
 class QuoteSerializer(serializers.Serializer):
     symbol = serializers.CharField()
-    price = _price("Last trade (or mid), dollars per share (per option share for options).")
-    change = _price("Price − previous close, dollars per share.")
+    price = Price(
+        help_text="Last trade (or mid), dollars per share (per option share for options).",
+        allow_null=True,
+    )
+    change = Price(help_text="Price − previous close, dollars per share.", allow_null=True)
     change_percent = serializers.DecimalField(
         max_digits=None,
         decimal_places=4,
         allow_null=True,
         help_text="Change over the previous close in percent: 0.34 means 0.34%.",
     )
-    previous_close = _price("Previous session's close, split-adjusted, dollars per share.")
+    previous_close = Price(
+        help_text="Previous session's close, split-adjusted, dollars per share.", allow_null=True
+    )
     volume = serializers.IntegerField(allow_null=True, help_text="Session volume, shares.")
-    bid = _price("Bid, dollars per share.")
-    ask = _price("Ask, dollars per share.")
+    bid = Price(help_text="Bid, dollars per share.", allow_null=True)
+    ask = Price(help_text="Ask, dollars per share.", allow_null=True)
     bid_size = serializers.IntegerField(allow_null=True, help_text="Shares (contracts).")
     ask_size = serializers.IntegerField(allow_null=True, help_text="Shares (contracts).")
-    high_52_week = _price("Highest high of the last 52 weeks, split-adjusted, dollars.")
-    low_52_week = _price("Lowest low of the last 52 weeks, split-adjusted, dollars.")
-    market_cap = _money("Shares outstanding × price, dollars (null when unknown).")
+    high_52_week = Price(
+        help_text="Highest high of the last 52 weeks, split-adjusted, dollars.", allow_null=True
+    )
+    low_52_week = Price(
+        help_text="Lowest low of the last 52 weeks, split-adjusted, dollars.", allow_null=True
+    )
+    market_cap = Money(
+        help_text="Shares outstanding × price, dollars (null when unknown).", allow_null=True
+    )
     implied_volatility = RoundedFloatField(
         places=6, allow_null=True, help_text="Options only: implied volatility, a fraction."
     )
@@ -207,15 +214,15 @@ class QuotesSerializer(serializers.Serializer):
 
 class DatedCloseSerializer(serializers.Serializer):
     date = serializers.DateField()
-    close = _price("Raw close, dollars per share.")
+    close = Price(help_text="Raw close, dollars per share.", allow_null=True)
 
 
 class FactorETFSerializer(serializers.Serializer):
     symbol = serializers.CharField()
     name = serializers.CharField()
     factor_type = serializers.CharField(help_text="The factor key (market, size, value…).")
-    current_price = _price("Latest price, dollars per share.")
-    change = _price("Price − previous close, dollars per share.")
+    current_price = Price(help_text="Latest price, dollars per share.", allow_null=True)
+    change = Price(help_text="Price − previous close, dollars per share.", allow_null=True)
     change_percent = serializers.DecimalField(
         max_digits=None,
         decimal_places=4,

@@ -6,34 +6,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from portfolios.models import PortfolioType
+from sigmasight.api.fields import Money, Percent, Price, Quantity
 from sigmasight.api.inputs import Warnings
-
-
-def Money(**kwargs: object) -> serializers.DecimalField:
-    """Dollars, rounded to cents, sent as a JSON number."""
-    kwargs.setdefault("help_text", "US dollars")
-    return serializers.DecimalField(
-        max_digits=22, decimal_places=2, coerce_to_string=False, **kwargs
-    )
-
-
-def Price(**kwargs: object) -> serializers.DecimalField:
-    kwargs.setdefault("help_text", "Price per share (per option share for options), 4 places")
-    return serializers.DecimalField(
-        max_digits=22, decimal_places=4, coerce_to_string=False, **kwargs
-    )
-
-
-def Percent(**kwargs: object) -> serializers.DecimalField:
-    kwargs.setdefault("help_text", "Percent: 9.53 means 9.53%")
-    return serializers.DecimalField(
-        max_digits=12, decimal_places=2, coerce_to_string=False, **kwargs
-    )
-
-
-def Quantity(**kwargs: object) -> serializers.FloatField:
-    kwargs.setdefault("help_text", "Signed: negative is short; options count contracts")
-    return serializers.FloatField(**kwargs)
 
 
 class PaginationSerializer(serializers.Serializer):

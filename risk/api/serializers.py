@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from sigmasight.api.fields import Money
 from sigmasight.api.inputs import Warnings
 
 
@@ -76,9 +77,7 @@ def _dict(help_text: str, allow_null: bool = False) -> serializers.DictField:
 class FactorRowSerializer(serializers.Serializer):
     position_id = serializers.UUIDField()
     symbol = serializers.CharField()
-    market_value = serializers.DecimalField(
-        max_digits=22, decimal_places=2, coerce_to_string=False, allow_null=True
-    )
+    market_value = Money(allow_null=True)
     weight = serializers.FloatField(
         allow_null=True, help_text="|market value| / gross exposure, a fraction"
     )
@@ -195,8 +194,8 @@ class DataQualitySerializer(serializers.Serializer):
 
 class OverviewSerializer(serializers.Serializer):
     portfolio_id = serializers.UUIDField()
-    total_value = serializers.DecimalField(max_digits=22, decimal_places=2, coerce_to_string=False)
-    cash_balance = serializers.DecimalField(max_digits=22, decimal_places=2, coerce_to_string=False)
+    total_value = Money()
+    cash_balance = Money()
     exposures = _dict("Market values in dollars; *_percentage in percent of total value")
     pnl = _dict("Dollars")
     position_count = _dict("Counts")
