@@ -9,7 +9,7 @@ PORT ?= 8000
 # Production-like services for the test suite: PostgreSQL and Redis on this machine.
 TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/sigmasight \
 	REDIS_URL=redis://127.0.0.1:6379/9 \
-	SECRET_KEY=test-only-secret-key-$$(whoami) \
+	SECRET_KEY=test-only-secret-key-not-for-production-$$(whoami) \
 	DEBUG=false \
 	SIGMASIGHT_REQUIRE_SERVICES=1
 
