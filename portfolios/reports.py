@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +24,9 @@ from portfolios.selectors import (
     portfolio_book,
     portfolio_for_user,
     portfolios_for_user,
+    position_sector,
     position_transactions,
+    value_groups,
 )
 from portfolios.valuation import money, percent, price4, weights
 
@@ -168,33 +169,6 @@ def positions_details(
     }
 
 
-def _groups(
-    rows: list[MarkedPosition], key: Any, always: tuple[str, ...] = ()
-) -> dict[str, dict[str, Any]]:
-    """count, Σ value and value / Σ value × 100 per group; fixed categories always sent."""
-    groups: dict[str, list[Decimal]] = defaultdict(list)
-    for name in always:
-        groups[name] = []
-    for m in rows:
-        groups[key(m)].append(m.valuation.market_value or Decimal(0))
-    total = sum((v for values in groups.values() for v in values), Decimal(0))
-    return {
-        name: {
-            "count": len(values),
-            "value": money(sum(values, Decimal(0))),
-            "percentage": percent(sum(values, Decimal(0)), total) if total else Decimal("0.00"),
-        }
-        for name, values in groups.items()
-    }
-
-
-def _sector(m: MarkedPosition) -> str:
-    security = m.position.security
-    if security.sector:
-        return security.sector
-    return "Options" if m.position.is_option else "Unclassified"
-
-
 def positions_summary(
     *, user: User, portfolio_id: Any, group_by: str | None, include_closed: bool
 ) -> dict[str, Any]:
@@ -217,16 +191,16 @@ def positions_summary(
     best = max(ranked, key=lambda m: m.valuation.unrealized_pnl_percent or 0, default=None)
     worst = min(ranked, key=lambda m: m.valuation.unrealized_pnl_percent or 0, default=None)
     groupings = {
-        "by_asset_type": _groups(
+        "by_asset_type": value_groups(
             active, lambda m: "options" if m.position.is_option else "stocks", ("stocks", "options")
         ),
-        "by_sector": _groups(active, _sector),
-        "by_position_type": _groups(
+        "by_sector": value_groups(active, position_sector),
+        "by_position_type": value_groups(
             active, lambda m: m.position.presented_type, ("LONG", "SHORT", "CALL", "PUT")
         ),
     }
     if group_by == "tag":
-        groupings["by_tag"] = _groups(
+        groupings["by_tag"] = value_groups(
             [m for m in active if m.position.tags], lambda m: m.position.tags[0]
         )
     return {

@@ -7,6 +7,7 @@ the number of positions (the views' query counts are bounded in tests).
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from marketdata.selectors import PriceSnapshot, price_snapshots
 from portfolios.models import Portfolio, Position, Transaction
-from portfolios.valuation import Valuation, value_position
+from portfolios.valuation import Valuation, money, percent, value_position
 from sigmasight.api.errors import NotFound
 
 
@@ -268,3 +269,30 @@ def data_quality_score(*, book: PortfolioBook, now: dt.datetime | None = None) -
 
 def now_utc() -> dt.datetime:
     return timezone.now()
+
+
+def value_groups(
+    rows: list[MarkedPosition], key: Any, always: tuple[str, ...] = ()
+) -> dict[str, dict[str, Any]]:
+    """Group marked positions by ``key``: count, Σ value and value / Σ value × 100 per group; fixed categories always sent."""
+    groups: dict[str, list[Decimal]] = defaultdict(list)
+    for name in always:
+        groups[name] = []
+    for m in rows:
+        groups[key(m)].append(m.valuation.market_value or Decimal(0))
+    total = sum((v for values in groups.values() for v in values), Decimal(0))
+    return {
+        name: {
+            "count": len(values),
+            "value": money(sum(values, Decimal(0))),
+            "percentage": percent(sum(values, Decimal(0)), total) if total else Decimal("0.00"),
+        }
+        for name, values in groups.items()
+    }
+
+
+def position_sector(m: MarkedPosition) -> str:
+    security = m.position.security
+    if security.sector:
+        return security.sector
+    return "Options" if m.position.is_option else "Unclassified"

@@ -6,7 +6,6 @@ computed yet is ``null`` with a reason in ``warnings``; nothing is made up.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +14,7 @@ from django.db.models import Max
 from accounts.models import User
 from marketdata.models import FactorDefinition
 from portfolios.models import Portfolio, Position
-from portfolios.selectors import portfolio_book, portfolio_for_user
+from portfolios.selectors import portfolio_book, portfolio_for_user, position_sector, value_groups
 from portfolios.valuation import money, percent
 from risk.models import (
     DataQualityAssessment,
@@ -156,25 +155,6 @@ def factors_report(*, user: User, portfolio_id: Any, position_id: Any = None) ->
 # ---- /data/portfolios/{id}/aggregations -------------------------------------------------------
 
 
-def _breakdown(book: Any, key: Any, always: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
-    groups: dict[str, list[Decimal]] = defaultdict(list)
-    for name in always:
-        groups[name] = []
-    for m in book.open_positions:
-        groups[key(m)].append(m.valuation.market_value or Decimal(0))
-    invested = sum((v for values in groups.values() for v in values), Decimal(0))
-    return {
-        name: {
-            "count": len(values),
-            "value": money(sum(values, Decimal(0))),
-            "percentage": percent(sum(values, Decimal(0)), invested)
-            if invested
-            else Decimal("0.00"),
-        }
-        for name, values in groups.items()
-    }
-
-
 def aggregations_report(
     *, user: User, portfolio_id: Any, include_greeks: bool, include_factors: bool
 ) -> dict[str, Any]:
@@ -201,16 +181,12 @@ def aggregations_report(
             "day_change_percent": percent(book.day_change, previous_value),
         },
         "position_breakdown": {
-            "by_type": _breakdown(
-                book, lambda m: m.position.presented_type, ("LONG", "SHORT", "CALL", "PUT")
+            "by_type": value_groups(
+                book.open_positions,
+                lambda m: m.position.presented_type,
+                ("LONG", "SHORT", "CALL", "PUT"),
             ),
-            "by_sector": _breakdown(
-                book,
-                lambda m: (
-                    m.position.security.sector
-                    or ("Options" if m.position.is_option else "Unclassified")
-                ),
-            ),
+            "by_sector": value_groups(book.open_positions, position_sector),
         },
         "concentration_metrics": None,
         "performance_metrics": None,
@@ -369,7 +345,7 @@ def risk_summary_report(
         )
     components.sort(key=lambda r: r["component_var"] or 0)
     g = (metrics.greeks if metrics else None) or {}
-    sectors = _breakdown(book, lambda m: m.position.security.sector or "Other")
+    sectors = value_groups(book.open_positions, position_sector)
     return {
         "portfolio_id": portfolio.id,
         "risk_summary": {
