@@ -7,8 +7,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 # Production-like services for the test suite: PostgreSQL and Redis on this machine.
-TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/sigmasight \
-	REDIS_URL=redis://127.0.0.1:6379/9 \
+# TEST_DB / TEST_REDIS_DB let two checkouts test side by side without sharing state.
+TEST_DB ?= sigmasight
+TEST_REDIS_DB ?= 9
+TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(TEST_DB) \
+	REDIS_URL=redis://127.0.0.1:6379/$(TEST_REDIS_DB) \
 	SECRET_KEY=test-only-secret-key-not-for-production-$$(whoami) \
 	DEBUG=false \
 	SIGMASIGHT_REQUIRE_SERVICES=1
@@ -40,7 +43,7 @@ run: install
 
 ## make test: install, start PostgreSQL and Redis if needed, lint, type-check, run every test.
 test: install-dev
-	scripts/ensure_services.sh
+	SIGMASIGHT_DB_NAME=$(TEST_DB) scripts/ensure_services.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -56,7 +59,7 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 
 bench: install-dev
-	scripts/ensure_services.sh
+	SIGMASIGHT_DB_NAME=$(TEST_DB) scripts/ensure_services.sh
 	for script in bench/bench_*.py; do $(TEST_ENV) $(BIN)/python $$script || exit 1; done
 
 clean:
