@@ -24,7 +24,7 @@ from accounts.tokens import (
     reissue_access,
 )
 from portfolios.services import portfolio_create
-from sigmasight.api.errors import Conflict, ValidationFailed
+from sigmasight.errors import Conflict, ValidationFailed
 
 
 class LoginFailed(exceptions.AuthenticationFailed):

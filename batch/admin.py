@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from batch.models import BatchJob, ScheduledRun
-from sigmasight.api.errors import DomainError
+from sigmasight.errors import DomainError
 
 
 @admin.register(BatchJob)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from batch import registry
 from batch.models import BatchJob, JobStatus
-from sigmasight.api.errors import NotFound
+from sigmasight.errors import JobNotFound, PortfolioNotFound
 
 #: Every status, always sent whole in summaries (zeros included).
 STATUSES: list[str] = list(JobStatus.values)
@@ -31,10 +31,6 @@ STUCK_AFTER = dt.timedelta(hours=2)
 #: What a job id can look like; anything else is not found without a query (a NUL byte,
 #: for one, is an error in PostgreSQL text).
 _JOB_ID = re.compile(r"[A-Za-z0-9_\-]{1,100}")
-
-
-class JobNotFound(NotFound):
-    default_message = "Batch job not found"
 
 
 def check_job_id(job_id: str) -> str:
@@ -81,10 +77,6 @@ def job_payload(job: BatchJob) -> dict[str, Any]:
         "requested_by": str(job.requested_by_id) if job.requested_by_id else None,
         "metadata": job.metadata or {},
     }
-
-
-class PortfolioNotFound(NotFound):
-    default_message = "Portfolio not found"
 
 
 def portfolio_for_admin(*, portfolio_id: UUID | None) -> Any:

@@ -51,8 +51,8 @@ from django.utils import timezone
 from batch import registry
 from batch.consumers import JOBS_GROUP
 from batch.models import BatchJob, JobSource, JobStatus, ScheduledRun
-from batch.selectors import JobNotFound, check_job_id, job_payload
-from sigmasight.api.errors import Conflict, ValidationFailed
+from batch.selectors import check_job_id, job_payload
+from sigmasight.errors import Conflict, JobNotFound, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from typing import Any
 from celery import shared_task
 
 from batch import services
-from batch.selectors import JobNotFound
 from marketdata.providers.base import ProviderError
+from sigmasight.errors import JobNotFound
 
 logger = logging.getLogger(__name__)
 

@@ -48,7 +48,7 @@ from marketdata.models import (
     Security,
 )
 from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
-from sigmasight.api.errors import InvalidSymbol, NotFound
+from sigmasight.errors import InvalidSymbol, PositionNotFound
 
 SEED_DIR = Path(__file__).resolve().parent / "seed_data"
 TRADING_DAYS_PER_YEAR = 252
@@ -74,10 +74,6 @@ _HUNDRED = Decimal(100)
 _MICRO = Decimal("0.000001")
 
 _SYMBOL_RE = re.compile(r"[A-Z0-9^][A-Z0-9^.\-_]{0,31}")
-
-
-class PositionNotFound(NotFound):
-    default_message = "Position not found"
 
 
 @dataclass(frozen=True)

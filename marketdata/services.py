@@ -44,7 +44,7 @@ from marketdata.providers.base import MarketDataProvider, Profile, ProviderError
 from marketdata.providers.csv_source import CSVFormatError, read_history_csv
 from marketdata.providers.failover import ProviderNotConfigured, build_provider
 from marketdata.selectors import normalize_symbol
-from sigmasight.api.errors import InvalidSymbol, ValidationFailed
+from sigmasight.errors import InvalidSymbol, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

@@ -20,15 +20,7 @@ from accounts.models import User
 from marketdata.selectors import PriceSnapshot, price_snapshots
 from portfolios.models import Portfolio, Position, Transaction
 from portfolios.valuation import Valuation, money, percent, value_position
-from sigmasight.api.errors import NotFound
-
-
-class PortfolioNotFound(NotFound):
-    default_message = "Portfolio not found"
-
-
-class PositionNotFound(NotFound):
-    default_message = "Position not found"
+from sigmasight.errors import PortfolioNotFound, PositionNotFound
 
 
 def default_portfolio_id(*, user: User) -> UUID | None:

@@ -28,7 +28,7 @@ from portfolios.models import (
     TransactionKind,
 )
 from portfolios.valuation import fifo_close, money
-from sigmasight.api.errors import Conflict, InvalidSymbol, ValidationFailed
+from sigmasight.errors import Conflict, InvalidSymbol, ValidationFailed
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ from risk.models import (
     StressTestResult,
 )
 from risk.selectors import latest_greeks
+from sigmasight.errors import PositionNotFound
 
 NOT_RUN = "the {job} batch has not run for this portfolio yet"
 SPEC_FACTOR_KEYS = (
@@ -121,8 +122,6 @@ def factors_report(*, user: User, portfolio_id: Any, position_id: Any = None) ->
             }
         )
     if position_id is not None and not rows:
-        from portfolios.selectors import PositionNotFound
-
         raise PositionNotFound()
     factors = metrics.factor_exposures if metrics else {}
     if not factors:

@@ -13,6 +13,7 @@ from marketdata.selectors import price_snapshots
 from portfolios.models import Position
 from portfolios.selectors import portfolio_for_user
 from risk.models import PositionGreeks
+from sigmasight.errors import PositionNotFound
 
 GREEK_NAMES = ("delta", "gamma", "theta", "vega", "rho")
 
@@ -106,8 +107,6 @@ def greeks_report(
             }
         )
     if position_id is not None and not rows:
-        from portfolios.selectors import PositionNotFound
-
         raise PositionNotFound()
     with_greeks = [p for p in options if p.id in greeks]
     stamps = [greeks[p.id].calculated_at for p in with_greeks]

@@ -204,7 +204,7 @@ NUM_PROXIES: int = env.int("NUM_PROXIES", default=0)  # trusted hops in X-Forwar
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.SessionJWTAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsViewer"],
+    "DEFAULT_PERMISSION_CLASSES": ["sigmasight.api.permissions.IsViewer"],
     "DEFAULT_THROTTLE_CLASSES": ["sigmasight.api.throttling.GlobalRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "sigmasight.api.pagination.PagePagination",
     "PAGE_SIZE": 50,

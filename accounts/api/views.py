@@ -19,9 +19,9 @@ from accounts.api.serializers import (
     TokenOutputSerializer,
     UserOutputSerializer,
 )
-from accounts.permissions import IsAdmin
 from accounts.selectors import user_profile
 from accounts.tokens import IssuedTokens
+from sigmasight.api.permissions import IsAdmin
 from sigmasight.api.throttling import AuthRateThrottle, client_ip, throttles
 
 

@@ -13,11 +13,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsAdmin
 from batch import quality, selectors, services
 from batch.api import serializers as s
 from sigmasight.api.inputs import parse_query
 from sigmasight.api.pagination import page_params, paginate
+from sigmasight.api.permissions import IsAdmin
 
 SORTABLE = ("created_at", "started_at", "completed_at", "duration_seconds", "job_name", "status")
 

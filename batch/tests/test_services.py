@@ -19,7 +19,7 @@ from batch import registry, services
 from batch.models import BatchJob, JobSource, ScheduledRun
 from batch.tests.conftest import RISK_STEPS, failing_step, fast_step
 from marketdata.providers.base import ProviderError
-from sigmasight.api.errors import Conflict, NotFound
+from sigmasight.errors import Conflict, NotFound
 
 pytestmark = pytest.mark.django_db
 

@@ -17,6 +17,8 @@ from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
+from sigmasight.errors import TransientFailure
+
 #: Columns of the frame returned by :meth:`MarketDataProvider.history`.
 HISTORY_COLUMNS: tuple[str, ...] = (
     "symbol",  # str
@@ -66,8 +68,9 @@ class Profile:
     source: str = ""
 
 
-class ProviderError(Exception):
-    """A provider could not answer (network, HTTP error, bad payload)."""
+class ProviderError(TransientFailure):
+    """A provider could not answer (network, HTTP error, bad payload). Transient: the job
+    runner retries the work with backoff before failing it."""
 
 
 class RateLimited(ProviderError):

@@ -15,7 +15,7 @@ from marketdata import calendar, selectors, services
 from marketdata.models import AssetType, PriceBar, Quote, Security
 from marketdata.selectors import history_statistics, price_snapshots
 from marketdata.tests.factories import QuoteFactory, SecurityFactory, bars
-from sigmasight.api.errors import InvalidSymbol
+from sigmasight.errors import InvalidSymbol
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from marketdata.providers.base import ProviderError
 from marketdata.providers.failover import FailoverProvider
 from marketdata.providers.simulated import SimulatedProvider
 from portfolios.models import Position
-from sigmasight.api.errors import InvalidSymbol, ValidationFailed
+from sigmasight.errors import InvalidSymbol, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 

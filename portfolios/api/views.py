@@ -11,12 +11,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsTrader
 from portfolios import reports, services
 from portfolios.api import serializers as s
 from portfolios.selectors import default_portfolio_id, portfolio_for_user, position_for_user
 from sigmasight.api.inputs import parse_body, parse_query
 from sigmasight.api.pagination import page_params, paginate
+from sigmasight.api.permissions import IsTrader
 
 PORTFOLIO_ID = OpenApiParameter("portfolio_id", UUID, OpenApiParameter.PATH)
 POSITION_ID = OpenApiParameter("position_id", UUID, OpenApiParameter.PATH)

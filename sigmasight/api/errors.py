@@ -1,8 +1,9 @@
 """One error envelope for every 4xx/5xx.
 
 Each error body carries both specifications' shapes so that clients of either can
-read it: SigmaSight's ``detail`` and Smart-0DTE's ``error`` object. Services raise
-:class:`DomainError` subclasses; :func:`exception_handler` turns them, and DRF's and
+read it: SigmaSight's ``detail`` and Smart-0DTE's ``error`` object. Services raise the
+domain errors of ``sigmasight.errors`` (which know no HTTP); :func:`exception_handler`
+maps their codes to statuses (:data:`STATUS_FOR_CODE`) and turns them, and DRF's and
 Django's own exceptions, into the envelope. Views never build error dicts.
 """
 
@@ -19,58 +20,23 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from sigmasight.api.request_id import current_request_id
+from sigmasight.errors import DomainError, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
 
-class DomainError(Exception):
-    """A failure a client can act on. Subclasses set the HTTP status and code."""
-
-    status_code: int = status.HTTP_400_BAD_REQUEST
-    code: str = "BAD_REQUEST"
-    default_message: str = "Bad request"
-
-    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
-        self.message = message or self.default_message
-        self.details = details or {}
-        super().__init__(self.message)
+#: HTTP status of each domain error code (``sigmasight.errors``); 400 for any other.
+STATUS_FOR_CODE: dict[str, int] = {
+    "NOT_FOUND": status.HTTP_404_NOT_FOUND,
+    "CONFLICT": status.HTTP_409_CONFLICT,
+    "VALIDATION_ERROR": status.HTTP_422_UNPROCESSABLE_ENTITY,
+    "INVALID_SYMBOL": status.HTTP_422_UNPROCESSABLE_ENTITY,
+    "DATA_UNAVAILABLE": status.HTTP_503_SERVICE_UNAVAILABLE,
+}
 
 
-class NotFound(DomainError):
-    status_code = status.HTTP_404_NOT_FOUND
-    code = "NOT_FOUND"
-    default_message = "Not found"
-
-
-class Conflict(DomainError):
-    status_code = status.HTTP_409_CONFLICT
-    code = "CONFLICT"
-    default_message = "Conflict"
-
-
-class InvalidSymbol(DomainError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    code = "INVALID_SYMBOL"
-    default_message = "The specified symbol is not supported"
-
-
-class DataUnavailable(DomainError):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    code = "DATA_UNAVAILABLE"
-    default_message = "Market data temporarily unavailable"
-
-
-class ValidationFailed(DomainError):
-    """Field errors found by a service (after the serializer accepted the shape)."""
-
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    code = "VALIDATION_ERROR"
-    default_message = "Validation error"
-
-    def __init__(self, errors: dict[str, Any], *, location: str = "body"):
-        self.errors = errors
-        self.location = location
-        super().__init__("Validation error", details={})
+def status_for(error: DomainError) -> int:
+    return STATUS_FOR_CODE.get(error.code, status.HTTP_400_BAD_REQUEST)
 
 
 class QueryValidationError(exceptions.ValidationError):
@@ -162,8 +128,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, DomainError):
         if isinstance(exc, ValidationFailed):
             return Response(validation_body(exc.errors, exc.location), status=422)
+        status_code = status_for(exc)
         detail = None
-        if exc.status_code == 422:  # every 422 carries SigmaSight's [{loc, msg, type}] list
+        if status_code == 422:  # every 422 carries SigmaSight's [{loc, msg, type}] list
             field = str(exc.details.get("field", "symbol"))
             detail = [
                 {
@@ -174,13 +141,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             ]
         return Response(
             error_body(
-                exc.status_code,
+                status_code,
                 message=exc.message,
                 code=exc.code,
                 details=exc.details,
                 detail=detail,
             ),
-            status=exc.status_code,
+            status=status_code,
         )
     if isinstance(exc, Http404):
         return Response(error_body(404, message=_http404_message(exc)), status=404)

@@ -16,7 +16,7 @@ from batch import registry
 from batch.models import JobSource, JobStatus
 from batch.selectors import portfolio_for_admin
 from batch.services import JobContext, job_create, job_run
-from sigmasight.api.errors import DomainError
+from sigmasight.errors import DomainError
 
 
 class Command(BaseCommand):

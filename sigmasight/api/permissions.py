@@ -1,4 +1,9 @@
-"""One permission class per role: viewer (read), trader (trade), admin (batch/system)."""
+"""One permission class per role: viewer (read), trader (trade), admin (batch/system).
+
+Part of the shared API library so that every app (the batch runner included) guards its
+views the same way without importing the accounts app: a user only needs
+``has_role(permission)``, which ``accounts.User`` provides.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,85 @@
+"""Domain errors: what went wrong, in the domain's words, without HTTP.
+
+Services and selectors raise these; they know nothing of status codes. The API's one
+exception handler (``sigmasight.api.errors.exception_handler``) maps each ``code`` to an
+HTTP status and the error envelope, a management command prints the message, a job
+records it. Each error is defined once, here, so that every app raises the same class
+(a ``PortfolioNotFound`` from the risk reports is the one the portfolio views raise).
+
+Pure Python: no Django, so engines-adjacent modules (providers, calendars) may raise
+them too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A failure a caller can act on. ``code`` names it (the envelope's ``error.code``)."""
+
+    code: str = "BAD_REQUEST"
+    default_message: str = "Bad request"
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
+        self.message = message or self.default_message
+        self.details = details or {}
+        super().__init__(self.message)
+
+
+class NotFound(DomainError):
+    """The object does not exist, or belongs to someone else (never said which)."""
+
+    code = "NOT_FOUND"
+    default_message = "Not found"
+
+
+class PortfolioNotFound(NotFound):
+    default_message = "Portfolio not found"
+
+
+class PositionNotFound(NotFound):
+    default_message = "Position not found"
+
+
+class JobNotFound(NotFound):
+    default_message = "Batch job not found"
+
+
+class Conflict(DomainError):
+    """The request is valid but clashes with the current state (a closed position, a
+    finished job, an existing email)."""
+
+    code = "CONFLICT"
+    default_message = "Conflict"
+
+
+class InvalidSymbol(DomainError):
+    code = "INVALID_SYMBOL"
+    default_message = "The specified symbol is not supported"
+
+
+class DataUnavailable(DomainError):
+    code = "DATA_UNAVAILABLE"
+    default_message = "Market data temporarily unavailable"
+
+
+class ValidationFailed(DomainError):
+    """Field errors found by a service (after the input's shape was accepted).
+
+    ``errors`` maps a field name to its messages; ``location`` is where the fields came
+    from (``body`` or ``query``).
+    """
+
+    code = "VALIDATION_ERROR"
+    default_message = "Validation error"
+
+    def __init__(self, errors: dict[str, Any], *, location: str = "body"):
+        self.errors = errors
+        self.location = location
+        super().__init__("Validation error", details={})
+
+
+class TransientFailure(Exception):
+    """A failure that may pass if the work is tried again later (a provider outage, a
+    rate limit): job runners retry it with backoff instead of failing at once."""
