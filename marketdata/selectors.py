@@ -8,10 +8,10 @@ Dates are NYSE session dates; datetimes are aware UTC.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import itertools
 import json
-import math
 import re
 import uuid
 from collections import defaultdict
@@ -22,6 +22,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from django.conf import settings
 from django.db.models import (
     Case,
     DecimalField,
@@ -48,10 +50,12 @@ from marketdata.models import (
     Security,
 )
 from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
+from risk.engine.performance import annualized_volatility
 from sigmasight.errors import InvalidSymbol, PositionNotFound
 
 SEED_DIR = Path(__file__).resolve().parent / "seed_data"
-TRADING_DAYS_PER_YEAR = 252
+#: Fama-French one-month T-bill rate by month (RISK-MODEL.md, "Risk-free rate").
+RF_FILE = SEED_DIR / "risk_free_monthly.csv"
 #: Calendar days of bars fetched before a symbol's last bar: enough for the two sessions a
 #: snapshot needs across any NYSE closure (the longest since 1999 was 4 sessions in 2001).
 _RECENT_WINDOW_DAYS = 15
@@ -412,6 +416,61 @@ def _snapshot(
     )
 
 
+# --------------------------------------------------------------------------- risk inputs
+
+
+@cache
+def _fama_french_rf() -> dict[str, float]:
+    with RF_FILE.open() as handle:
+        return {row["month"]: float(row["rf_annual"]) for row in csv.DictReader(handle)}
+
+
+def risk_free_rate(on: dt.date) -> tuple[float, str]:
+    """The annual risk-free rate on a date, and its source (RISK-MODEL.md: the Fama-French
+    one-month T-bill ``RF`` up to 2018-11, then the ``RISK_FREE_RATE`` setting)."""
+    series = _fama_french_rf()
+    month = f"{on.year:04d}-{on.month:02d}"
+    if month in series:
+        return series[month], "fama_french_rf"
+    return float(settings.RISK_FREE_RATE), "config"
+
+
+def session_window(end: dt.date, sessions: int) -> list[dt.date]:
+    """The last ``sessions`` NYSE sessions up to and including ``end`` (or the one before)."""
+    start = end - dt.timedelta(days=int(sessions * 1.6) + 15)
+    days = [d for d in calendar.sessions_between(start, end)]
+    return days[-sessions:]
+
+
+def close_matrix(symbols: Sequence[str], dates: Sequence[dt.date]) -> np.ndarray:
+    """Adjusted closes, dates × symbols, NaN where a bar is missing (one query)."""
+    column = {symbol: j for j, symbol in enumerate(symbols)}
+    row = {date: i for i, date in enumerate(dates)}
+    matrix = np.full((len(dates), len(symbols)), np.nan)
+    if not symbols or not dates:
+        return matrix
+    bars = PriceBar.objects.filter(
+        security_id__in=list(column), date__gte=dates[0], date__lte=dates[-1]
+    ).values_list("security_id", "date", "adj_close")
+    for symbol, date, close in bars:
+        i = row.get(date)
+        if i is not None:
+            matrix[i, column[symbol]] = float(close)
+    return matrix
+
+
+def returns_matrix(
+    symbols: Sequence[str], *, end: dt.date, lookback: int
+) -> tuple[list[dt.date], np.ndarray]:
+    """Daily simple returns over the last ``lookback`` sessions to ``end``: dates × symbols,
+    NaN where either close is missing."""
+    dates = session_window(end, lookback + 1)
+    closes = close_matrix(symbols, dates)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        returns = closes[1:] / closes[:-1] - 1.0
+    return dates[1:], returns
+
+
 # --------------------------------------------------------------------------- history
 
 
@@ -426,26 +485,24 @@ def price_history(*, symbol: str, start: dt.date, end: dt.date) -> list[dict[str
 
 
 def history_statistics(bars: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Summary of bars ordered oldest first (pure; no database).
+    """Summary of bars ordered oldest first (no database; the return figures by the engine).
 
     * ``period_return``: last ``adj_close`` / first − 1, a fraction (None with < 2 bars);
-    * ``volatility``: sample standard deviation of daily simple returns of ``adj_close`` ×
-      √252, an annualized fraction (None with < 2 returns);
+    * ``volatility``: the engine's annualized volatility (sample standard deviation × √252)
+      of daily simple returns of ``adj_close``, a fraction (None with < 2 returns);
     * ``max_price``/``min_price``: highest and lowest raw ``close`` (Decimal dollars);
     * ``avg_volume``: mean volume over the bars that have one, rounded to a share.
     """
     closes = [Decimal(b["close"]) for b in bars]
     adjusted = [float(b["adj_close"]) for b in bars]
     volumes = [int(b["volume"]) for b in bars if b.get("volume") is not None]
+    returns = np.array(
+        [after / before - 1.0 for before, after in itertools.pairwise(adjusted) if before > 0]
+    )
     period_return = None
     if len(adjusted) >= 2 and adjusted[0] > 0:
         period_return = adjusted[-1] / adjusted[0] - 1.0
-    returns = [after / before - 1.0 for before, after in itertools.pairwise(adjusted) if before > 0]
-    volatility = None
-    if len(returns) >= 2:
-        mean = sum(returns) / len(returns)
-        variance = sum((r - mean) ** 2 for r in returns) / (len(returns) - 1)
-        volatility = math.sqrt(variance) * math.sqrt(TRADING_DAYS_PER_YEAR)
+    volatility = annualized_volatility(returns) if returns.size >= 2 else None
     return {
         "period_return": period_return,
         "volatility": volatility,

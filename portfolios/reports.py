@@ -12,11 +12,11 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
+import numpy as np
 
 from accounts.models import User
 from marketdata.models import AssetType
-from marketdata.selectors import price_history, price_snapshots
+from marketdata.selectors import price_history, price_snapshots, risk_free_rate
 from portfolios.models import PRESENTED_TYPE, Portfolio, Position, TransactionKind
 from portfolios.selectors import (
     MarkedPosition,
@@ -29,6 +29,7 @@ from portfolios.selectors import (
     value_groups,
 )
 from portfolios.valuation import money, percent, price4, weights
+from risk.engine.performance import annualized_volatility, max_drawdown, sharpe_ratio
 
 
 def _portfolio_header(portfolio: Portfolio) -> dict[str, Any]:
@@ -270,26 +271,9 @@ def _daily_returns(symbol: str, end: dt.date, sessions: int = 30) -> list[tuple[
     return [(d1, c1 / c0 - 1.0) for (_, c0), (d1, c1) in itertools.pairwise(closes) if c0 > 0]
 
 
-def return_statistics(returns: list[float], *, risk_free_annual: float) -> dict[str, float | None]:
-    """Annualized volatility (√252), Sharpe in excess of the risk-free rate, and the
-    maximum drawdown (a negative fraction) of a daily simple-return series."""
-    n = len(returns)
-    if n < 2:
-        return {"volatility": None, "sharpe": None, "max_drawdown": None}
-    mean = sum(returns) / n
-    variance = sum((r - mean) ** 2 for r in returns) / (n - 1)
-    stdev = math.sqrt(variance)
-    excess = mean - risk_free_annual / 252.0
-    wealth, peak, drawdown = 1.0, 1.0, 0.0
-    for r in returns:
-        wealth *= 1.0 + r
-        peak = max(peak, wealth)
-        drawdown = min(drawdown, wealth / peak - 1.0)
-    return {
-        "volatility": stdev * math.sqrt(252.0),
-        "sharpe": excess / stdev * math.sqrt(252.0) if stdev > 0 else None,
-        "max_drawdown": drawdown,
-    }
+def finite_or_none(value: float) -> float | None:
+    """An engine figure for JSON: NaN (undefined, e.g. too few returns) becomes null."""
+    return value if math.isfinite(value) else None
 
 
 def _alerts(m: MarkedPosition, weight: Decimal | None, today: dt.date) -> list[str]:
@@ -357,12 +341,16 @@ def position_detail(*, user: User, position_id: Any, include_history: bool) -> d
     today = snapshot.price_date if snapshot else dt.date.today()
     if include_history:
         series = _daily_returns(position.security_id, today)
-        stats = return_statistics([r for _, r in series], risk_free_annual=settings.RISK_FREE_RATE)
+        returns = np.array([r for _, r in series])
+        risk_free, _ = risk_free_rate(today)
         history = {
             "returns": [{"date": d, "return": round(r, 6)} for d, r in reversed(series)],
-            "volatility_30d": stats["volatility"],
-            "sharpe_ratio_30d": stats["sharpe"],
-            "max_drawdown_30d": stats["max_drawdown"],
+            "volatility_30d": finite_or_none(annualized_volatility(returns)),
+            "sharpe_ratio_30d": finite_or_none(sharpe_ratio(returns, risk_free)),
+            # Fewer than two returns say nothing about a drawdown either.
+            "max_drawdown_30d": finite_or_none(max_drawdown(returns))
+            if returns.size >= 2
+            else None,
         }
         if not series:
             warnings.append("No price history for this symbol: historical performance is empty")

@@ -15,13 +15,12 @@ import numpy as np
 from django.conf import settings
 
 from marketdata.models import FactorDefinition, Security
-from marketdata.selectors import price_snapshots
+from marketdata.selectors import price_snapshots, returns_matrix, risk_free_rate
 from portfolios.models import Portfolio, Position
 from portfolios.selectors import cash_balance
 from risk.engine.factors import FactorFit, factor_design, regress
 from risk.engine.revaluation import MODEL_BLACK76, MODEL_BSM, Book
 from risk.greeks import compute_greeks
-from risk.inputs import returns_matrix, risk_free_rate
 
 MARKET = "market"
 

@@ -16,13 +16,13 @@ import numpy as np
 
 from marketdata import calendar
 from marketdata.models import Quote, Security
-from marketdata.selectors import price_snapshots
+from marketdata.selectors import price_snapshots, returns_matrix, risk_free_rate
 from portfolios.models import Position
+from risk.engine.conventions import BLACK76_UNDERLYINGS
+from risk.engine.factors import ewma_volatility
 from risk.engine.pricing import black76_greeks, bsm_greeks, implied_volatility, years_from_minutes
-from risk.inputs import ewma_volatility, returns_matrix, risk_free_rate
 
 REALIZED_VOL_LOOKBACK = 120  # sessions of underlying returns for the EWMA fallback
-BLACK76_UNDERLYINGS = {"^VIX"}
 
 
 @dataclass(frozen=True)

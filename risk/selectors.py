@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 from uuid import UUID
 
@@ -12,10 +13,10 @@ from accounts.models import User
 from marketdata.selectors import price_snapshots
 from portfolios.models import Position
 from portfolios.selectors import portfolio_for_user
+from risk.engine.aggregation import GREEK_NAMES
+from risk.engine.aggregation import greek_totals as engine_greek_totals
 from risk.models import PositionGreeks
 from sigmasight.errors import PositionNotFound
-
-GREEK_NAMES = ("delta", "gamma", "theta", "vega", "rho")
 
 
 def latest_greeks(positions: list[Position]) -> dict[UUID, PositionGreeks]:
@@ -39,23 +40,29 @@ def greek_totals(
     positions: list[Position], greeks: dict[UUID, PositionGreeks], spots: dict[str, float]
 ) -> dict[str, float]:
     """Σ Greek × quantity × multiplier over every position (a stock has delta 1 and no other
-    Greek), and net delta exposure Σ delta × quantity × multiplier × spot in dollars."""
-    totals = {f"total_{name}": 0.0 for name in GREEK_NAMES}
-    net_delta = 0.0
-    for p in positions:
-        size = float(p.quantity) * p.multiplier
-        g = greeks.get(p.id)
-        if p.multiplier == 1:
-            spot = spots.get(p.security_id)
-            totals["total_delta"] += size
-            if spot is not None:
-                net_delta += size * spot
-        elif g is not None:
-            for name in GREEK_NAMES:
-                totals[f"total_{name}"] += getattr(g, name) * size
-            net_delta += g.delta_dollars
-    totals["net_delta_exposure"] = net_delta
-    return totals
+    Greek), and net delta exposure Σ delta × quantity × multiplier × spot in dollars, by the
+    engine's one aggregation (an option without stored Greeks contributes nothing; its
+    spot is the underlying price its Greeks were computed at)."""
+    stored = [greeks.get(p.id) for p in positions]
+    totals = engine_greek_totals(
+        quantity=[float(p.quantity) for p in positions],
+        multiplier=[p.multiplier for p in positions],
+        spot=[
+            (g.underlying_price if g is not None else math.nan)
+            if p.multiplier > 1
+            else spots.get(p.security_id, math.nan)
+            for p, g in zip(positions, stored, strict=True)
+        ],
+        is_option=[p.multiplier > 1 for p in positions],
+        **{
+            name: [getattr(g, name) if g is not None else math.nan for g in stored]
+            for name in GREEK_NAMES
+        },
+    )
+    return {
+        key: float(totals[key])
+        for key in (*(f"total_{n}" for n in GREEK_NAMES), "net_delta_exposure")
+    }
 
 
 def greeks_report(

@@ -23,6 +23,7 @@ from django.utils import timezone
 from marketdata import calendar
 from portfolios.models import Portfolio, Position
 from risk.book import RiskInputs, risk_inputs, security_durations
+from risk.engine.aggregation import greek_totals
 from risk.engine.concentration import concentration
 from risk.engine.correlation import (
     average_correlation,
@@ -293,31 +294,23 @@ CONFIDENCES = (0.95, 0.99)
 def _greek_totals(inputs: RiskInputs) -> dict[str, Any]:
     """RISK-MODEL.md totals: Σ Greek × quantity × multiplier (stocks: delta 1), dollar
     delta, gamma for 1% and 2% moves, vega per vol point, theta per day."""
-    q, m = inputs.book.quantity, inputs.book.multiplier
-    size = q * m
-    spot = inputs.book.spot0[inputs.book.underlying_index] if len(q) else np.zeros(0)
+    book = inputs.book
     rows = [inputs.greeks_rows.get(str(p.id)) for p in inputs.positions]
-    g = {
-        name: np.array([r[name] if r else 0.0 for r in rows])
+    greeks = {
+        name: np.array([r[name] if r else 0.0 for r in rows], dtype=float)
         for name in ("gamma", "theta", "vega", "rho")
     }
-    delta = inputs.delta
-    options = inputs.book.is_option
+    options = book.is_option
     return {
-        "total_delta": float((delta * size).sum()),
-        "total_gamma": float((g["gamma"] * size).sum()),
-        "total_theta": float((g["theta"] * size).sum()),
-        "total_vega": float((g["vega"] * size).sum()),
-        "total_rho": float((g["rho"] * size).sum()),
-        "net_delta_exposure": float((delta * size * spot).sum()),
-        "options_delta_exposure": float((delta * size * spot)[options].sum()),
-        "options_notional": float(np.abs(inputs.market_values[options]).sum()),
-        "gamma_risk": {
-            "1_percent_move": float((0.5 * g["gamma"] * (0.01 * spot) ** 2 * size).sum()),
-            "2_percent_move": float((0.5 * g["gamma"] * (0.02 * spot) ** 2 * size).sum()),
-        },
-        "vega_risk": {"1_vol_point_move": float((g["vega"] * size).sum())},
-        "theta_decay": {"1_day": float((g["theta"] * size).sum())},
+        **greek_totals(
+            quantity=book.quantity,
+            multiplier=book.multiplier,
+            spot=book.spot0[book.underlying_index] if len(book.quantity) else np.zeros(0),
+            is_option=options,
+            delta=inputs.delta,
+            market_value=inputs.market_values,
+            **greeks,
+        ),
         "average_days_to_expiry": (
             float(np.mean([(p.expiry - inputs.on).days for p in inputs.positions if p.expiry]))
             if options.any()

@@ -70,6 +70,7 @@ from scipy.special import ndtri
 from marketdata import calendar
 from marketdata.occ import InvalidOptionSymbol, OptionContract, parse_occ
 from marketdata.providers.base import HISTORY_COLUMNS, Profile, QuoteData, empty_history
+from risk.engine.conventions import BLACK76_UNDERLYINGS, EWMA_LAMBDA, TRADING_DAYS_PER_YEAR
 from risk.engine.pricing import (
     IV_OK,
     black76_price,
@@ -99,9 +100,7 @@ POOL_MIN_COVERAGE = 0.9
 PROXY_HISTORY_START = dt.date(2014, 1, 2)
 #: Level of a proxied symbol on its anchor date when the real close is unknown (null).
 UNKNOWN_ANCHOR_LEVEL = 100.0
-TRADING_DAYS = 252
-#: RiskMetrics decay of the EWMA variance (RISK-MODEL.md, "Options": realized volatility).
-EWMA_LAMBDA = 0.94
+TRADING_DAYS = TRADING_DAYS_PER_YEAR
 #: Returns used to seed the EWMA variance (their mean square).
 EWMA_SEED_RETURNS = 20
 
@@ -132,8 +131,6 @@ OPTION_VOLUME = {1: 20_000, 2: 3_000, 3: 500}
 #: Daily dollar volume of a symbol without real volumes, by asset type (shares = this / its
 #: reference close). Mutual funds and indices have no exchange volume: NaN.
 DEFAULT_DOLLAR_VOLUME = {"stock": 1.0e9, "etf": 5.0e8}
-#: Underlyings whose options are priced with Black-76 on the index level (VIX options).
-BLACK76_UNDERLYINGS = frozenset({"^VIX"})
 
 
 # --------------------------------------------------------------------------------------

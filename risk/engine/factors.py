@@ -33,11 +33,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.linalg import solve_triangular
 
+from risk.engine.conventions import EWMA_LAMBDA, TRADING_DAYS_PER_YEAR
+
 __all__ = [
     "TRADING_DAYS",
     "Attribution",
     "FactorFit",
     "ewma_covariance",
+    "ewma_volatility",
     "factor_design",
     "option_betas",
     "portfolio_exposures",
@@ -47,8 +50,7 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 
-#: Trading days per year: daily variances are annualized x 252, volatilities x sqrt(252).
-TRADING_DAYS = 252
+TRADING_DAYS = TRADING_DAYS_PER_YEAR
 
 # Relative size below which an eigenvalue of a (unit-diagonal) normal matrix counts as 0,
 # i.e. singular values of the standardized design below sqrt(1e-13) ~ 3e-7 of the largest:
@@ -414,7 +416,7 @@ def risk_attribution(
     )
 
 
-def ewma_covariance(returns: ArrayLike, lam: float = 0.94) -> FloatArray:
+def ewma_covariance(returns: ArrayLike, lam: float = EWMA_LAMBDA) -> FloatArray:
     """RiskMetrics EWMA covariance ``[k, k]`` of daily returns ``[T, k]``, annualized x 252.
 
     Σ = 252 x Σ_t w_t r_t r_t' with zero mean (the RiskMetrics convention for daily
@@ -436,3 +438,18 @@ def ewma_covariance(returns: ArrayLike, lam: float = 0.94) -> FloatArray:
     cov = (r * w[:, None]).T @ r
     cov = 0.5 * (cov + cov.T)
     return cov * TRADING_DAYS
+
+
+def ewma_volatility(returns: ArrayLike, lam: float = EWMA_LAMBDA) -> FloatArray:
+    """RiskMetrics EWMA volatility of each column of daily returns, annualized (√252).
+    NaNs are skipped (a missing day contributes nothing). Vectorized over columns; weights
+    λ^(T-1-t) normalized over the days present, zero mean (RiskMetrics)."""
+    a = np.asarray(returns, dtype=np.float64)
+    r = np.where(np.isfinite(a), a, 0.0)
+    present = np.isfinite(a).astype(float)
+    t = r.shape[0]
+    w = lam ** np.arange(t - 1, -1, -1, dtype=float)[:, None] * present
+    total = w.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        variance = (w * r * r).sum(axis=0) / total
+    return np.sqrt(variance * TRADING_DAYS)

@@ -27,6 +27,8 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from risk.engine.conventions import TRADING_DAYS_PER_YEAR
+
 __all__ = [
     "TRADING_DAYS",
     "annualized_volatility",
@@ -44,8 +46,7 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 
-#: Trading days per year used to annualize daily figures.
-TRADING_DAYS = 252
+TRADING_DAYS = TRADING_DAYS_PER_YEAR
 _SQRT_DAYS = math.sqrt(TRADING_DAYS)
 
 
