@@ -1,8 +1,11 @@
-"""Job names → the step that runs them, resolved lazily by dotted path.
+"""The job registry: job names → the steps that run them, filled by the domain apps.
 
-Why lazy: the risk steps live in another app that is written (and may be broken) on its
-own schedule. Importing a step only when its job runs means a missing step fails that job
-cleanly ("step not available: ..."), never the import of this module or an HTTP request.
+``batch`` is a generic job runner and imports no domain app. Each app registers the jobs
+whose steps it owns from its ``AppConfig.ready()`` (``marketdata/jobs.py``,
+``risk/jobs.py``, …): :func:`register_job` for a step, :func:`register_chain` for a job
+that runs other jobs' steps in order inside one BatchJob. :func:`problems` lists what is
+wrong (a chain naming a job nobody registered); ``BatchConfig.ready()`` raises on it, so
+a missing step is an error at start-up, never a skipped step at run time.
 
 A step is ``step(ctx: JobContext, *, portfolio_ids: list[UUID] | None) -> dict``: it does
 its work through ``ctx`` (progress, cancellation), commits per item, and returns a
@@ -11,87 +14,99 @@ JSON-able summary that lands in ``BatchJob.metadata["result"]``.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+from sigmasight.errors import ValidationFailed
 
 Step = Callable[..., dict[str, Any]]
 
-#: Every job name of the spec, and where its step lives. Values may also be callables
-#: (tests register fakes that way).
-JOB_STEPS: dict[str, str | Step] = {
-    "market_data_update": "batch.steps.market_data_update_step",
-    "greeks_calculation": "risk.services.greeks_calculation_step",
-    "factor_analysis": "risk.services.factor_analysis_step",
-    "risk_metrics": "risk.services.risk_metrics_step",
-    "stress_testing": "risk.services.stress_testing_step",
-    "correlations": "risk.services.correlations_step",
-    "portfolio_snapshot": "risk.services.portfolio_snapshot_step",
-    "data_quality_assessment": "risk.services.data_quality_assessment_step",
-    "data_quality_refresh": "risk.services.data_quality_refresh_step",
-    "full_portfolio_calculation": "batch.steps.full_portfolio_calculation_step",
-}
-
-#: The chain ``full_portfolio_calculation`` runs, in order, inside one BatchJob.
-FULL_CHAIN: tuple[str, ...] = (
-    "market_data_update",
-    "greeks_calculation",
-    "factor_analysis",
-    "risk_metrics",
-    "stress_testing",
-    "correlations",
-    "portfolio_snapshot",
-    "data_quality_assessment",
-)
-
-#: ``metadata.calculation_engines`` of each job (what the spec's example lists).
-ENGINES: dict[str, list[str]] = {
-    "market_data_update": ["market_data"],
-    "greeks_calculation": ["greeks"],
-    "factor_analysis": ["factor_exposure"],
-    "risk_metrics": ["var", "performance"],
-    "stress_testing": ["stress"],
-    "correlations": ["correlation"],
-    "portfolio_snapshot": ["snapshot"],
-    "data_quality_assessment": ["data_quality"],
-    "data_quality_refresh": ["market_data", "data_quality"],
-    "full_portfolio_calculation": ["all"],
-}
+#: Job name → its step (chains are in :data:`CHAINS`).
+JOB_STEPS: dict[str, Step] = {}
+#: Job name → ``metadata.calculation_engines`` (what the spec's examples list).
+ENGINES: dict[str, list[str]] = {}
+#: Chain name → the job names it runs, in order.
+CHAINS: dict[str, tuple[str, ...]] = {}
+#: Job name → one line for the admin's job picker and the API schema.
+DESCRIPTIONS: dict[str, str] = {}
+#: Schedules (``ScheduledRun.schedule``) that claim one exchange session each: the newest
+#: of their periods is the "last processed session" of ``/system/status``.
+SESSION_SCHEDULES: set[str] = set()
 
 
-class StepNotAvailable(Exception):
-    """The step's module or function does not exist (yet)."""
+def register_job(name: str, step: Step, *, engines: Sequence[str], description: str = "") -> None:
+    """Make ``name`` runnable by ``step``. Registering the same step again is a no-op; a
+    different step under a taken name is a configuration error (two apps claim a job)."""
+    if not callable(step):
+        raise ImproperlyConfigured(f"batch job {name!r}: the step {step!r} is not callable")
+    existing = JOB_STEPS.get(name)
+    if (existing is not None and existing is not step) or name in CHAINS:
+        raise ImproperlyConfigured(f"batch job {name!r} is registered twice")
+    JOB_STEPS[name] = step
+    ENGINES[name] = list(engines)
+    DESCRIPTIONS[name] = description
+
+
+def register_chain(
+    name: str, members: Sequence[str], *, engines: Sequence[str] = ("all",), description: str = ""
+) -> None:
+    """Make ``name`` a chain: one BatchJob running the steps of ``members`` in order (the
+    runner is ``batch.services.run_chain``). Members are job names, checked by
+    :func:`problems`, so they may be registered by apps that load later."""
+    if name in JOB_STEPS:
+        raise ImproperlyConfigured(f"batch job {name!r} is registered as a step and a chain")
+    CHAINS[name] = tuple(members)
+    ENGINES[name] = list(engines)
+    DESCRIPTIONS[name] = description
+
+
+def register_session_schedule(name: str) -> None:
+    """Declare ``name`` a schedule whose periods are exchange sessions."""
+    SESSION_SCHEDULES.add(name)
+
+
+def problems() -> list[str]:
+    """What makes the registry unusable: chains naming unregistered or chained jobs."""
+    found = []
+    for chain, members in CHAINS.items():
+        for member in members:
+            if member not in JOB_STEPS:
+                found.append(f"chain {chain!r} runs {member!r}, which no app registered")
+            elif member in CHAINS:
+                found.append(f"chain {chain!r} runs the chain {member!r}; chains do not nest")
+    return found
+
+
+def check() -> None:
+    """Raise ``ImproperlyConfigured`` listing every problem (called at start-up)."""
+    found = problems()
+    if found:
+        raise ImproperlyConfigured("Batch job registry: " + "; ".join(found))
 
 
 def job_names() -> list[str]:
-    return list(JOB_STEPS)
+    """Every runnable job: the steps, then the chains, in registration order."""
+    return [*JOB_STEPS, *CHAINS]
 
 
 def is_job_name(name: str) -> bool:
-    return name in JOB_STEPS
+    return name in JOB_STEPS or name in CHAINS
 
 
-def resolve(job_name: str) -> Step:
-    """The step callable of ``job_name``.
+def chain_members(name: str) -> tuple[str, ...]:
+    """The job names a chain runs, in order; () for a plain job."""
+    return CHAINS.get(name, ())
 
-    Raises :class:`StepNotAvailable` when the name is unknown, its module does not exist
-    or has no such function. Any other error raised while importing the module (a bug in
-    it) propagates, so that a broken step fails loudly instead of being skipped.
-    """
-    target = JOB_STEPS.get(job_name)
-    if target is None:
-        raise StepNotAvailable(f"step not available: unknown job {job_name!r}")
-    if callable(target):
-        return target
-    module_path, _, attribute = target.rpartition(".")
-    try:
-        module = importlib.import_module(module_path)
-    except ModuleNotFoundError as exc:
-        missing = exc.name or ""
-        if module_path == missing or module_path.startswith(f"{missing}."):
-            raise StepNotAvailable(f"step not available: {target} (no module {missing})") from exc
-        raise
-    step = getattr(module, attribute, None)
-    if not callable(step):
-        raise StepNotAvailable(f"step not available: {target} (no function {attribute})")
-    return step
+
+def require(name: str) -> str:
+    """``name`` if it is a registered job; else a validation error (422) listing them."""
+    if not is_job_name(name):
+        raise ValidationFailed({"job_name": [f"Unknown job; use one of {job_names()}."]})
+    return name
+
+
+def step_for(name: str) -> Step:
+    """The step of the plain job ``name`` (validated by :func:`require`)."""
+    return JOB_STEPS[require(name)]

@@ -13,12 +13,15 @@ from collections.abc import Iterable
 from typing import Any, cast
 from uuid import UUID
 
+from django.conf import settings
 from django.db.models import Avg, Count, QuerySet
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
-from batch import registry
-from batch.models import BatchJob, JobStatus
-from sigmasight.errors import JobNotFound, PortfolioNotFound
+from batch import registry, scope
+from batch.models import BatchJob, JobStatus, ScheduledRun
+from sigmasight.errors import JobNotFound
+from sigmasight.health import health_report, status_sections
 
 #: Every status, always sent whole in summaries (zeros included).
 STATUSES: list[str] = list(JobStatus.values)
@@ -77,19 +80,6 @@ def job_payload(job: BatchJob) -> dict[str, Any]:
         "requested_by": str(job.requested_by_id) if job.requested_by_id else None,
         "metadata": job.metadata or {},
     }
-
-
-def portfolio_for_admin(*, portfolio_id: UUID | None) -> Any:
-    """Any user's live portfolio (the admin namespace sees all of them), None for None,
-    else 404."""
-    from portfolios.models import Portfolio
-
-    if portfolio_id is None:
-        return None
-    portfolio = Portfolio.objects.filter(pk=portfolio_id, deleted_at__isnull=True).first()
-    if portfolio is None:
-        raise PortfolioNotFound()
-    return portfolio
 
 
 def job_get(*, job_id: str) -> BatchJob:
@@ -367,12 +357,13 @@ def cancel_report(
         actions.append("The job stops at its next checkpoint; the item in progress completes")
     else:
         actions.append("Updated job status in database")
-    if job.portfolio_id is not None:
+    scoped = (job.metadata or {}).get("portfolio_ids")
+    if scoped:
+        affected = len(scoped)
+    elif job.portfolio_id is not None:
         affected = 1
     else:
-        from portfolios.models import Portfolio
-
-        affected = Portfolio.objects.filter(deleted_at__isnull=True).count()
+        affected = len(scope.live_portfolio_ids(None))
     return {
         "message": "Batch job cancellation requested; it stops at its next checkpoint"
         if running
@@ -410,8 +401,6 @@ def _crontab_text(crontab: Any) -> str:
 
 def scheduler_entries() -> list[dict[str, Any]]:
     """django-celery-beat's periodic tasks, as the admin edits them."""
-    from django_celery_beat.models import PeriodicTask
-
     entries = []
     for task in PeriodicTask.objects.select_related(
         "crontab", "interval", "solar", "clocked"
@@ -461,13 +450,8 @@ def last_runs(names: Iterable[str]) -> dict[str, dict[str, Any] | None]:
 
 
 def system_status(*, now: dt.datetime | None = None) -> dict[str, Any]:
-    """S3: the health checks of ``/health``, the batch's state and the schedule."""
-    from django.conf import settings
-
-    from batch.models import ScheduledRun
-    from marketdata import calendar
-    from sigmasight.health import health_report
-
+    """S3: the health checks of ``/health``, the sections other apps register there (the
+    exchange's state, from the market-data app), the batch's state and the schedule."""
     now = now or timezone.now()
     health = health_report()
     checks = cast(dict[str, str], health["checks"])
@@ -480,16 +464,13 @@ def system_status(*, now: dt.datetime | None = None) -> dict[str, Any]:
     if stuck:
         warnings.append(f"Running for more than two hours (stuck?): {', '.join(stuck)}")
     last_session = (
-        ScheduledRun.objects.filter(schedule="daily_sequence").order_by("-period").first()
+        ScheduledRun.objects.filter(schedule__in=registry.SESSION_SCHEDULES)
+        .order_by("-period")
+        .first()
     )
-    try:
-        market: dict[str, Any] = {
-            "status": calendar.market_status(now),
-            "last_completed_session": calendar.last_completed_session(now),
-        }
-    except ValueError as exc:
-        market = {"status": None, "last_completed_session": None}
-        warnings.append(f"Exchange calendar: {exc}")
+    sections, section_warnings = status_sections(now=now)
+    warnings += section_warnings
+    market = sections.get("market") or {"status": None, "last_completed_session": None}
     entries = scheduler_entries()
     if not any(e["enabled"] for e in entries):
         warnings.append("No enabled celery beat entry: nothing runs on a schedule.")
@@ -513,3 +494,63 @@ def system_status(*, now: dt.datetime | None = None) -> dict[str, Any]:
         "warnings": warnings,
         "last_updated": now,
     }
+
+
+def step_outcomes(*, step: str, since: dt.datetime) -> list[dict[str, Any]]:
+    """How job ``step`` went in every run since ``since``: run alone, or as a member of a
+    chain (from the chain's ``metadata.steps``). Each entry: ``processed``, ``failed``
+    (items), ``ok`` (the step completed) and ``completed_at`` (the job's end)."""
+    chains = [name for name, members in registry.CHAINS.items() if step in members]
+    outcomes: list[dict[str, Any]] = []
+    for job in BatchJob.objects.filter(job_name__in=[step, *chains], created_at__gte=since).only(
+        "job_name", "metadata", "completed_at", "status", "processed_items", "failed_items"
+    ):
+        if job.job_name == step:
+            processed, failed = job.processed_items, job.failed_items
+            ok = job.status == JobStatus.COMPLETED
+        else:
+            entry: dict[str, Any] = next(
+                (s for s in (job.metadata or {}).get("steps") or [] if s.get("name") == step), {}
+            )
+            if entry.get("status") not in ("completed", "failed"):
+                continue
+            processed, failed = int(entry.get("processed") or 0), int(entry.get("failed") or 0)
+            ok = entry.get("status") == "completed"
+        outcomes.append(
+            {"processed": processed, "failed": failed, "ok": ok, "completed_at": job.completed_at}
+        )
+    return outcomes
+
+
+def job_history(
+    *, job_name: str, completed_only: bool = False, exclude: str | None = None, limit: int = 10
+) -> list[BatchJob]:
+    """The newest jobs of ``job_name`` (completed ones only, if asked), newest first."""
+    query = BatchJob.objects.filter(job_name=job_name)
+    if completed_only:
+        query = query.filter(status=JobStatus.COMPLETED)
+    if exclude is not None:
+        query = query.exclude(pk=exclude)
+    return list(query.order_by("-completed_at", "-created_at")[:limit])
+
+
+def recorded_scores(
+    *, key: str, since: dt.datetime, portfolio_id: UUID | None = None
+) -> list[tuple[dt.datetime, float]]:
+    """``(completed_at, metadata[key])`` of the completed jobs since ``since`` that recorded
+    a number under ``key``, oldest first: for one portfolio's jobs, or (None) for the jobs
+    over every portfolio."""
+    query = BatchJob.objects.filter(
+        status=JobStatus.COMPLETED, completed_at__gte=since, **{f"metadata__{key}__isnull": False}
+    ).order_by("completed_at")
+    query = (
+        query.filter(portfolio_id=portfolio_id)
+        if portfolio_id
+        else query.filter(portfolio__isnull=True)
+    )
+    scores = []
+    for completed_at, metadata in query.values_list("completed_at", "metadata"):
+        value = (metadata or {}).get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            scores.append((completed_at, float(value)))
+    return scores

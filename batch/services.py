@@ -5,9 +5,15 @@ How a job runs
 :func:`job_create` writes a pending :class:`~batch.models.BatchJob`; :func:`job_dispatch`
 queues ``batch.tasks.run_batch_job`` for it (after the surrounding transaction commits);
 the task calls :func:`job_run`, which claims the job (pending → running, atomically),
-resolves its step from ``batch.registry`` and calls ``step(ctx, portfolio_ids=...)``.
-The outcome is recorded as completed, failed (``error_message``: the error's text, never a
-stack trace; the traceback goes to the log) or cancelled, with the duration.
+resolves its step from ``batch.registry`` (a chain runs its members' steps in order,
+:func:`run_chain`) and calls ``step(ctx, portfolio_ids=...)``. The outcome is recorded
+as completed, failed or cancelled, with the duration. A failure's ``error_message`` is
+safe to show (:func:`failure_message`): never a stack trace or database text; the full
+error goes to the log under the job id and an error id kept in ``metadata.error_id``.
+
+In the embedded default (``BATCH_RUN_IN_THREAD``: one server process, no worker) a
+dispatched job runs in a background thread of that process, so the request that started
+it answers at once with the job id.
 
 The step contract
 -----------------
@@ -35,24 +41,26 @@ import datetime as dt
 import logging
 import math
 import secrets
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync
+from celery import current_app
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, close_old_connections, connections, transaction
 from django.utils import timezone
 
-from batch import registry
+from batch import registry, scope
 from batch.consumers import JOBS_GROUP
 from batch.models import BatchJob, JobSource, JobStatus, ScheduledRun
 from batch.selectors import check_job_id, job_payload
-from sigmasight.errors import Conflict, JobNotFound, ValidationFailed
+from sigmasight.errors import Conflict, DomainError, JobNotFound, TransientFailure, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -63,13 +71,9 @@ T = TypeVar("T")
 PROGRESS_INTERVAL = 0.25
 #: How many failed items' reasons are kept in ``metadata["item_errors"]``.
 MAX_ITEM_ERRORS = 20
-#: The scheduled run waits this long after a close (RISK-MODEL.md, "Schedule").
-CLOSE_DELAY = dt.timedelta(minutes=30)
 #: A second cancel of a job still running this long after the first is applied at once:
 #: its worker is presumed dead (were it alive, its next checkpoint stops it anyway).
 FORCE_CANCEL_AFTER = dt.timedelta(minutes=5)
-DAILY_SCHEDULE = "daily_sequence"
-WEEKLY_CORRELATIONS_SCHEDULE = "weekly_correlations"
 
 
 class JobCancelled(BaseException):  # a signal, not an error
@@ -112,10 +116,39 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+class StepFailed(Exception):
+    """A member of a chain failed; the message (already safe to show) names the member."""
+
+
 def error_text(exc: BaseException) -> str:
-    """What a job's ``error_message`` says about ``exc``: its message, or its type."""
-    text = str(exc).strip() or type(exc).__name__
-    return text[:2000]
+    """The first line of ``exc``'s message (or its type), at most 500 characters."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0].strip() if lines else "")[:500] or type(exc).__name__
+
+
+def failure_message(exc: BaseException, *, job_id: str, where: str = "") -> tuple[str, str]:
+    """A failure as ops may see it in the job list, and the error id that finds it in the log.
+
+    Domain errors, transient failures and chain failures carry messages this code wrote:
+    their first line is shown. A database error's text quotes SQL and values, so it is
+    replaced by a generic sentence; any other error shows its type and first line. The
+    full error, traceback included, is logged with the job id and the error id.
+    """
+    error_id = f"err_{secrets.token_hex(4)}"
+    logger.error(
+        "batch: %s failed%s (error id %s)",
+        job_id,
+        f" in {where}" if where else "",
+        error_id,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    if isinstance(exc, (DomainError, TransientFailure, StepFailed)):
+        message = error_text(exc)
+    elif isinstance(exc, DatabaseError):
+        message = f"database error ({type(exc).__name__}); see the server log"
+    else:
+        message = error_text(exc)
+    return message, error_id
 
 
 def push_job_event(job: BatchJob) -> None:
@@ -145,6 +178,7 @@ def job_create(
     *,
     job_name: str,
     portfolio: Any = None,
+    portfolio_ids: Sequence[uuid.UUID] | None = None,
     source: str,
     engines: list[str] | None = None,
     requested_by: Any = None,
@@ -152,18 +186,33 @@ def job_create(
 ) -> BatchJob:
     """A pending job. ``engines`` defaults to the registry's list for ``job_name``.
 
+    Its scope is every live portfolio, or ``portfolio`` (a row) or ``portfolio_ids``
+    (live portfolio ids, checked through ``batch.scope``: an unknown or deleted one is a
+    422 and creates nothing). A one-portfolio job also sets ``BatchJob.portfolio``.
+
     The id is ``job_YYYYMMDD_HHMMSS_<name>_<4 hex>`` (UTC); the random suffix keeps two
     jobs of one second apart, and a clash (1 in 65,536) is retried with a new suffix.
     """
-    if not registry.is_job_name(job_name):
-        raise ValidationFailed({"job_name": [f"Unknown job; use one of {registry.job_names()}."]})
+    registry.require(job_name)
     if source not in JobSource.values:
         raise ValidationFailed({"source": [f"Use one of {JobSource.values}."]})
+    if portfolio is not None:
+        portfolio_ids = [portfolio.pk]
+    if portfolio_ids is not None:
+        portfolio_ids = list(dict.fromkeys(portfolio_ids))
+        unknown = set(portfolio_ids) - set(scope.live_portfolio_ids(portfolio_ids))
+        if unknown or not portfolio_ids:
+            raise ValidationFailed(
+                {"portfolio_ids": [f"Not a live portfolio: {', '.join(map(str, unknown))}"]}
+                if unknown
+                else {"portfolio_ids": ["Give at least one portfolio id, or none for all."]}
+            )
     meta = {
         "source": source,
         "calculation_engines": list(engines if engines is not None else registry.ENGINES[job_name]),
         "retry_count": 0,
         "celery_task_id": None,
+        **({"portfolio_ids": [str(p) for p in portfolio_ids]} if portfolio_ids else {}),
         **(metadata or {}),
     }
     now = timezone.now()
@@ -173,7 +222,9 @@ def job_create(
                 return BatchJob.objects.create(
                     id=_new_job_id(job_name, now),
                     job_name=job_name,
-                    portfolio=portfolio,
+                    portfolio_id=portfolio_ids[0]
+                    if portfolio_ids and len(portfolio_ids) == 1
+                    else None,
                     requested_by=requested_by,
                     metadata=meta,
                     created_at=now,
@@ -185,22 +236,26 @@ def job_create(
 
 
 def job_dispatch(job: BatchJob) -> str:
-    """Queue ``run_batch_job`` for ``job`` once the current transaction commits (at once in
-    autocommit) and return the Celery task id.
+    """Queue the job once the current transaction commits (at once in autocommit) and
+    return its task id.
 
-    The task id is chosen here and stored before queueing, so a cancel can revoke a job that
-    no worker has picked up yet. In the embedded default (eager Celery) the job runs inline.
-    A broker that refuses the message fails the job with the reason rather than the request.
+    With a broker, ``batch.tasks.run_batch_job`` is looked up by name in the Celery app
+    (the task calls this module, so this module does not import it). The task id is chosen here and stored before
+    queueing, so a cancel can revoke a job that no worker has picked up yet. In the
+    embedded default (``BATCH_RUN_IN_THREAD``) the job runs in a background thread of
+    this process; with eager Celery (tests) it runs inline. A broker that refuses the
+    message fails the job with the reason rather than the request.
     """
-    from batch.tasks import run_batch_job  # tasks import this module
-
     task_id = str(uuid.uuid4())
     job.metadata = {**job.metadata, "celery_task_id": task_id}
     BatchJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(metadata=job.metadata)
 
     def send() -> None:
+        if settings.BATCH_RUN_IN_THREAD:
+            run_in_background(job.pk, task_id=task_id)
+            return
         try:
-            run_batch_job.apply_async(args=[job.pk], task_id=task_id)
+            current_app.tasks[RUN_TASK].apply_async(args=[job.pk], task_id=task_id)
         except Exception as exc:  # a broker outage must not become a 500
             logger.exception("batch: could not queue %s", job.pk)
             _finish(job.pk, JobStatus.FAILED, error=f"could not queue the job: {error_text(exc)}")
@@ -209,7 +264,42 @@ def job_dispatch(job: BatchJob) -> str:
     return task_id
 
 
+#: The Celery task that runs a job (``batch.tasks.run_batch_job``).
+RUN_TASK = "batch.tasks.run_batch_job"
+
+
+def run_in_background(job_id: str, *, task_id: str | None = None) -> threading.Thread:
+    """Run the job in a daemon thread of this process (the embedded default's worker).
+
+    The thread has its own database connection, closed when the job ends. A process that
+    stops mid-job leaves it running; a second cancel five minutes later closes it
+    (:data:`FORCE_CANCEL_AFTER`), as for a dead Celery worker.
+    """
+
+    def target() -> None:
+        close_old_connections()
+        try:
+            job_run(job_id, task_id=task_id)
+        except Exception:  # the job row records it; a thread has nobody to raise to
+            logger.exception("batch: background run of %s ended with an error", job_id)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target, name=f"batch-{job_id}", daemon=True)
+    thread.start()
+    return thread
+
+
 # --------------------------------------------------------------------------- the context
+
+
+def _scope_of(job: BatchJob) -> list[uuid.UUID] | None:
+    """The portfolios a job covers: ``metadata.portfolio_ids``, else its one portfolio,
+    else None (every live portfolio)."""
+    listed = (job.metadata or {}).get("portfolio_ids")
+    if listed:
+        return [uuid.UUID(str(p)) for p in listed]
+    return [job.portfolio_id] if job.portfolio_id is not None else None
 
 
 class JobContext:
@@ -237,9 +327,7 @@ class JobContext:
     ) -> None:
         self.job_id: str = job.pk
         self.job_name: str = job.job_name
-        self.portfolio_ids: list[uuid.UUID] | None = (
-            [job.portfolio_id] if job.portfolio_id is not None else None
-        )
+        self.portfolio_ids: list[uuid.UUID] | None = _scope_of(job)
         self.metadata: dict[str, Any] = dict(job.metadata or {})
         self.processed = self.successful = self.failed = 0
         self.total: int | None = None
@@ -369,23 +457,6 @@ class JobContext:
 
 # --------------------------------------------------------------------------- run
 
-#: Jobs after which the data-quality score is measured and kept in ``metadata.quality_score``
-#: (the history behind ``quality_trends`` of ``GET /admin/batch/data-quality``).
-QUALITY_SCORED_JOBS = (
-    "data_quality_assessment",
-    "data_quality_refresh",
-    "full_portfolio_calculation",
-)
-
-
-def _record_quality_score(ctx: JobContext) -> None:
-    from batch import quality
-
-    try:
-        ctx.metadata["quality_score"] = quality.overall_score(portfolio_ids=ctx.portfolio_ids)
-    except Exception as exc:  # noqa: BLE001 - a score is a by-product, not the job
-        logger.warning("batch: quality score after %s not measured: %s", ctx.job_id, exc)
-
 
 def _claim(job_id: str, task_id: str | None) -> BatchJob | None:
     """Pending → running, atomically; or the same Celery task redelivered (acks_late after
@@ -408,6 +479,7 @@ def _finish(
     error: str | None = None,
     ctx: JobContext | None = None,
     result: Any = None,
+    error_id: str | None = None,
 ) -> BatchJob | None:
     job = BatchJob.objects.filter(pk=job_id).first()
     if job is None:
@@ -421,6 +493,10 @@ def _finish(
     )
     metadata = dict(ctx.metadata if ctx is not None else job.metadata)
     metadata.pop("current_step", None)
+    if error_id is not None:
+        metadata["error_id"] = error_id
+    if status == JobStatus.CANCELLED:
+        metadata["steps"] = _steps_stopped(metadata.get("steps"))
     if ctx is not None:
         fields.update(ctx.job_counts)
         if ctx.message is not None:
@@ -434,6 +510,17 @@ def _finish(
     return job
 
 
+def _steps_stopped(steps: Any) -> Any:
+    """A cancelled chain's steps: the one that was running (or never reported back, its
+    worker dead) is marked cancelled, so no step shows as running on a finished job."""
+    if not isinstance(steps, list):
+        return steps
+    return [
+        {**s, "status": "cancelled"} if isinstance(s, dict) and s.get("status") == "running" else s
+        for s in steps
+    ]
+
+
 def job_run(
     job_id: str,
     step: registry.Step | None = None,
@@ -444,7 +531,8 @@ def job_run(
 ) -> BatchJob:
     """Run job ``job_id`` here and now, and return its final row.
 
-    ``step`` defaults to the registry's step for the job's name. A job that is not pending
+    ``step`` defaults to the registry's step for the job's name (a chain's is
+    :func:`run_chain` over its members). A job that is not pending
     (already finished, cancelled, or running elsewhere) is returned untouched. An exception
     of a ``retryable`` type puts the job back to pending with ``metadata.retry_count`` and
     ``last_error`` updated and is re-raised, for the Celery task to retry; any other error
@@ -464,13 +552,11 @@ def job_run(
     ctx = JobContext(job, on_progress=on_progress)
     try:
         if step is None:
-            step = registry.resolve(job.job_name)
+            step = _step_of(job.job_name)
         result = step(ctx, portfolio_ids=ctx.portfolio_ids)
     except JobCancelled:
         ctx.message = "cancelled at a checkpoint"
         finished = _finish(job_id, JobStatus.CANCELLED, ctx=ctx)
-    except registry.StepNotAvailable as exc:
-        finished = _finish(job_id, JobStatus.FAILED, error=error_text(exc), ctx=ctx)
     except retryable as exc:
         logger.warning("batch: %s will be retried: %s", job_id, exc)
         ctx.metadata["retry_count"] = int(ctx.metadata.get("retry_count") or 0) + 1
@@ -482,12 +568,10 @@ def job_run(
     except KeyboardInterrupt:
         _finish(job_id, JobStatus.CANCELLED, error="interrupted", ctx=ctx)
         raise
-    except Exception as exc:  # every failure is recorded on the job
-        logger.exception("batch: %s failed", job_id)
-        finished = _finish(job_id, JobStatus.FAILED, error=error_text(exc), ctx=ctx)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded (and logged) on the job
+        message, error_id = failure_message(exc, job_id=job_id)
+        finished = _finish(job_id, JobStatus.FAILED, error=message, ctx=ctx, error_id=error_id)
     else:
-        if job.job_name in QUALITY_SCORED_JOBS:
-            _record_quality_score(ctx)
         finished = _finish(job_id, JobStatus.COMPLETED, ctx=ctx, result=_jsonable(result))
     if finished is None:
         raise JobNotFound()
@@ -507,12 +591,10 @@ class CancelOutcome:
 
 def _revoke(task_id: str) -> bool:
     """Revoke a queued or retrying Celery task (no ``terminate``). Eager mode has none."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if settings.CELERY_TASK_ALWAYS_EAGER or settings.BATCH_RUN_IN_THREAD:
         return False
-    from sigmasight.celery import app
-
     try:
-        app.control.revoke(task_id)
+        current_app.control.revoke(task_id)
     except Exception as exc:  # noqa: BLE001 - the cooperative check stops the job anyway
         logger.warning("batch: could not revoke task %s: %s", task_id, exc)
         return False
@@ -544,7 +626,12 @@ def job_cancel(*, job_id: str) -> CancelOutcome:
         if previous == JobStatus.PENDING or stuck:
             job.status = JobStatus.CANCELLED
             job.completed_at = now
-            fields += ["status", "completed_at"]
+            job.metadata = {
+                **(job.metadata or {}),
+                "steps": _steps_stopped((job.metadata or {}).get("steps")),
+            }
+            job.metadata.pop("current_step", None)
+            fields += ["status", "completed_at", "metadata"]
         job.save(update_fields=fields)
     task_id = (job.metadata or {}).get("celery_task_id")
     revoked = task_id if task_id and _revoke(task_id) else None
@@ -557,87 +644,91 @@ def job_cancel(*, job_id: str) -> CancelOutcome:
     )
 
 
+# --------------------------------------------------------------------------- chains
+
+
+def _step_of(job_name: str) -> registry.Step:
+    members = registry.chain_members(job_name)
+    if members:
+        return lambda ctx, *, portfolio_ids: run_chain(ctx, members, portfolio_ids=portfolio_ids)
+    return registry.step_for(job_name)
+
+
+def _outcome(
+    ctx: JobContext, name: str, started: float, status: str, **extra: Any
+) -> dict[str, Any]:
+    """One member's entry in ``metadata.steps``: status, seconds and its own counts."""
+    return {
+        "name": name,
+        "status": status,
+        "seconds": round(time.perf_counter() - started, 3),
+        "processed": ctx.processed,
+        "successful": ctx.successful,
+        "failed": ctx.failed,
+        **extra,
+    }
+
+
+def run_chain(
+    ctx: JobContext, members: Sequence[str], *, portfolio_ids: list[uuid.UUID] | None
+) -> dict[str, Any]:
+    """Run the steps of ``members`` in order inside one job (a registered chain).
+
+    Each member's outcome goes to ``metadata.steps`` (a list, in order: ``{name, status,
+    seconds, processed, successful, failed, result | error}``) as it finishes;
+    cancellation is checked between members (and between items inside them). A failing
+    member fails the chain with its (safe) message; a transient failure keeps its type,
+    so that the Celery task retries the chain with backoff.
+    """
+    steps: list[dict[str, Any]] = []
+    for name in members:
+        ctx.check_cancelled()
+        step = registry.step_for(name)
+        ctx.begin_step(name)
+        steps.append({"name": name, "status": "running"})
+        ctx.set_metadata("steps", steps)
+        started = time.perf_counter()
+        try:
+            result = step(ctx, portfolio_ids=portfolio_ids)
+        except JobCancelled:
+            steps[-1] = _outcome(ctx, name, started, "cancelled")
+            ctx.metadata["steps"] = steps  # the runner writes it with the final status
+            raise
+        except TransientFailure as exc:
+            steps[-1] = _outcome(ctx, name, started, "failed", error=error_text(exc))
+            ctx.set_metadata("steps", steps)
+            raise TransientFailure(f"{name}: {error_text(exc)}") from exc
+        except Exception as exc:
+            message, error_id = failure_message(exc, job_id=ctx.job_id, where=name)
+            steps[-1] = _outcome(ctx, name, started, "failed", error=message, error_id=error_id)
+            ctx.metadata["error_id"] = error_id
+            ctx.set_metadata("steps", steps)
+            raise StepFailed(f"{name}: {message}") from exc
+        steps[-1] = _outcome(ctx, name, started, "completed", result=result)
+        ctx.end_step()
+        ctx.set_metadata("steps", steps)
+    return {"completed": [s["name"] for s in steps if s["status"] == "completed"]}
+
+
 # --------------------------------------------------------------------------- schedule
 
 
-def _claim_period(
-    schedule: str, period: dt.date, create: Callable[[], BatchJob]
+def period_job_start(
+    *, schedule: str, period: dt.date, job_name: str, metadata: dict[str, Any] | None = None
 ) -> BatchJob | None:
-    """Create the period's job unless the period was claimed before (one row per schedule and
-    period, enforced by a unique constraint, so concurrent calls cannot both win)."""
+    """Start ``job_name`` (every live portfolio) for ``period`` of ``schedule`` (an NYSE
+    session, a week) unless that period was claimed before; return it, or None.
+
+    One row per schedule and period, enforced by a unique constraint, so concurrent beat
+    firings, retries and workers cannot both win. The period counts as done once claimed,
+    whatever the job's outcome: a failed run is rerun by hand (``manage.py run_batch``).
+    """
     with transaction.atomic():
         run, created = ScheduledRun.objects.get_or_create(schedule=schedule, period=period)
         if not created:
             return None
-        job = create()
+        job = job_create(job_name=job_name, source=JobSource.SCHEDULED_JOB, metadata=metadata)
         run.job = job
         run.save(update_fields=["job"])
         job_dispatch(job)
     return job
-
-
-def scheduled_daily_start(*, now: dt.datetime | None = None) -> BatchJob | None:
-    """The daily sequence: if an NYSE session closed at least 30 minutes ago and has not been
-    processed, start one ``full_portfolio_calculation`` for every live portfolio (one job, so
-    market data is fetched once) and return it; else None.
-
-    Only the latest such session is run; the market-data step fills any earlier gap, since
-    it brings every symbol up to the last completed session. The session counts as
-    processed once claimed, whatever the job's outcome: a failed run is rerun by hand
-    (``manage.py run_batch``), not by the next beat firing.
-    """
-    from marketdata import calendar
-
-    now = now or timezone.now()
-    session = calendar.last_completed_session(now - CLOSE_DELAY)
-    return _claim_period(
-        DAILY_SCHEDULE,
-        session,
-        lambda: job_create(
-            job_name="full_portfolio_calculation",
-            source=JobSource.SCHEDULED_JOB,
-            metadata={"session": session.isoformat()},
-        ),
-    )
-
-
-def scheduled_weekly_start(*, now: dt.datetime | None = None) -> BatchJob | None:
-    """The weekly correlation run, once per New York calendar week (Monday-dated)."""
-    from marketdata import calendar
-
-    now = now or timezone.now()
-    local = now.astimezone(calendar.EASTERN).date()
-    monday = local - dt.timedelta(days=local.weekday())
-    return _claim_period(
-        WEEKLY_CORRELATIONS_SCHEDULE,
-        monday,
-        lambda: job_create(
-            job_name="correlations",
-            source=JobSource.SCHEDULED_JOB,
-            metadata={"week_of": monday.isoformat()},
-        ),
-    )
-
-
-# --------------------------------------------------------------------------- data-quality refresh
-
-
-def data_quality_refresh_start(
-    *, portfolio: Any = None, requested_by: Any = None
-) -> dict[str, Any]:
-    """Start a ``data_quality_refresh`` job for ``portfolio`` (None: all) and describe it
-    (spec 3.5). The quality before the refresh is measured first, so that in eager mode
-    (the job runs inline) it is still the "before"."""
-    from batch import quality
-
-    before = quality.refresh_preview(portfolio=portfolio)
-    job = job_create(
-        job_name="data_quality_refresh",
-        portfolio=portfolio,
-        source=JobSource.API_TRIGGER,
-        requested_by=requested_by,
-        metadata={"quality_score_before": before["overall_score"]},
-    )
-    job_dispatch(job)
-    job.refresh_from_db()
-    return quality.refresh_report(job=job, preview=before)

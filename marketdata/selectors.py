@@ -13,7 +13,6 @@ import datetime as dt
 import itertools
 import json
 import re
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import numpy as np
 from django.conf import settings
 from django.db.models import (
     Case,
+    Count,
     DecimalField,
     Expression,
     ExpressionWrapper,
@@ -51,7 +51,7 @@ from marketdata.models import (
 )
 from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
 from risk.engine.performance import annualized_volatility
-from sigmasight.errors import InvalidSymbol, PositionNotFound
+from sigmasight.errors import InvalidSymbol
 
 SEED_DIR = Path(__file__).resolve().parent / "seed_data"
 #: Fama-French one-month T-bill rate by month (RISK-MODEL.md, "Risk-free rate").
@@ -76,6 +76,9 @@ _BAR_FIELDS = ("security_id", "date", "open", "high", "low", "close", "volume", 
 _YEAR_DAYS = 365
 _HUNDRED = Decimal(100)
 _MICRO = Decimal("0.000001")
+
+#: The factor whose ETF is the market benchmark.
+MARKET_FACTOR = "market"
 
 _SYMBOL_RE = re.compile(r"[A-Z0-9^][A-Z0-9^.\-_]{0,31}")
 
@@ -416,6 +419,52 @@ def _snapshot(
     )
 
 
+# --------------------------------------------------------------------------- for other apps
+
+
+def active_factors() -> list[FactorDefinition]:
+    """The active factors, market first (its ETF is the benchmark and the factor design's
+    column 0), then by display order."""
+    factors = list(FactorDefinition.objects.filter(is_active=True).order_by("display_order", "key"))
+    return sorted(factors, key=lambda f: f.key != MARKET_FACTOR)
+
+
+def factor_etf_symbols() -> list[str]:
+    """The active factors' ETF symbols (refreshed by the daily market-data update)."""
+    return [f.etf_symbol for f in active_factors()]
+
+
+def quotes_for(*, symbols: Iterable[str]) -> dict[str, Quote]:
+    """The stored quote of each symbol that has one (one query)."""
+    wanted = list(dict.fromkeys(symbols))
+    return (
+        {q.security_id: q for q in Quote.objects.filter(security_id__in=wanted)} if wanted else {}
+    )
+
+
+def security_durations(*, symbols: Sequence[str]) -> dict[str, float]:
+    """Modified duration (years) of the bond funds among ``symbols`` (reference data)."""
+    return {
+        symbol: float(duration)
+        for symbol, duration in Security.objects.filter(
+            symbol__in=list(symbols), duration__isnull=False
+        ).values_list("symbol", "duration")
+    }
+
+
+def bar_counts(*, symbols: Iterable[str], start: dt.date, end: dt.date) -> dict[str, int]:
+    """Daily bars per symbol from ``start`` to ``end`` inclusive (one grouped query)."""
+    wanted = list(set(symbols))
+    if not wanted:
+        return {}
+    return dict(
+        PriceBar.objects.filter(security_id__in=wanted, date__gte=start, date__lte=end)
+        .values_list("security_id")
+        .annotate(n=Count("id"))
+        .values_list("security_id", "n")
+    )
+
+
 # --------------------------------------------------------------------------- risk inputs
 
 
@@ -512,37 +561,19 @@ def history_statistics(bars: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _history_subject(*, user: Any, subject: str) -> str:
-    """The symbol named by the path: a position id of ``user`` (another user's is 404), or a
-    symbol that must be stored (else 422 INVALID_SYMBOL)."""
-    from portfolios.models import Position  # read-only use of the portfolios app
-
-    try:
-        position_id = uuid.UUID(str(subject))
-    except ValueError:
-        position_id = None
-    if position_id is not None:
-        symbol = (
-            Position.objects.filter(
-                pk=position_id, portfolio__owner=user, portfolio__deleted_at__isnull=True
-            )
-            .values_list("security_id", flat=True)
-            .first()
-        )
-        if symbol is None:
-            raise PositionNotFound()
-        return str(symbol)
-    symbol = normalize_symbol(subject)
+def stored_symbol(text: str) -> str:
+    """The stored symbol ``text`` names (aliases and OCC forms resolved), else 422
+    INVALID_SYMBOL."""
+    symbol = normalize_symbol(text)
     if not Security.objects.filter(symbol=symbol).exists():
         raise InvalidSymbol(f"Unknown symbol {symbol}", details={"symbols": [symbol]})
     return symbol
 
 
-def historical_prices(*, user: Any, subject: str, start: dt.date, end: dt.date) -> dict[str, Any]:
-    """What ``GET /data/prices/historical/{symbol_or_position_id}`` shows: the bars from
-    ``start`` to ``end`` newest first, their statistics (fractions), the provenance and the
-    reasons for anything missing."""
-    symbol = _history_subject(user=user, subject=subject)
+def historical_prices(*, symbol: str, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """What ``GET /data/prices/historical/{symbol_or_position_id}`` shows for a stored
+    ``symbol``: the bars from ``start`` to ``end`` newest first, their statistics
+    (fractions), the provenance and the reasons for anything missing."""
     bars = price_history(symbol=symbol, start=start, end=end)
     warnings: list[str] = []
     if not bars:

@@ -34,7 +34,6 @@ from marketdata.models import (
     AssetType,
     CorporateAction,
     CorporateActionType,
-    FactorDefinition,
     PriceBar,
     Quote,
     Security,
@@ -43,19 +42,18 @@ from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
 from marketdata.providers.base import MarketDataProvider, Profile, ProviderError, QuoteData
 from marketdata.providers.csv_source import CSVFormatError, read_history_csv
 from marketdata.providers.failover import ProviderNotConfigured, build_provider
-from marketdata.selectors import normalize_symbol
-from sigmasight.errors import InvalidSymbol, ValidationFailed
+from marketdata.selectors import factor_etf_symbols, normalize_symbol
+from marketdata.universe import tracked_symbols
+from risk.engine.conventions import OPTION_MULTIPLIER
+from sigmasight.errors import DomainError, InvalidSymbol, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
 _PRICE_PLACES = 4
 _MICRO = Decimal("0.000001")
 _BATCH = 2000
-#: Benchmarks refreshed by the daily batch besides held symbols and factor ETFs.
-BENCHMARKS = ("SPY", "QQQ", "IWM")
 #: Sessions of option marks written for a live option that has none yet (~a year).
 OPTION_MARK_SESSIONS = 260
-OPTION_MULTIPLIER = 100
 _BAR_FIELDS = ["open", "high", "low", "close", "adj_close", "volume", "source", "updated_at"]
 _QUOTE_FIELDS = [
     "bid",
@@ -274,6 +272,22 @@ def securities_upsert(*, provider: MarketDataProvider, symbols: Iterable[str]) -
         for option in options:
             option_security_ensure(symbol=option, provider=provider)
     return len(rows) + len(options)
+
+
+def equity_security_ensure(*, symbol: str) -> Security | None:
+    """The stored stock, ETF, fund or index ``symbol`` names, fetched from the provider
+    chain when unknown; None when nobody knows it (or it names an option). A provider
+    failure leaves the symbol unknown: nothing vouches for it."""
+    security = Security.objects.filter(symbol=symbol).first()
+    if security is None:
+        try:
+            securities_upsert(provider=get_provider(), symbols=[symbol])
+        except (ProviderError, ProviderNotConfigured, DomainError, ValueError) as exc:
+            logger.info("equity_security_ensure: %s unknown to the providers: %s", symbol, exc)
+        security = Security.objects.filter(symbol=symbol).first()
+    if security is None or security.asset_type == AssetType.OPTION:
+        return None
+    return security
 
 
 def option_security_ensure(*, symbol: str, provider: MarketDataProvider | None = None) -> Security:
@@ -506,11 +520,7 @@ def _split_options(symbols: Iterable[str]) -> tuple[list[str], list[str]]:
 
 
 def _factor_etfs() -> list[str]:
-    return list(
-        FactorDefinition.objects.filter(is_active=True)
-        .order_by("display_order")
-        .values_list("etf_symbol", flat=True)
-    )
+    return factor_etf_symbols()
 
 
 def market_data_seed(
@@ -558,19 +568,11 @@ def market_data_seed(
 
 
 def _update_universe(symbols: Iterable[str] | None) -> list[str]:
-    """Held symbols (open positions), their option underlyings, the factor ETFs and the
-    benchmarks, unless ``symbols`` is given."""
+    """``symbols``, normalized; by default the tracked universe (``marketdata.universe``:
+    held symbols, factor ETFs, benchmarks). Option underlyings are added by the caller."""
     if symbols is not None:
         return list(dict.fromkeys(normalize_symbol(s) for s in symbols))
-    from portfolios.models import Position  # read-only use of the portfolios app
-
-    held = (
-        Position.objects.open()
-        .filter(portfolio__deleted_at__isnull=True)
-        .values_list("security_id", flat=True)
-        .distinct()
-    )
-    return list(dict.fromkeys([*held, *_factor_etfs(), *BENCHMARKS]))
+    return tracked_symbols()
 
 
 def market_data_update(*, symbols: Iterable[str] | None = None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,13 @@ import numpy as np
 
 from accounts.models import User
 from marketdata.models import AssetType
-from marketdata.selectors import price_history, price_snapshots, risk_free_rate
+from marketdata.selectors import (
+    historical_prices,
+    price_history,
+    price_snapshots,
+    risk_free_rate,
+    stored_symbol,
+)
 from portfolios.models import PRESENTED_TYPE, Portfolio, Position, TransactionKind
 from portfolios.selectors import (
     MarkedPosition,
@@ -24,7 +31,9 @@ from portfolios.selectors import (
     portfolio_book,
     portfolio_for_user,
     portfolios_for_user,
+    position_for_user,
     position_sector,
+    position_symbol_for_user,
     position_transactions,
     value_groups,
 )
@@ -265,6 +274,21 @@ def positions_summary(
     }
 
 
+def symbol_history(*, user: User, subject: str, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """``GET /data/prices/historical/{symbol_or_position_id}``: the daily bars of a stored
+    symbol, or of the symbol of one of ``user``'s positions (another user's is 404)."""
+    try:
+        position_id: uuid.UUID | None = uuid.UUID(str(subject))
+    except ValueError:
+        position_id = None
+    symbol = (
+        stored_symbol(subject)
+        if position_id is None
+        else position_symbol_for_user(user=user, position_id=position_id)
+    )
+    return historical_prices(symbol=symbol, start=start, end=end)
+
+
 def _daily_returns(symbol: str, end: dt.date, sessions: int = 30) -> list[tuple[dt.date, float]]:
     bars = price_history(symbol=symbol, start=end - dt.timedelta(days=sessions * 2 + 10), end=end)
     closes = [(bar["date"], float(bar["adj_close"])) for bar in bars][-(sessions + 1) :]
@@ -291,8 +315,10 @@ def _alerts(m: MarkedPosition, weight: Decimal | None, today: dt.date) -> list[s
 
 
 def position_detail(*, user: User, position_id: Any, include_history: bool) -> dict[str, Any]:
-    from portfolios.selectors import position_for_user
-
+    """The book side of ``GET /data/positions/{id}/details``: the position, its P&L,
+    market data, fundamentals, history and transactions. The risk blocks (``greeks``,
+    ``factor_exposures``, ``risk_metrics``, ``fundamentals.beta``) are null here; the risk
+    app's report fills them from its stored results."""
     position = position_for_user(user=user, position_id=position_id)
     book = portfolio_book(portfolio=position.portfolio)
     marked_by_id = {m.position.id: m for m in book.marked}
@@ -354,10 +380,6 @@ def position_detail(*, user: User, position_id: Any, include_history: bool) -> d
         }
         if not series:
             warnings.append("No price history for this symbol: historical performance is empty")
-    from risk.reports import position_risk_blocks
-
-    risk = position_risk_blocks(position)
-    warnings.extend(risk["warnings"])
     v = m.valuation
     return {
         "position": {
@@ -414,14 +436,14 @@ def position_detail(*, user: User, position_id: Any, include_history: bool) -> d
             "dividend_yield": float(security.dividend_yield)
             if security.dividend_yield is not None
             else None,
-            "beta": risk["beta"],
+            "beta": None,
             "sector": security.sector,
             "industry": security.industry,
             "asset_type": security.asset_type,
         },
-        "greeks": risk["greeks"],
-        "factor_exposures": risk["factor_exposures"],
-        "risk_metrics": risk["risk_metrics"],
+        "greeks": None,
+        "factor_exposures": None,
+        "risk_metrics": None,
         "historical_performance": history,
         "transactions": [
             {

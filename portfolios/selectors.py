@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from marketdata.selectors import PriceSnapshot, price_snapshots
-from portfolios.models import Portfolio, Position, Transaction
+from portfolios.models import Portfolio, Position, Transaction, TransactionKind
 from portfolios.valuation import Valuation, money, percent, value_position
 from sigmasight.errors import PortfolioNotFound, PositionNotFound
 
@@ -41,6 +42,17 @@ def portfolio_for_user(*, user: User, portfolio_id: UUID | str) -> Portfolio:
     return portfolio
 
 
+def portfolio_for_admin(*, portfolio_id: UUID | None) -> Portfolio | None:
+    """Any user's live portfolio (the admin namespace sees all of them), None for None,
+    else 404."""
+    if portfolio_id is None:
+        return None
+    portfolio = Portfolio.objects.active().filter(pk=portfolio_id).first()
+    if portfolio is None:
+        raise PortfolioNotFound()
+    return portfolio
+
+
 def position_for_user(*, user: User, position_id: UUID | str) -> Position:
     position = (
         Position.objects.select_related("portfolio", "security")
@@ -50,6 +62,83 @@ def position_for_user(*, user: User, position_id: UUID | str) -> Position:
     if position is None:
         raise PositionNotFound()
     return position
+
+
+def live_portfolios(*, portfolio_ids: Sequence[UUID] | None = None) -> list[Portfolio]:
+    """Every portfolio that is not deleted (or those of ``portfolio_ids``), oldest first:
+    what the batch jobs run over."""
+    query = Portfolio.objects.active().order_by("created_at")
+    if portfolio_ids is not None:
+        query = query.filter(pk__in=list(portfolio_ids))
+    return list(query)
+
+
+def live_portfolio_ids(portfolio_ids: Sequence[UUID] | None = None) -> list[UUID]:
+    """The ids of :func:`live_portfolios` (the batch runner's scope check)."""
+    query = Portfolio.objects.active().order_by("created_at")
+    if portfolio_ids is not None:
+        query = query.filter(pk__in=list(portfolio_ids))
+    return list(query.values_list("id", flat=True))
+
+
+def live_portfolio_count() -> tuple[int, int]:
+    """(portfolios ever created, portfolios not deleted)."""
+    return Portfolio.objects.count(), Portfolio.objects.active().count()
+
+
+def open_positions(
+    *,
+    portfolio: Portfolio | None = None,
+    portfolio_ids: Sequence[UUID] | None = None,
+    options_only: bool = False,
+) -> list[Position]:
+    """Open positions (with their security) of one portfolio, of ``portfolio_ids``, or of
+    every live portfolio; in booking order. One query."""
+    query = Position.objects.open().select_related("security")
+    if portfolio is not None:
+        query = query.filter(portfolio=portfolio)
+    else:
+        query = query.filter(portfolio__deleted_at__isnull=True)
+        if portfolio_ids is not None:
+            query = query.filter(portfolio_id__in=list(portfolio_ids))
+    if options_only:
+        query = query.filter(multiplier__gt=1)
+    return list(query.order_by("portfolio_id", "created_at", "id"))
+
+
+def held_symbols(*, portfolio_ids: Sequence[UUID] | None = None) -> list[str]:
+    """Symbols held open in live portfolios (or in ``portfolio_ids``): what the market-data
+    update keeps fresh. One query."""
+    query = Position.objects.open().filter(portfolio__deleted_at__isnull=True)
+    if portfolio_ids is not None:
+        query = query.filter(portfolio_id__in=list(portfolio_ids))
+    return sorted(set(query.values_list("security_id", flat=True)))
+
+
+def position_symbol_for_user(*, user: User, position_id: UUID) -> str:
+    """The symbol of ``user``'s position (another user's is indistinguishable from none)."""
+    symbol = (
+        Position.objects.filter(
+            pk=position_id, portfolio__owner=user, portfolio__deleted_at__isnull=True
+        )
+        .values_list("security_id", flat=True)
+        .first()
+    )
+    if symbol is None:
+        raise PositionNotFound()
+    return str(symbol)
+
+
+def external_cash_flows(*, portfolio: Portfolio) -> dict[dt.date, Decimal]:
+    """Deposits minus withdrawals per date (dollars): the flows a daily return is net of."""
+    return dict(
+        Transaction.objects.filter(
+            portfolio=portfolio, kind__in=[TransactionKind.DEPOSIT, TransactionKind.WITHDRAWAL]
+        )
+        .values_list("trade_date")
+        .annotate(total=Sum("amount"))
+        .values_list("trade_date", "total")
+    )
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ quantity changes, so two concurrent closes cannot both fill.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 from decimal import Decimal
@@ -16,8 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from marketdata.models import AssetType, Security
+from marketdata import services as marketdata_services
+from marketdata.models import Security
 from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
+from marketdata.selectors import price_snapshots
 from portfolios.models import (
     Lot,
     Portfolio,
@@ -28,6 +29,7 @@ from portfolios.models import (
     TransactionKind,
 )
 from portfolios.valuation import fifo_close, money
+from risk.engine.conventions import OPTION_MULTIPLIER
 from sigmasight.errors import Conflict, InvalidSymbol, ValidationFailed
 
 
@@ -86,8 +88,6 @@ OPTION_SHAPE = re.compile(r"^[A-Z][A-Z0-9.]{0,5}[ _]*\d{6}[A-Z]")
 
 def _security_for(symbol: str, *, today: dt.date) -> tuple[Security, Any]:
     """The stored security for a symbol (an option's from its OCC symbol), or 422."""
-    from marketdata import services as marketdata_services
-
     symbol = symbol.strip().upper()
     if looks_like_option(symbol) or OPTION_SHAPE.match(symbol):
         try:
@@ -106,15 +106,8 @@ def _security_for(symbol: str, *, today: dt.date) -> tuple[Security, Any]:
                 details={"symbol": symbol, "underlying": contract.underlying},
             ) from exc
         return security, contract
-    security = Security.objects.filter(symbol=symbol).first()
+    security = marketdata_services.equity_security_ensure(symbol=symbol)
     if security is None:
-        # A provider failure means we can't vouch for the symbol: it stays unknown.
-        with contextlib.suppress(Exception):
-            marketdata_services.securities_upsert(
-                provider=marketdata_services.get_provider(), symbols=[symbol]
-            )
-        security = Security.objects.filter(symbol=symbol).first()
-    if security is None or security.asset_type == AssetType.OPTION:
         raise InvalidSymbol(f"Unknown symbol {symbol}", details={"symbol": symbol})
     return security, None
 
@@ -162,7 +155,7 @@ def position_open(
     today = today or timezone.localdate()
     _validate_trade(quantity=quantity, price=entry_price, trade_date=entry_date, today=today)
     security, option = _security_for(symbol, today=today)
-    multiplier = 100 if option is not None else 1
+    multiplier = OPTION_MULTIPLIER if option is not None else 1
     existing = (
         Position.objects.select_for_update()
         .filter(portfolio=portfolio, security=security, closed_at__isnull=True)
@@ -285,8 +278,6 @@ def position_close(
 ) -> Transaction:
     """Close all (or ``quantity`` of) a position at ``exit_price`` (default: the latest
     quote), consuming lots FIFO, booking the realized P&L and the cash flow."""
-    from marketdata.selectors import price_snapshots
-
     today = today or timezone.localdate()
     position = Position.objects.select_for_update().get(pk=position.pk)
     if not position.is_active:

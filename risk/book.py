@@ -10,19 +10,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
 
-from marketdata.models import FactorDefinition, Security
-from marketdata.selectors import price_snapshots, returns_matrix, risk_free_rate
-from portfolios.models import Portfolio, Position
-from portfolios.selectors import cash_balance
+from marketdata import selectors as market
+from marketdata.selectors import active_factors, price_snapshots, returns_matrix, risk_free_rate
+from portfolios.selectors import cash_balance, open_positions
 from risk.engine.factors import FactorFit, factor_design, regress
 from risk.engine.revaluation import MODEL_BLACK76, MODEL_BSM, Book
 from risk.greeks import compute_greeks
 
-MARKET = "market"
+if TYPE_CHECKING:  # types only: rows come from the owning apps' selectors
+    from portfolios.models import Portfolio, Position
 
 
 @dataclass
@@ -62,20 +63,12 @@ class RiskInputs:
         return float(np.abs(self.market_values).sum())
 
 
-def factor_definitions() -> list[FactorDefinition]:
-    """Active factors, market first (its ETF is the benchmark and the design's column 0)."""
-    factors = list(FactorDefinition.objects.filter(is_active=True).order_by("display_order", "key"))
-    return sorted(factors, key=lambda f: f.key != MARKET)
-
-
 def risk_inputs(
     portfolio: Portfolio, *, on: dt.date, as_of: dt.datetime, lookback: int | None = None
 ) -> RiskInputs:
     lookback = lookback or settings.RISK_LOOKBACK_DAYS
     warnings: list[str] = []
-    positions_all = list(
-        Position.objects.open().filter(portfolio=portfolio).select_related("security")
-    )
+    positions_all = open_positions(portfolio=portfolio)
     options = [p for p in positions_all if p.multiplier > 1]
     greeks, greek_warnings = compute_greeks(options, as_of=as_of, on=on)
     warnings += greek_warnings
@@ -99,7 +92,7 @@ def risk_inputs(
         }
     )
     u_index = {s: i for i, s in enumerate(underlyings)}
-    factors = factor_definitions()
+    factors = active_factors()  # market first: its ETF is the design's column 0
     factor_names = [f.key for f in factors]
     factor_symbols = [f.etf_symbol for f in factors]
     series = list(dict.fromkeys([*underlyings, *factor_symbols]))
@@ -221,9 +214,5 @@ def risk_inputs(
 
 def security_durations(symbols: list[str]) -> np.ndarray:
     """Modified duration (years) per symbol from the reference data; 0 where none."""
-    found = dict(
-        Security.objects.filter(symbol__in=symbols, duration__isnull=False).values_list(
-            "symbol", "duration"
-        )
-    )
-    return np.array([float(found.get(s, 0) or 0) for s in symbols])
+    found = market.security_durations(symbols=symbols)
+    return np.array([found.get(s, 0.0) for s in symbols])

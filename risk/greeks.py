@@ -10,17 +10,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from marketdata import calendar
-from marketdata.models import Quote, Security
-from marketdata.selectors import price_snapshots, returns_matrix, risk_free_rate
-from portfolios.models import Position
+from marketdata.selectors import (
+    price_snapshots,
+    quotes_for,
+    returns_matrix,
+    risk_free_rate,
+    security_map,
+)
 from risk.engine.conventions import BLACK76_UNDERLYINGS
 from risk.engine.factors import ewma_volatility
 from risk.engine.pricing import black76_greeks, bsm_greeks, implied_volatility, years_from_minutes
+
+if TYPE_CHECKING:  # types only: rows come from the owning apps' selectors
+    from marketdata.models import Quote
+    from portfolios.models import Position
 
 REALIZED_VOL_LOOKBACK = 120  # sessions of underlying returns for the EWMA fallback
 
@@ -55,13 +63,8 @@ def option_inputs(
     warnings: list[str] = []
     underlyings = {p.security.underlying_id or p.underlying_symbol for p in positions}
     snapshots = price_snapshots(symbols=[u for u in underlyings if u])
-    quotes = {
-        q.security_id: q
-        for q in Quote.objects.filter(security_id__in=[p.security_id for p in positions])
-    }
-    securities = {
-        s.symbol: s for s in Security.objects.filter(symbol__in=[u for u in underlyings if u])
-    }
+    quotes = quotes_for(symbols=[p.security_id for p in positions])
+    securities = security_map(symbols=[u for u in underlyings if u])
     kept: list[Position] = []
     rows: list[tuple[float, float, float, bool, float, float, bool, dt.datetime]] = []
     for p in positions:

@@ -7,14 +7,20 @@ computed yet is ``null`` with a reason in ``warnings``; nothing is made up.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Max
 
-from accounts.models import User
-from marketdata.models import FactorDefinition
-from portfolios.models import Portfolio, Position
-from portfolios.selectors import portfolio_book, portfolio_for_user, position_sector, value_groups
+from marketdata.selectors import active_factors
+from portfolios import reports as portfolio_reports
+from portfolios.selectors import (
+    open_positions,
+    portfolio_book,
+    portfolio_for_user,
+    position_for_user,
+    position_sector,
+    value_groups,
+)
 from portfolios.valuation import money, percent
 from risk.models import (
     DataQualityAssessment,
@@ -22,8 +28,13 @@ from risk.models import (
     PositionFactorExposure,
     StressTestResult,
 )
+from risk.quality import portfolio_quality_rows
 from risk.selectors import latest_greeks
 from sigmasight.errors import PositionNotFound
+
+if TYPE_CHECKING:  # types only: rows come from the owning apps' selectors
+    from accounts.models import User
+    from portfolios.models import Portfolio, Position
 
 NOT_RUN = "the {job} batch has not run for this portfolio yet"
 SPEC_FACTOR_KEYS = (
@@ -78,14 +89,6 @@ def latest_exposures(positions: list[Position]) -> dict[Any, PositionFactorExpos
         position_id__in=list(last), calculation_date__in=set(last.values())
     )
     return {r.position_id: r for r in rows if last.get(r.position_id) == r.calculation_date}
-
-
-def _factor_names() -> list[str]:
-    return list(
-        FactorDefinition.objects.filter(is_active=True)
-        .order_by("display_order")
-        .values_list("key", flat=True)
-    )
 
 
 # ---- /data/factors/{id} ------------------------------------------------------------------------
@@ -392,12 +395,10 @@ def risk_summary_report(
 
 def data_quality_report_for_user(*, user: User, portfolio_id: Any) -> dict[str, Any]:
     """Spec 2.3, assessed now from stored data (the same figures the batch stores)."""
-    from batch.quality import portfolio_quality_rows
-
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
     rows, shared_warnings = portfolio_quality_rows([portfolio])
     row = rows[0]
-    positions = list(Position.objects.open().filter(portfolio=portfolio).select_related("security"))
+    positions = open_positions(portfolio=portfolio)
     options = [p for p in positions if p.multiplier > 1]
     greeks = latest_greeks(options)
     completeness, freshness = row["data_completeness"], row["data_freshness"]
@@ -535,7 +536,7 @@ def metrics_report(*, user: User, portfolio_id: Any, method: str = "historical")
 
 def factor_exposures_analytics(*, user: User, portfolio_id: Any) -> dict[str, Any]:
     base = factors_report(user=user, portfolio_id=portfolio_id)
-    factors = {f.key: f for f in FactorDefinition.objects.filter(is_active=True)}
+    factors = {f.key: f for f in active_factors()}
     exposures = base["portfolio_exposures"] or {}
     dollars = base["dollar_exposures"] or {}
     concentration = ((base["risk_attribution"] or {}).get("factor_concentration")) or {}
@@ -620,7 +621,25 @@ def scenarios_report(*, user: User, portfolio_id: Any) -> dict[str, Any]:
     }
 
 
-# ---- risk blocks of /data/positions/{id}/details ----------------------------------------------
+# ---- /data/positions/{id}/details -------------------------------------------------------------
+
+
+def position_detail_report(
+    *, user: User, position_id: Any, include_history: bool
+) -> dict[str, Any]:
+    """``GET /data/positions/{id}/details``: the book's view of the position
+    (``portfolios.reports.position_detail``) with the risk blocks from the latest batch."""
+    body = portfolio_reports.position_detail(
+        user=user, position_id=position_id, include_history=include_history
+    )
+    position = position_for_user(user=user, position_id=position_id)
+    risk = position_risk_blocks(position)
+    body["greeks"] = risk["greeks"]
+    body["factor_exposures"] = risk["factor_exposures"]
+    body["risk_metrics"] = risk["risk_metrics"]
+    body["fundamentals"]["beta"] = risk["beta"]
+    body["warnings"] = [*body["warnings"], *risk["warnings"]]
+    return body
 
 
 def position_risk_blocks(position: Position) -> dict[str, Any]:

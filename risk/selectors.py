@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.db.models import Max
 
-from accounts.models import User
 from marketdata.selectors import price_snapshots
-from portfolios.models import Position
-from portfolios.selectors import portfolio_for_user
+from portfolios.selectors import open_positions, portfolio_for_user
 from risk.engine.aggregation import GREEK_NAMES
 from risk.engine.aggregation import greek_totals as engine_greek_totals
-from risk.models import PositionGreeks
+from risk.models import PositionFactorExposure, PositionGreeks
 from sigmasight.errors import PositionNotFound
+
+if TYPE_CHECKING:  # types only: rows come from the owning apps' selectors
+    from accounts.models import User
+    from portfolios.models import Position
 
 
 def latest_greeks(positions: list[Position]) -> dict[UUID, PositionGreeks]:
@@ -69,7 +71,7 @@ def greeks_report(
     *, user: User, portfolio_id: Any, position_id: UUID | None = None
 ) -> dict[str, Any]:
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
-    positions = list(Position.objects.open().filter(portfolio=portfolio).select_related("security"))
+    positions = open_positions(portfolio=portfolio)
     greeks = latest_greeks(positions)
     options = [p for p in positions if p.multiplier > 1]
     spots = {
@@ -151,12 +153,8 @@ def days_between(a: dt.date, b: dt.date) -> int:
 def data_quality_report(portfolio: Any) -> dict[str, Any]:
     """The risk engine's part of a portfolio's data quality: the share of option positions
     with Greeks and of positions with factor exposures from the latest batch (percent),
-    and issues naming the positions at fault. Read by ``batch.quality``."""
-    from risk.models import PositionFactorExposure
-
-    positions = list(
-        Position.objects.open().filter(portfolio=portfolio).only("id", "security_id", "multiplier")
-    )
+    and issues naming the positions at fault. Read by ``risk.quality``."""
+    positions = open_positions(portfolio=portfolio)
     options = [p for p in positions if p.multiplier > 1]
     greeks = latest_greeks(options)
     exposures = set(

@@ -1,27 +1,26 @@
-"""The risk batch: each function computes one family of figures from stored data with
-the pure engines in ``risk/engine`` and upserts the results on their natural keys.
-
-Every ``*_step(ctx, *, portfolio_ids)`` is the batch entry point registered in
-``batch/registry.py``: it iterates its items through ``ctx.items`` (so a cancel stops it
-between items) and commits per item.
+"""The risk batch: each function computes one family of figures for one portfolio from
+stored data with the pure engines in ``risk/engine`` and upserts the results on their
+natural keys, in one transaction per portfolio. ``risk/jobs.py`` runs them as batch
+steps over the live portfolios.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import numpy as np
 from django.conf import settings
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from batch.models import JobSource
+from batch.services import job_create, job_dispatch
 from marketdata import calendar
-from portfolios.models import Portfolio, Position
+from portfolios.selectors import external_cash_flows, open_positions, portfolio_book
 from risk.book import RiskInputs, risk_inputs, security_durations
 from risk.engine.aggregation import greek_totals
 from risk.engine.concentration import concentration
@@ -52,15 +51,12 @@ from risk.models import (
     StressScenario,
     StressTestResult,
 )
+from risk.quality import portfolio_quality_rows, refresh_preview, refresh_report
+
+if TYPE_CHECKING:  # types only: rows come from the portfolios app's selectors
+    from portfolios.models import Portfolio
 
 logger = logging.getLogger(__name__)
-
-
-def live_portfolios(portfolio_ids: Iterable[UUID] | None = None) -> list[Portfolio]:
-    query = Portfolio.objects.filter(deleted_at__isnull=True).order_by("created_at")
-    if portfolio_ids is not None:
-        query = query.filter(pk__in=list(portfolio_ids))
-    return list(query)
 
 
 def calculation_date(now: dt.datetime | None = None) -> dt.date:
@@ -120,11 +116,7 @@ def greeks_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None
         if now.date() == on
         else calendar.session_close_utc(on)
     )
-    options = list(
-        Position.objects.open()
-        .filter(portfolio=portfolio, multiplier__gt=1)
-        .select_related("security")
-    )
+    options = open_positions(portfolio=portfolio, options_only=True)
     rows, warnings = compute_greeks(options, as_of=as_of, on=on)
     stored = _store_greeks(portfolio, on, rows)
     return {
@@ -655,9 +647,6 @@ def snapshot_for_portfolio(
     """The portfolio's value at each session close (the last ``backfill`` sessions that have
     no snapshot yet), from stored closes and the cash ledger. The daily return is net of
     deposits and withdrawals."""
-    from portfolios.models import Transaction, TransactionKind
-    from portfolios.selectors import portfolio_book
-
     on, _ = _pricing_moment(now)
     sessions = calendar.sessions_between(on - dt.timedelta(days=backfill * 2 + 10), on)[-backfill:]
     done = set(
@@ -666,14 +655,7 @@ def snapshot_for_portfolio(
         )
     )
     todo = [d for d in sessions if d not in done or d == on]
-    flows = dict(
-        Transaction.objects.filter(
-            portfolio=portfolio, kind__in=[TransactionKind.DEPOSIT, TransactionKind.WITHDRAWAL]
-        )
-        .values_list("trade_date")
-        .annotate(total=models.Sum("amount"))
-        .values_list("trade_date", "total")
-    )
+    flows = external_cash_flows(portfolio=portfolio)
     written = 0
     for day in todo:
         book = portfolio_book(portfolio=portfolio, as_of=day)
@@ -714,8 +696,6 @@ def data_quality_for_portfolio(
 ) -> dict[str, Any]:
     """Assess and store the portfolio's data quality (coverage of prices, Greeks, factor
     exposures and history, and freshness against the last NYSE close)."""
-    from batch.quality import portfolio_quality_rows
-
     now = now or timezone.now()
     rows, warnings = portfolio_quality_rows([portfolio], now=now)
     row = rows[0] if rows else {}
@@ -744,67 +724,20 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-# ---- Batch steps -------------------------------------------------------------------------------
-
-
-def _per_portfolio(
-    ctx: Any, portfolio_ids: list[UUID] | None, work: Any, label: str
+def data_quality_refresh_start(
+    *, portfolio: Portfolio | None = None, requested_by: Any = None
 ) -> dict[str, Any]:
-    """Run ``work(portfolio)`` for each live portfolio through the job context: a cancel
-    stops between portfolios; a failing portfolio is counted and the step goes on. Each
-    portfolio's writes are atomic inside ``work``."""
-    results: dict[str, Any] = {}
-    portfolios = live_portfolios(portfolio_ids)
-    for portfolio in ctx.items(portfolios, total=len(portfolios)):
-        try:
-            results[str(portfolio.id)] = work(portfolio)
-        except Exception as exc:
-            logger.exception("%s failed for portfolio %s", label, portfolio.id)
-            ctx.item_failed(f"{portfolio.name}: {type(exc).__name__}: {exc}")
-    return {"portfolios": len(portfolios), "results": json_safe(results)}
-
-
-def greeks_calculation_step(ctx: Any, *, portfolio_ids: list[UUID] | None = None) -> dict[str, Any]:
-    return _per_portfolio(ctx, portfolio_ids, greeks_for_portfolio, "greeks_calculation")
-
-
-def factor_analysis_step(ctx: Any, *, portfolio_ids: list[UUID] | None = None) -> dict[str, Any]:
-    return _per_portfolio(ctx, portfolio_ids, factor_analysis_for_portfolio, "factor_analysis")
-
-
-def risk_metrics_step(ctx: Any, *, portfolio_ids: list[UUID] | None = None) -> dict[str, Any]:
-    return _per_portfolio(ctx, portfolio_ids, risk_metrics_for_portfolio, "risk_metrics")
-
-
-def stress_testing_step(ctx: Any, *, portfolio_ids: list[UUID] | None = None) -> dict[str, Any]:
-    return _per_portfolio(ctx, portfolio_ids, stress_for_portfolio, "stress_testing")
-
-
-def correlations_step(ctx: Any, *, portfolio_ids: list[UUID] | None = None) -> dict[str, Any]:
-    return _per_portfolio(ctx, portfolio_ids, correlations_for_portfolio, "correlations")
-
-
-def portfolio_snapshot_step(ctx: Any, *, portfolio_ids: list[UUID] | None = None) -> dict[str, Any]:
-    return _per_portfolio(ctx, portfolio_ids, snapshot_for_portfolio, "portfolio_snapshot")
-
-
-def data_quality_assessment_step(
-    ctx: Any, *, portfolio_ids: list[UUID] | None = None
-) -> dict[str, Any]:
-    return _per_portfolio(ctx, portfolio_ids, data_quality_for_portfolio, "data_quality_assessment")
-
-
-def data_quality_refresh_step(
-    ctx: Any, *, portfolio_ids: list[UUID] | None = None
-) -> dict[str, Any]:
-    """Refresh market data for the targeted portfolios' symbols, recompute their Greeks and
-    factor exposures, then reassess their data quality."""
-    from batch.steps import market_data_update_step
-
-    market = market_data_update_step(ctx, portfolio_ids=portfolio_ids)
-    greeks = _per_portfolio(ctx, portfolio_ids, greeks_for_portfolio, "greeks_calculation")
-    factors = _per_portfolio(ctx, portfolio_ids, factor_analysis_for_portfolio, "factor_analysis")
-    quality = _per_portfolio(
-        ctx, portfolio_ids, data_quality_for_portfolio, "data_quality_assessment"
+    """Start a ``data_quality_refresh`` job for ``portfolio`` (None: all) and describe it
+    (spec 3.5). The quality before the refresh is measured first: the job may already be
+    running (in a thread of the embedded default) when the answer is built."""
+    before = refresh_preview(portfolio=portfolio)
+    job = job_create(
+        job_name="data_quality_refresh",
+        portfolio=portfolio,
+        source=JobSource.API_TRIGGER,
+        requested_by=requested_by,
+        metadata={"quality_score_before": before["overall_score"]},
     )
-    return {"market_data": market, "greeks": greeks, "factors": factors, "quality": quality}
+    job_dispatch(job)
+    job.refresh_from_db()
+    return refresh_report(job=job, preview=before)

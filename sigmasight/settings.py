@@ -120,7 +120,8 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env.str("SQLITE_PATH", default=str(LOCAL_DIR / "db.sqlite3")),
-            "OPTIONS": {"timeout": 20},
+            # WAL: a job writing in its background thread doesn't block the requests' reads.
+            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -292,3 +293,6 @@ LOGGING = {
 
 #: The one-command demo stack (no external services): SQLite, in-memory layers, eager Celery.
 EMBEDDED: bool = not REDIS_URL and DATABASES["default"]["ENGINE"].endswith("sqlite3")
+#: Where a started job runs when there is no worker: in a background thread of the one
+#: server process (the embedded default), so the request that starts it answers at once.
+BATCH_RUN_IN_THREAD: bool = env.bool("BATCH_RUN_IN_THREAD", default=EMBEDDED)

@@ -1,4 +1,5 @@
-"""Shapes of the batch and system endpoints (spec 3.1–3.5, Part II S1–S3).
+"""Shapes of the batch and system endpoints (spec 3.1–3.3, Part II S1–S3; the
+data-quality endpoints 3.4–3.5 are the risk app's).
 
 Input serializers validate query parameters (errors answer 422 with ``loc: ["query",
 ...]``). Output serializers document every key and its unit in the OpenAPI schema: times
@@ -14,8 +15,8 @@ from rest_framework import serializers
 
 from batch import registry
 from batch.models import JobStatus
-from portfolios.api.serializers import PaginationSerializer
 from sigmasight.api.inputs import Warnings
+from sigmasight.api.pagination import PaginationSerializer
 
 MAX_DAYS_BACK = 365
 MAX_STATUS_LIMIT = 500
@@ -77,12 +78,6 @@ class JobSummaryQuerySerializer(serializers.Serializer):
         max_value=MAX_DAYS_BACK,
         default=7,
         help_text="Jobs created in the last N × 24 hours",
-    )
-
-
-class PortfolioQuerySerializer(serializers.Serializer):
-    portfolio_id = serializers.UUIDField(
-        required=False, allow_null=True, help_text="One portfolio (default: every live one)"
     )
 
 
@@ -265,153 +260,6 @@ class CancelReportSerializer(serializers.Serializer):
     job_details = CancelDetailsSerializer()
     cleanup_actions = _strings("What was done")
     impact_assessment = ImpactSerializer()
-
-
-# --------------------------------------------------------------------------- 3.4
-
-
-class CompletenessSerializer(serializers.Serializer):
-    price_coverage = _percent("Open positions with a price, percent")
-    greeks_coverage = _percent("Option positions with Greeks, percent (risk engine)")
-    factor_coverage = _percent("Positions with factor exposures, percent (risk engine)")
-    historical_data_coverage = _percent(
-        "Positions with bars on ≥ 95% of the last 252 sessions (options: the underlying), percent"
-    )
-
-
-class FreshnessSerializer(serializers.Serializer):
-    last_price_update = _time("Newest price update of the portfolio's positions")
-    hours_since_update = serializers.FloatField(allow_null=True, help_text="Hours")
-    freshness_score = _percent(
-        "0–100: 100 for a price at or after the last close, −20 per session behind"
-    )
-    last_market_close = _time("Close of the last completed NYSE session")
-
-
-class PortfolioQualitySerializer(serializers.Serializer):
-    portfolio_id = serializers.UUIDField()
-    portfolio_name = serializers.CharField()
-    quality_score = _percent("0–100, weighted mean of the figures available")
-    position_count = serializers.IntegerField(help_text="Open positions")
-    data_completeness = CompletenessSerializer()
-    data_freshness = FreshnessSerializer()
-    issues = _strings("Problems, naming the positions at fault")
-    warnings = Warnings()
-
-
-class SystemOverviewSerializer(serializers.Serializer):
-    total_portfolios = serializers.IntegerField(help_text="Including soft-deleted ones")
-    active_portfolios = serializers.IntegerField()
-    total_positions = serializers.IntegerField(help_text="Open positions")
-    overall_data_quality_score = _percent("0–100, position-weighted mean")
-    last_assessment = _time()
-
-
-class ProviderStatusSerializer(serializers.Serializer):
-    status = serializers.CharField(
-        help_text="operational, degraded, idle (primary, no run in 24 h) or standby"
-    )
-    role = serializers.CharField(help_text="primary or fallback")
-    last_successful_call = _time()
-    daily_api_calls = serializers.IntegerField(allow_null=True)
-    daily_limit = serializers.IntegerField(allow_null=True)
-    error_rate_24h = serializers.FloatField(
-        allow_null=True, help_text="Fraction of symbols that failed in 24 h (0.02 = 2%)"
-    )
-
-
-class DatabaseHealthSerializer(serializers.Serializer):
-    status = serializers.CharField(help_text="healthy, degraded or error: <reason>")
-    connection_pool_usage = _percent("Connections in use / max_connections, percent (PostgreSQL)")
-    avg_query_time_ms = serializers.FloatField(
-        allow_null=True, help_text="Mean of five SELECT 1 round trips, milliseconds"
-    )
-    slow_queries_24h = serializers.IntegerField(allow_null=True)
-
-
-class DataSourceStatusSerializer(serializers.Serializer):
-    market_data_providers = serializers.DictField(
-        child=ProviderStatusSerializer(), help_text="The failover chain by provider name"
-    )
-    database_health = DatabaseHealthSerializer()
-
-
-class ScorePointSerializer(serializers.Serializer):
-    date = serializers.DateField()
-    score = _percent("0–100")
-
-
-class QualityTrendsSerializer(serializers.Serializer):
-    score_history_7d = ScorePointSerializer(many=True, help_text="Scores jobs recorded")
-    improvement_areas = _strings("Weakest figures first")
-
-
-class DataQualityStatusSerializer(serializers.Serializer):
-    system_overview = SystemOverviewSerializer()
-    portfolio_quality = PortfolioQualitySerializer(many=True)
-    data_source_status = DataSourceStatusSerializer()
-    quality_trends = QualityTrendsSerializer()
-    recommendations = _strings("Derived from the figures above")
-    warnings = Warnings()
-    last_updated = _time()
-
-
-# --------------------------------------------------------------------------- 3.5
-
-
-class RefreshJobSerializer(serializers.Serializer):
-    job_id = serializers.CharField()
-    job_name = serializers.CharField()
-    status = serializers.CharField()
-    initiated_at = _time()
-    estimated_duration_minutes = serializers.FloatField(
-        allow_null=True, help_text="Minutes: mean of the last ten refreshes"
-    )
-
-
-class RefreshScopeSerializer(serializers.Serializer):
-    portfolios_targeted = serializers.IntegerField()
-    positions_to_refresh = serializers.IntegerField(help_text="Open positions")
-    data_types = _strings("What the refresh covers")
-
-
-class PreRefreshSerializer(serializers.Serializer):
-    overall_score = _percent("0–100")
-    portfolios_below_threshold = serializers.IntegerField(help_text="Score below 80")
-    critical_issues = _strings("Issues found before the refresh")
-
-
-class ExpectedImprovementsSerializer(serializers.Serializer):
-    estimated_score_increase = serializers.FloatField(
-        allow_null=True, help_text="Score points: mean gain of past refreshes"
-    )
-    target_quality_score = _percent("0–100")
-    issues_to_resolve = serializers.IntegerField()
-    data_freshness_improvement = serializers.CharField()
-
-
-class MonitoringSerializer(serializers.Serializer):
-    progress_endpoint = serializers.CharField()
-    completion_webhook = serializers.CharField(allow_null=True)
-    notification_channels = _strings("Where progress is published")
-
-
-class BackupPlanSerializer(serializers.Serializer):
-    fallback_providers = _strings("The failover chain after the primary")
-    rollback_available = serializers.BooleanField()
-    previous_data_retained = serializers.BooleanField()
-
-
-class RefreshReportSerializer(serializers.Serializer):
-    refresh_initiated = serializers.BooleanField()
-    job_details = RefreshJobSerializer()
-    scope = RefreshScopeSerializer()
-    pre_refresh_quality = PreRefreshSerializer()
-    expected_improvements = ExpectedImprovementsSerializer()
-    monitoring = MonitoringSerializer()
-    backup_plan = BackupPlanSerializer()
-    message = serializers.CharField()
-    warnings = Warnings()
 
 
 # --------------------------------------------------------------------------- S1–S3

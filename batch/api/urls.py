@@ -12,12 +12,6 @@ urlpatterns = [
         views.JobCancelView.as_view(),
         name="batch-job-cancel",
     ),
-    path("admin/batch/data-quality", views.DataQualityView.as_view(), name="batch-data-quality"),
-    path(
-        "admin/batch/data-quality/refresh",
-        views.DataQualityRefreshView.as_view(),
-        name="batch-data-quality-refresh",
-    ),
     path("system/jobs", views.SystemJobListView.as_view(), name="system-jobs"),
     path("system/jobs/<str:job_id>", views.SystemJobDetailView.as_view(), name="system-job"),
     path("system/status", views.SystemStatusView.as_view(), name="system-status"),

@@ -1,4 +1,5 @@
-"""Batch administration (spec 3.1–3.5) and system endpoints (Part II S1–S3), admins only.
+"""Batch administration (spec 3.1–3.3) and system endpoints (Part II S1–S3), admins only.
+(3.4–3.5, data quality, are served by the risk app, which owns those figures.)
 
 Thin: each view validates its query, calls one selector or service and serializes.
 A trader or viewer gets 403 ``INSUFFICIENT_PERMISSIONS``; an unknown job id 404.
@@ -8,12 +9,11 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from batch import quality, selectors, services
+from batch import selectors, services
 from batch.api import serializers as s
 from sigmasight.api.inputs import parse_query
 from sigmasight.api.pagination import page_params, paginate
@@ -109,55 +109,6 @@ class JobCancelView(AdminView):
     )
     def delete(self, request: Request, job_id: str) -> Response:
         return _cancel(job_id)
-
-
-# --------------------------------------------------------------------------- 3.4–3.5
-
-
-class DataQualityView(AdminView):
-    @extend_schema(
-        tags=["admin"],
-        summary="Get data quality status and metrics for portfolios",
-        description="Coverage and freshness per portfolio (percent), provider and database "
-        "health, and the scores recorded by jobs over 7 days. Figures the service cannot "
-        "measure are null, with the reason in warnings.",
-        parameters=[s.PortfolioQuerySerializer],
-        responses={
-            200: s.DataQualityStatusSerializer,
-            404: OpenApiResponse(description="Portfolio not found"),
-            **_ERRORS,
-        },
-    )
-    def get(self, request: Request) -> Response:
-        query = parse_query(s.PortfolioQuerySerializer, request)
-        report = quality.data_quality_status(
-            portfolio=selectors.portfolio_for_admin(portfolio_id=query.get("portfolio_id"))
-        )
-        return Response(s.DataQualityStatusSerializer(report).data)
-
-
-class DataQualityRefreshView(AdminView):
-    @extend_schema(
-        tags=["admin"],
-        summary="Refresh market data to improve data quality scores",
-        description="Starts a data_quality_refresh job (for one portfolio, or all) and answers "
-        "202 with its id; follow it at /api/v1/system/jobs/{job_id} or on /ws/jobs. In the "
-        "embedded default (eager Celery) the job has already run when the answer comes.",
-        parameters=[s.PortfolioQuerySerializer],
-        request=None,
-        responses={
-            202: s.RefreshReportSerializer,
-            404: OpenApiResponse(description="Portfolio not found"),
-            **_ERRORS,
-        },
-    )
-    def post(self, request: Request) -> Response:
-        query = parse_query(s.PortfolioQuerySerializer, request)
-        report = services.data_quality_refresh_start(
-            portfolio=selectors.portfolio_for_admin(portfolio_id=query.get("portfolio_id")),
-            requested_by=request.user,
-        )
-        return Response(s.RefreshReportSerializer(report).data, status=status.HTTP_202_ACCEPTED)
 
 
 # --------------------------------------------------------------------------- S1–S3

@@ -15,8 +15,9 @@ from accounts.tokens import issue_for_new_session
 from batch import registry
 from batch.models import BatchJob
 from batch.services import JobContext
+from risk.jobs import FULL_CHAIN
 
-RISK_STEPS = [name for name in registry.FULL_CHAIN if name != "market_data_update"]
+RISK_STEPS = [name for name in FULL_CHAIN if name != "market_data_update"]
 
 
 def client_for(user: Any) -> APIClient:
@@ -67,7 +68,7 @@ def failing_step(ctx: JobContext, *, portfolio_ids: Any) -> dict[str, Any]:
 @pytest.fixture
 def fake_chain(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Every job of the chain replaced by ``fast_step`` (tests override single entries)."""
-    for name in registry.FULL_CHAIN:
+    for name in FULL_CHAIN:
         monkeypatch.setitem(registry.JOB_STEPS, name, fast_step)
     monkeypatch.setitem(registry.JOB_STEPS, "data_quality_refresh", fast_step)
     return registry.JOB_STEPS

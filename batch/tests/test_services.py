@@ -10,16 +10,19 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
-from django.db import connections
+from django.db import DataError, connections
 from django.utils import timezone
 
 from accounts.tokens import issue_for_new_session
 from batch import registry, services
-from batch.models import BatchJob, JobSource, ScheduledRun
+from batch.apps import _registry_check
+from batch.models import BatchJob, JobSource
 from batch.tests.conftest import RISK_STEPS, failing_step, fast_step
 from marketdata.providers.base import ProviderError
-from sigmasight.errors import Conflict, NotFound
+from risk.jobs import FULL_CHAIN
+from sigmasight.errors import Conflict, NotFound, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 
@@ -72,31 +75,52 @@ def test_failed_job_keeps_the_error_message_and_the_counts_so_far() -> None:
     assert job.processed_items == 4
 
 
-def test_missing_step_fails_the_job_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(registry.JOB_STEPS, "greeks_calculation", "risk.nowhere.greeks_step")
-    job = services.job_run(_create("greeks_calculation").pk)
-    assert job.status == "failed"
-    assert job.error_message.startswith("step not available: risk.nowhere.greeks_step")
-
-
-def test_step_missing_from_an_existing_module_is_not_available(
+def test_a_chain_naming_an_unregistered_job_is_a_start_up_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(registry.JOB_STEPS, "risk_metrics", "batch.steps.no_such_step")
-    with pytest.raises(registry.StepNotAvailable, match="no function no_such_step"):
-        registry.resolve("risk_metrics")
+    """What used to be a skipped step at run time is a configuration error at start-up."""
+    monkeypatch.setitem(registry.CHAINS, "broken_chain", ("market_data_update", "no_such_job"))
+    assert registry.problems() == [
+        "chain 'broken_chain' runs 'no_such_job', which no app registered"
+    ]
+    with pytest.raises(ImproperlyConfigured, match="no_such_job"):
+        registry.check()
+    messages = _registry_check()
+    assert [m.id for m in messages] == ["batch.E001"]
 
 
-def test_a_broken_step_module_is_an_error_not_a_missing_step(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+def test_the_shipped_registry_has_no_problem() -> None:
+    assert registry.problems() == []
+
+
+def test_a_job_name_cannot_be_claimed_twice() -> None:
+    with pytest.raises(ImproperlyConfigured, match="registered twice"):
+        registry.register_job("market_data_update", fast_step, engines=["market_data"])
+
+
+def test_an_unknown_job_name_is_a_validation_error_and_creates_nothing() -> None:
+    with pytest.raises(ValidationFailed):
+        services.job_create(job_name="no_such_job", source=JobSource.API_TRIGGER)
+    assert not BatchJob.objects.exists()
+
+
+def test_a_database_error_is_shown_sanitized_with_an_error_id(
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    (tmp_path / "broken_steps_mod.py").write_text("import no_such_dependency_xyz\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(registry.JOB_STEPS, "risk_metrics", "broken_steps_mod.risk_metrics_step")
-    with pytest.raises(ModuleNotFoundError):
-        registry.resolve("risk_metrics")
-    job = services.job_run(_create("risk_metrics").pk)
-    assert job.status == "failed" and "no_such_dependency_xyz" in job.error_message
+    def leaks_sql(ctx: services.JobContext, *, portfolio_ids: Any) -> dict[str, Any]:
+        raise DataError(
+            'value too long for type character varying(32)\nCONTEXT: SQL statement "INSERT '
+            "INTO marketdata_security (symbol, proxy_symbol) VALUES ('X', 'secret-basket')\""
+        )
+
+    job = services.job_run(_create().pk, leaks_sql)
+    assert job.status == "failed"
+    assert job.error_message == "database error (DataError); see the server log"
+    error_id = job.metadata["error_id"]
+    assert re.fullmatch(r"err_[0-9a-f]{8}", error_id)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert error_id in logged and job.pk in logged
+    assert any("INSERT INTO" in (r.exc_text or "") or r.exc_info for r in caplog.records)
 
 
 def test_cancel_while_running_stops_between_items() -> None:
@@ -229,23 +253,11 @@ def test_full_chain_runs_every_step_in_one_job(fake_chain: Any) -> None:
     job = services.job_run(_create("full_portfolio_calculation").pk)
     assert job.status == "completed"
     steps = job.metadata["steps"]
-    assert [s["name"] for s in steps] == list(registry.FULL_CHAIN)
+    assert [s["name"] for s in steps] == list(FULL_CHAIN)
     assert all(s["status"] == "completed" for s in steps)
     assert steps[0]["result"]["as_of"] == "2026-11-24"
     assert (job.processed_items, job.successful_items, job.failed_items) == (24, 16, 8)
     assert job.metadata["calculation_engines"] == ["all"]
-
-
-def test_chain_skips_steps_that_are_not_available_with_a_warning(
-    fake_chain: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(registry.JOB_STEPS, "stress_testing", "risk.services.not_written_yet")
-    job = services.job_run(_create("full_portfolio_calculation").pk)
-    assert job.status == "completed"
-    by_name = {s["name"]: s for s in job.metadata["steps"]}
-    assert by_name["stress_testing"]["status"] == "skipped"
-    assert by_name["correlations"]["status"] == "completed"  # the chain went on
-    assert any("stress_testing skipped" in w for w in job.metadata["warnings"])
 
 
 def test_chain_fails_on_a_failing_step_and_names_it(
@@ -378,78 +390,6 @@ def test_progress_reaches_the_jobs_websocket(make_user: Any) -> None:
     assert all(e["data"]["id"] == job.pk for e in events)
     assert events[0]["data"]["status"] == "running"
     assert events[-1]["data"]["processed_items"] == 3
-
-
-# --------------------------------------------------------------------------- schedule
-
-
-def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=ET)
-
-
-def test_daily_sequence_runs_once_per_session(fake_chain: Any) -> None:
-    first = services.scheduled_daily_start(now=_at(dt.date(2026, 11, 24), 16, 30))
-    assert first is not None and first.job_name == "full_portfolio_calculation"
-    assert first.metadata["source"] == "scheduled_job"
-    assert first.metadata["session"] == "2026-11-24"
-    assert first.portfolio is None  # one job for every portfolio
-    assert services.scheduled_daily_start(now=_at(dt.date(2026, 11, 24), 16, 45)) is None
-    assert services.scheduled_daily_start(now=_at(dt.date(2026, 11, 25), 13, 30)) is None
-    assert BatchJob.objects.count() == 1
-    assert ScheduledRun.objects.get().job_id == first.pk
-
-
-def test_daily_sequence_waits_thirty_minutes_after_the_close(fake_chain: Any) -> None:
-    # 16:20 on the 24th: the 24th closed 20 minutes ago, so the 23rd is the one to run.
-    job = services.scheduled_daily_start(now=_at(dt.date(2026, 11, 24), 16, 20))
-    assert job is not None and job.metadata["session"] == "2026-11-23"
-    assert services.scheduled_daily_start(now=_at(dt.date(2026, 11, 24), 16, 30)) is not None
-
-
-def test_daily_sequence_after_an_early_close(fake_chain: Any) -> None:
-    # 2026-11-27, the day after Thanksgiving, closes at 13:00 ET.
-    job = services.scheduled_daily_start(now=_at(dt.date(2026, 11, 27), 13, 30))
-    assert job is not None and job.metadata["session"] == "2026-11-27"
-    assert services.scheduled_daily_start(now=_at(dt.date(2026, 11, 27), 16, 30)) is None
-
-
-def test_daily_sequence_on_a_holiday_does_nothing_new(fake_chain: Any) -> None:
-    services.scheduled_daily_start(now=_at(dt.date(2026, 11, 25), 16, 30))
-    # Thanksgiving 2026-11-26: no session; the latest closed one was already processed.
-    assert services.scheduled_daily_start(now=_at(dt.date(2026, 11, 26), 16, 30)) is None
-
-
-def test_daily_task_is_idempotent(eager_celery: None, fake_chain: Any) -> None:
-    from batch.tasks import scheduled_daily_sequence
-
-    first = scheduled_daily_sequence.apply().get()
-    second = scheduled_daily_sequence.apply().get()
-    assert first["started"] is True and second == {"started": False, "job_id": None}
-    assert BatchJob.objects.filter(job_name="full_portfolio_calculation").count() == 1
-
-
-def test_weekly_correlations_run_once_a_week(fake_chain: Any) -> None:
-    saturday = dt.datetime(2026, 11, 28, 6, 0, tzinfo=ET)
-    job = services.scheduled_weekly_start(now=saturday)
-    assert job is not None and job.job_name == "correlations"
-    assert services.scheduled_weekly_start(now=saturday + dt.timedelta(hours=1)) is None
-    assert services.scheduled_weekly_start(now=saturday + dt.timedelta(days=7)) is not None
-
-
-def test_beat_schedule_is_seeded_in_new_york_time() -> None:
-    from django_celery_beat.models import PeriodicTask
-
-    entries = {
-        t.task + " " + f"{t.crontab.minute} {t.crontab.hour} {t.crontab.day_of_week}": str(
-            t.crontab.timezone
-        )
-        for t in PeriodicTask.objects.filter(name__startswith="batch:").select_related("crontab")
-    }
-    assert entries == {
-        "batch.tasks.scheduled_daily_sequence 30 16 1-5": "America/New_York",
-        "batch.tasks.scheduled_daily_sequence 30 13 1-5": "America/New_York",
-        "batch.tasks.scheduled_weekly_correlations 0 6 6": "America/New_York",
-    }
 
 
 # --------------------------------------------------------------------------- run_batch

@@ -22,6 +22,7 @@ from batch import registry, services
 from batch.models import BatchJob, JobSource
 from batch.tests.conftest import fast_step
 from marketdata.providers.base import ProviderError
+from risk.jobs import FULL_CHAIN
 from sigmasight.celery import app
 
 pytestmark = [
@@ -107,7 +108,7 @@ def test_cancel_through_the_api_stops_a_running_chain(
             time.sleep(SLOW_ITEM_SECONDS)
         return {"items": SLOW_ITEMS}
 
-    for name in registry.FULL_CHAIN:
+    for name in FULL_CHAIN:
         monkeypatch.setitem(registry.JOB_STEPS, name, fast_step)
     monkeypatch.setitem(registry.JOB_STEPS, "greeks_calculation", slow_step)
 

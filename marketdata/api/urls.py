@@ -5,11 +5,6 @@ from django.urls import path
 from marketdata.api import views
 
 urlpatterns = [
-    path(
-        "data/prices/historical/<str:symbol_or_position_id>",
-        views.HistoricalPricesView.as_view(),
-        name="prices-historical",
-    ),
     path("data/prices/quotes", views.QuotesView.as_view(), name="prices-quotes"),
     path("data/factors/etf-prices", views.FactorETFPricesView.as_view(), name="factor-etf-prices"),
 ]

@@ -1,10 +1,10 @@
-"""Market-data endpoints of SigmaSight (spec 2.5, 2.6, 2.7). Thin: parse the query, call one
-selector, serialize."""
+"""Market-data endpoints of SigmaSight (spec 2.6, 2.7). Thin: parse the query, call one
+selector, serialize. (2.5, the history of a symbol *or a position*, is served by the
+portfolios app, which owns positions.)"""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,8 +13,6 @@ from marketdata import selectors
 from marketdata.api.serializers import (
     FactorETFPricesSerializer,
     FactorETFQuerySerializer,
-    HistoricalPricesSerializer,
-    HistoricalQuerySerializer,
     QuotesQuerySerializer,
     QuotesSerializer,
 )
@@ -26,42 +24,6 @@ _ERRORS = {
     422: OpenApiResponse(description="Invalid query, or INVALID_SYMBOL"),
     429: OpenApiResponse(description="Rate limit exceeded"),
 }
-
-
-class HistoricalPricesView(APIView):
-    throttle_classes = throttles(MarketRateThrottle)
-
-    @extend_schema(
-        tags=["data"],
-        summary="Get historical price data for symbol or position",
-        description=(
-            "Daily bars, newest first, with period statistics (fractions). The path names a "
-            "symbol (OCC for options) or one of the caller's position ids."
-        ),
-        parameters=[
-            OpenApiParameter(
-                "symbol_or_position_id",
-                OpenApiTypes.STR,
-                OpenApiParameter.PATH,
-                description="A symbol, or the UUID of one of your positions.",
-            ),
-            HistoricalQuerySerializer,
-        ],
-        responses={
-            200: HistoricalPricesSerializer,
-            404: OpenApiResponse(description="Position not found"),
-            **_ERRORS,
-        },
-    )
-    def get(self, request: Request, symbol_or_position_id: str) -> Response:
-        params = parse_query(HistoricalQuerySerializer, request)
-        result = selectors.historical_prices(
-            user=request.user,
-            subject=symbol_or_position_id,
-            start=params["start"],
-            end=params["end"],
-        )
-        return Response(HistoricalPricesSerializer(result).data)
 
 
 class QuotesView(APIView):

@@ -8,16 +8,7 @@ from rest_framework import serializers
 from portfolios.models import PortfolioType
 from sigmasight.api.fields import Money, Percent, Price, Quantity
 from sigmasight.api.inputs import Warnings
-
-
-class PaginationSerializer(serializers.Serializer):
-    page = serializers.IntegerField()
-    limit = serializers.IntegerField()
-    total_pages = serializers.IntegerField()
-    total_items = serializers.IntegerField()
-    has_next = serializers.BooleanField()
-    has_prev = serializers.BooleanField()
-
+from sigmasight.api.pagination import PaginationSerializer
 
 # ---- /data/portfolios ------------------------------------------------------------------------
 

@@ -18,9 +18,9 @@ urlpatterns = [
         name="data-positions-summary",
     ),
     path(
-        "data/positions/<uuid:position_id>/details",
-        views.PositionOneView.as_view(),
-        name="data-position-details",
+        "data/prices/historical/<str:symbol_or_position_id>",
+        views.HistoricalPricesView.as_view(),
+        name="prices-historical",
     ),
     path(
         "management/portfolios",

@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketdata.api.serializers import HistoricalPricesSerializer, HistoricalQuerySerializer
 from portfolios import reports, services
 from portfolios.api import serializers as s
 from portfolios.selectors import default_portfolio_id, portfolio_for_user, position_for_user
 from sigmasight.api.inputs import parse_body, parse_query
 from sigmasight.api.pagination import page_params, paginate
 from sigmasight.api.permissions import IsTrader
+from sigmasight.api.throttling import MarketRateThrottle, throttles
 
 PORTFOLIO_ID = OpenApiParameter("portfolio_id", UUID, OpenApiParameter.PATH)
 POSITION_ID = OpenApiParameter("position_id", UUID, OpenApiParameter.PATH)
@@ -111,19 +114,42 @@ class PositionSummaryView(APIView):
         return Response(data)
 
 
-class PositionOneView(APIView):
+class HistoricalPricesView(APIView):
+    throttle_classes = throttles(MarketRateThrottle)
+
     @extend_schema(
         tags=["data"],
-        summary="One position in depth: P&L, market data, fundamentals, history, transactions",
-        parameters=[POSITION_ID, s.PositionOneQuerySerializer],
-        responses={200: s.PositionOneSerializer},
+        summary="Get historical price data for symbol or position",
+        description=(
+            "Daily bars, newest first, with period statistics (fractions). The path names a "
+            "symbol (OCC for options) or one of the caller's position ids."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "symbol_or_position_id",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                description="A symbol, or the UUID of one of your positions.",
+            ),
+            HistoricalQuerySerializer,
+        ],
+        responses={
+            200: HistoricalPricesSerializer,
+            404: OpenApiResponse(description="Position not found"),
+            401: OpenApiResponse(description="Missing or invalid token"),
+            422: OpenApiResponse(description="Invalid query, or INVALID_SYMBOL"),
+            429: OpenApiResponse(description="Rate limit exceeded"),
+        },
     )
-    def get(self, request: Request, position_id: UUID) -> Response:
-        query = parse_query(s.PositionOneQuerySerializer, request)
-        body = reports.position_detail(
-            user=request.user, position_id=position_id, include_history=query["include_history"]
+    def get(self, request: Request, symbol_or_position_id: str) -> Response:
+        params = parse_query(HistoricalQuerySerializer, request)
+        result = reports.symbol_history(
+            user=request.user,
+            subject=symbol_or_position_id,
+            start=params["start"],
+            end=params["end"],
         )
-        return Response(s.PositionOneSerializer(body).data)
+        return Response(HistoricalPricesSerializer(result).data)
 
 
 # ---- /management/ ----------------------------------------------------------------------------

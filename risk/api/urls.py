@@ -3,6 +3,19 @@ from django.urls import path
 from risk.api import views
 
 urlpatterns = [
+    path(
+        "admin/batch/data-quality", views.AdminDataQualityView.as_view(), name="batch-data-quality"
+    ),
+    path(
+        "admin/batch/data-quality/refresh",
+        views.AdminDataQualityRefreshView.as_view(),
+        name="batch-data-quality-refresh",
+    ),
+    path(
+        "data/positions/<uuid:position_id>/details",
+        views.PositionOneView.as_view(),
+        name="data-position-details",
+    ),
     path("data/greeks/<uuid:portfolio_id>", views.GreeksView.as_view(), name="data-greeks"),
     path("data/factors/<uuid:portfolio_id>", views.FactorsView.as_view(), name="data-factors"),
     path(

@@ -5,18 +5,39 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from risk import reports, selectors
+from portfolios.api.serializers import PositionOneQuerySerializer, PositionOneSerializer
+from portfolios.selectors import portfolio_for_admin
+from risk import quality, reports, selectors, services
 from risk.api import serializers as s
 from sigmasight.api.inputs import parse_query
+from sigmasight.api.permissions import IsAdmin
 from sigmasight.api.throttling import AnalyticsRateThrottle, throttles
 
 PORTFOLIO_ID = OpenApiParameter("portfolio_id", UUID, OpenApiParameter.PATH)
+POSITION_ID = OpenApiParameter("position_id", UUID, OpenApiParameter.PATH)
+
+
+class PositionOneView(APIView):
+    """Served here because it joins the book (portfolios) with the stored risk results."""
+
+    @extend_schema(
+        tags=["data"],
+        summary="One position in depth: P&L, market data, fundamentals, history, transactions",
+        parameters=[POSITION_ID, PositionOneQuerySerializer],
+        responses={200: PositionOneSerializer},
+    )
+    def get(self, request: Request, position_id: UUID) -> Response:
+        query = parse_query(PositionOneQuerySerializer, request)
+        body = reports.position_detail_report(
+            user=request.user, position_id=position_id, include_history=query["include_history"]
+        )
+        return Response(PositionOneSerializer(body).data)
 
 
 class GreeksView(APIView):
@@ -130,3 +151,63 @@ class RiskSummaryView(APIView):
             method=query["method"],
         )
         return Response(s.RiskSummarySerializer(body).data)
+
+
+# ---- /admin/batch/data-quality (admins) ------------------------------------------------------
+
+ADMIN_ERRORS = {
+    401: OpenApiResponse(description="Missing or invalid token"),
+    403: OpenApiResponse(description="INSUFFICIENT_PERMISSIONS: the admin permission is required"),
+    422: OpenApiResponse(description="Invalid query parameter (loc: ['query', name])"),
+    429: OpenApiResponse(description="Rate limit exceeded"),
+}
+
+
+class AdminDataQualityView(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        tags=["admin"],
+        summary="Get data quality status and metrics for portfolios",
+        description="Coverage and freshness per portfolio (percent), provider and database "
+        "health, and the scores recorded by jobs over 7 days. Figures the service cannot "
+        "measure are null, with the reason in warnings.",
+        parameters=[s.PortfolioQuerySerializer],
+        responses={
+            200: s.DataQualityStatusSerializer,
+            404: OpenApiResponse(description="Portfolio not found"),
+            **ADMIN_ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        query = parse_query(s.PortfolioQuerySerializer, request)
+        report = quality.data_quality_status(
+            portfolio=portfolio_for_admin(portfolio_id=query.get("portfolio_id"))
+        )
+        return Response(s.DataQualityStatusSerializer(report).data)
+
+
+class AdminDataQualityRefreshView(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        tags=["admin"],
+        summary="Refresh market data to improve data quality scores",
+        description="Starts a data_quality_refresh job (for one portfolio, or all) and answers "
+        "202 with its id; follow it at /api/v1/system/jobs/{job_id} or on /ws/jobs. In the "
+        "embedded default the job runs in a background thread of the server.",
+        parameters=[s.PortfolioQuerySerializer],
+        request=None,
+        responses={
+            202: s.RefreshReportSerializer,
+            404: OpenApiResponse(description="Portfolio not found"),
+            **ADMIN_ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        query = parse_query(s.PortfolioQuerySerializer, request)
+        report = services.data_quality_refresh_start(
+            portfolio=portfolio_for_admin(portfolio_id=query.get("portfolio_id")),
+            requested_by=request.user,
+        )
+        return Response(s.RefreshReportSerializer(report).data, status=status.HTTP_202_ACCEPTED)

@@ -18,6 +18,17 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 
+class PaginationSerializer(serializers.Serializer):
+    """The ``pagination`` object of every list response."""
+
+    page = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    total_pages = serializers.IntegerField()
+    total_items = serializers.IntegerField()
+    has_next = serializers.BooleanField()
+    has_prev = serializers.BooleanField()
+
+
 class PageQuerySerializer(serializers.Serializer):
     page = serializers.IntegerField(min_value=1, default=1)
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)

@@ -7,6 +7,7 @@ completes. Ctrl-C cancels it.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -14,7 +15,6 @@ from tqdm import tqdm
 
 from batch import registry
 from batch.models import JobSource, JobStatus
-from batch.selectors import portfolio_for_admin
 from batch.services import JobContext, job_create, job_run
 from sigmasight.errors import DomainError
 
@@ -34,16 +34,23 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        portfolio_ids = None
+        if options["portfolio"]:
+            try:
+                portfolio_ids = [uuid.UUID(options["portfolio"])]
+            except ValueError as exc:
+                raise CommandError(f"portfolio {options['portfolio']}: not a UUID") from exc
         try:
-            portfolio = portfolio_for_admin(portfolio_id=options["portfolio"])
-        except (DomainError, ValueError) as exc:
+            job = job_create(
+                job_name=options["job_name"],
+                portfolio_ids=portfolio_ids,
+                source=JobSource.MANAGEMENT_COMMAND,
+            )
+        except DomainError as exc:
             raise CommandError(f"portfolio {options['portfolio']}: not found") from exc
-        job = job_create(
-            job_name=options["job_name"], portfolio=portfolio, source=JobSource.MANAGEMENT_COMMAND
-        )
         self.stdout.write(
             f"{job.pk}: running {job.job_name} for "
-            f"{'portfolio ' + str(portfolio.pk) if portfolio else 'all portfolios'}"
+            f"{'portfolio ' + options['portfolio'] if portfolio_ids else 'all portfolios'}"
         )
         bar = tqdm(
             desc=job.job_name, unit="item", disable=options["no_progress"], file=self.stderr._out
