@@ -29,6 +29,7 @@ class JobSource(models.TextChoices):
     API_TRIGGER = "api_trigger", "API"
     SCHEDULED_JOB = "scheduled_job", "Schedule (celery beat)"
     MANAGEMENT_COMMAND = "management_command", "manage.py run_batch"
+    ADMIN_ACTION = "admin_action", "Django admin"
 
 
 class BatchJob(models.Model):

@@ -264,6 +264,29 @@ def job_dispatch(job: BatchJob) -> str:
     return task_id
 
 
+def job_start(
+    *,
+    job_name: str,
+    portfolio_ids: Sequence[uuid.UUID] | None = None,
+    source: str = JobSource.API_TRIGGER,
+    requested_by: Any = None,
+) -> BatchJob:
+    """Create and dispatch a job (``POST /system/jobs``, the admin's "Start a job"): it runs
+    on a worker, or in a background thread of the embedded default; the caller gets it
+    pending (or already running) at once. Bad input (an unknown job or portfolio) is a
+    422 and creates nothing."""
+    with transaction.atomic():
+        job = job_create(
+            job_name=job_name,
+            portfolio_ids=portfolio_ids,
+            source=source,
+            requested_by=requested_by,
+        )
+        job_dispatch(job)
+    job.refresh_from_db()
+    return job
+
+
 #: The Celery task that runs a job (``batch.tasks.run_batch_job``).
 RUN_TASK = "batch.tasks.run_batch_job"
 

@@ -11,11 +11,10 @@ import itertools
 import math
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from accounts.models import User
 from marketdata.models import AssetType
 from marketdata.selectors import (
     historical_prices,
@@ -39,6 +38,9 @@ from portfolios.selectors import (
 )
 from portfolios.valuation import money, percent, price4, weights
 from risk.engine.performance import annualized_volatility, max_drawdown, sharpe_ratio
+
+if TYPE_CHECKING:  # types only: the user model is the accounts app's
+    from accounts.models import User
 
 
 def _portfolio_header(portfolio: Portfolio) -> dict[str, Any]:

@@ -11,17 +11,19 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from accounts.models import User
 from marketdata.selectors import PriceSnapshot, price_snapshots
 from portfolios.models import Portfolio, Position, Transaction, TransactionKind
 from portfolios.valuation import Valuation, money, percent, value_position
 from sigmasight.errors import PortfolioNotFound, PositionNotFound
+
+if TYPE_CHECKING:  # types only: the user model is the accounts app's
+    from accounts.models import User
 
 
 def default_portfolio_id(*, user: User) -> UUID | None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
 from marketdata import services as marketdata_services
 from marketdata.models import Security
 from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
@@ -31,6 +30,9 @@ from portfolios.models import (
 from portfolios.valuation import fifo_close, money
 from risk.engine.conventions import OPTION_MULTIPLIER
 from sigmasight.errors import Conflict, InvalidSymbol, ValidationFailed
+
+if TYPE_CHECKING:  # types only: the user model is the accounts app's
+    from accounts.models import User
 
 
 @transaction.atomic

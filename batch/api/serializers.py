@@ -265,6 +265,28 @@ class CancelReportSerializer(serializers.Serializer):
 # --------------------------------------------------------------------------- S1–S3
 
 
+class JobStartSerializer(serializers.Serializer):
+    """``POST /system/jobs``: which registered job, over which portfolios."""
+
+    job_name = serializers.CharField(
+        max_length=64, validators=[_job_name], help_text="A registered job name"
+    )
+    portfolio_ids = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        allow_null=True,
+        min_length=1,
+        max_length=1000,
+        help_text="Live portfolios to cover (any user's); omit for every live portfolio",
+    )
+
+
+class JobStartedSerializer(serializers.Serializer):
+    job_id = serializers.CharField(help_text="job_YYYYMMDD_HHMMSS_<name>_<4 hex>, UTC")
+    status = serializers.CharField(help_text="pending, or running if it started already")
+    status_url = serializers.CharField(help_text="Where to follow it: GET /api/v1/system/jobs/{id}")
+
+
 class JobListSerializer(serializers.Serializer):
     jobs = JobSerializer(many=True)
     pagination = PaginationSerializer()

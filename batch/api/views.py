@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from batch import selectors, services
 from batch.api import serializers as s
-from sigmasight.api.inputs import parse_query
+from sigmasight.api.inputs import parse_body, parse_query
 from sigmasight.api.pagination import page_params, paginate
 from sigmasight.api.permissions import IsAdmin
 
@@ -142,6 +143,35 @@ class SystemJobListView(AdminView):
         window, pagination = paginate(jobs, page=paging["page"], limit=paging["limit"])
         body = {"jobs": [selectors.job_payload(job) for job in window], "pagination": pagination}
         return Response(s.JobListSerializer(body).data)
+
+    @extend_schema(
+        tags=["system"],
+        operation_id="system_jobs_start",
+        summary="Start a job",
+        description="Starts any registered job (see the job_name values of GET /system/jobs) "
+        "for every live portfolio, or for portfolio_ids, and answers at once: the job runs on "
+        "a Celery worker (in the embedded default, in a background thread of the server). "
+        "Follow it at status_url or on /ws/jobs; cancel it with DELETE status_url.",
+        request=s.JobStartSerializer,
+        responses={
+            202: s.JobStartedSerializer,
+            **_ERRORS,
+            422: OpenApiResponse(description="Unknown job_name or portfolio id (field errors)"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = parse_body(s.JobStartSerializer, request)
+        job = services.job_start(
+            job_name=data["job_name"],
+            portfolio_ids=data.get("portfolio_ids"),
+            requested_by=request.user,
+        )
+        body = {
+            "job_id": job.pk,
+            "status": job.status,
+            "status_url": f"/api/v1/system/jobs/{job.pk}",
+        }
+        return Response(s.JobStartedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
 
 class SystemJobDetailView(AdminView):

@@ -449,3 +449,179 @@ def test_django_admin_lists_shows_and_cancels_jobs(make_user: Any) -> None:
     done.refresh_from_db()
     assert pending.status == "cancelled" and done.status == "completed"
     assert b"Not cancelled" in response.content
+
+
+# --------------------------------------------------------------------------- starting jobs
+
+
+def test_post_system_jobs_starts_a_job_and_answers_202_at_once(
+    admin_client: APIClient,
+    priced_book: Any,
+    fake_chain: Any,
+    eager_celery: None,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            SYSTEM_JOBS,
+            {"job_name": "full_portfolio_calculation", "portfolio_ids": [str(priced_book.pk)]},
+            format="json",
+        )
+    assert response.status_code == 202
+    body = response.json()
+    assert set(body) >= {"job_id", "status", "status_url"}
+    assert body["status_url"] == f"/api/v1/system/jobs/{body['job_id']}"
+    job = BatchJob.objects.get(pk=body["job_id"])
+    assert job.job_name == "full_portfolio_calculation"
+    assert job.portfolio_id == priced_book.pk
+    assert job.metadata["portfolio_ids"] == [str(priced_book.pk)]
+    assert job.requested_by_id == admin_client.user.pk  # type: ignore[attr-defined]
+    followed = admin_client.get(body["status_url"]).json()
+    assert followed["status"] == "completed" and followed["progress_percent"] == 100.0
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"job_name": "no_such_job"}, "job_name"),
+        ({}, "job_name"),
+        ({"job_name": "risk_metrics", "portfolio_ids": ["not-a-uuid"]}, "portfolio_ids"),
+        (
+            {"job_name": "risk_metrics", "portfolio_ids": ["00000000-0000-0000-0000-000000000000"]},
+            "portfolio_ids",
+        ),
+        ({"job_name": "risk_metrics", "portfolio_ids": []}, "portfolio_ids"),
+    ],
+)
+def test_post_system_jobs_bad_input_is_422_and_starts_nothing(
+    admin_client: APIClient, payload: dict[str, Any], field: str
+) -> None:
+    response = admin_client.post(SYSTEM_JOBS, payload, format="json")
+    assert response.status_code == 422
+    body = response.json()
+    assert_error_envelope(body, code="VALIDATION_ERROR")
+    assert any(field in item["loc"] for item in body["detail"])
+    assert not BatchJob.objects.exists()
+
+
+def test_post_system_jobs_is_for_admins(auth_client: APIClient) -> None:
+    response = auth_client.post(SYSTEM_JOBS, {"job_name": "risk_metrics"}, format="json")
+    assert response.status_code == 403
+    assert not BatchJob.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the thread has its own connection: commit for real
+def test_embedded_default_runs_a_started_job_in_a_background_thread(
+    admin_client: APIClient, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request answers while the job still runs; the job then finishes on its own."""
+    import threading
+
+    from batch import registry, services
+
+    release = threading.Event()
+
+    def waits(ctx: services.JobContext, *, portfolio_ids: Any) -> dict[str, Any]:
+        for _ in ctx.items(range(2)):
+            release.wait(timeout=30)
+        return {}
+
+    monkeypatch.setitem(registry.JOB_STEPS, "risk_metrics", waits)
+    settings.BATCH_RUN_IN_THREAD = True
+    threads: list[threading.Thread] = []
+    real = services.run_in_background
+    monkeypatch.setattr(
+        services, "run_in_background", lambda *a, **k: threads.append(real(*a, **k))
+    )
+    response = admin_client.post(SYSTEM_JOBS, {"job_name": "risk_metrics"}, format="json")
+    assert response.status_code == 202
+    job_id = response.json()["job_id"]
+    assert BatchJob.objects.get(pk=job_id).status in ("pending", "running")  # not finished
+    release.set()
+    threads[0].join(timeout=30)
+    job = BatchJob.objects.get(pk=job_id)
+    assert job.status == "completed" and job.processed_items == 2
+
+
+def test_admin_starts_a_job_watches_it_and_cancels_it(make_user: Any, settings: Any) -> None:
+    """As an ops engineer would: "Start a job" in the admin, the list shows it with its
+    progress, and the cancel action stops it."""
+    from django.test import Client
+
+    settings.BATCH_RUN_IN_THREAD = False  # queued for a worker that is not running here
+    admin_user = make_user(role="admin")
+    client = Client()
+    client.force_login(admin_user)
+    form = client.get("/admin/batch/batchjob/start/")
+    assert form.status_code == 200 and b"full_portfolio_calculation" in form.content
+    listing = client.get("/admin/batch/batchjob/")
+    assert b"/admin/batch/batchjob/start/" in listing.content  # the "Start a job" button
+    response = client.post(
+        "/admin/batch/batchjob/start/", {"job_name": "full_portfolio_calculation"}, follow=True
+    )
+    assert response.status_code == 200 and b"Started" in response.content
+    job = BatchJob.objects.get()
+    assert job.job_name == "full_portfolio_calculation"
+    assert job.metadata["source"] == "admin_action" and job.requested_by_id == admin_user.pk
+    BatchJob.objects.filter(pk=job.pk).update(
+        status="running",
+        total_items=40,
+        processed_items=10,
+        metadata={**job.metadata, "current_step": "risk_metrics"},
+    )
+    listing = client.get("/admin/batch/batchjob/")
+    assert b"10/40 (25%)" in listing.content and b"risk_metrics" in listing.content
+    client.post(
+        "/admin/batch/batchjob/",
+        {"action": "cancel_selected_jobs", "_selected_action": [job.pk]},
+    )
+    job.refresh_from_db()
+    assert job.cancel_requested_at is not None
+
+
+def test_admin_start_with_a_bad_portfolio_shows_the_error_and_starts_nothing(
+    make_user: Any,
+) -> None:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(make_user(role="admin"))
+    for ids in ("not-a-uuid", "00000000-0000-0000-0000-000000000000"):
+        response = client.post(
+            "/admin/batch/batchjob/start/", {"job_name": "risk_metrics", "portfolio_ids": ids}
+        )
+        assert response.status_code == 200 and b"errorlist" in response.content
+    assert not BatchJob.objects.exists()
+
+
+def test_a_trader_cannot_open_the_admin_start_page(make_user: Any) -> None:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(make_user(role="trader", is_staff=True))
+    assert client.get("/admin/batch/batchjob/start/").status_code in (302, 403)
+    assert not BatchJob.objects.exists()
+
+
+def test_a_force_cancelled_chain_shows_no_running_step() -> None:
+    from batch import services
+
+    job = make_job(
+        job_name="full_portfolio_calculation",
+        status="running",
+        metadata={
+            "steps": [
+                {"name": "market_data_update", "status": "completed"},
+                {"name": "greeks_calculation", "status": "running"},
+            ],
+            "current_step": "greeks_calculation",
+        },
+    )
+    BatchJob.objects.filter(pk=job.pk).update(
+        cancel_requested_at=timezone.now() - dt.timedelta(minutes=6)
+    )
+    outcome = services.job_cancel(job_id=job.pk)  # the worker is presumed dead
+    assert outcome.job.status == "cancelled"
+    job.refresh_from_db()
+    assert [s["status"] for s in job.metadata["steps"]] == ["completed", "cancelled"]
+    assert "current_step" not in job.metadata
