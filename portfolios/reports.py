@@ -27,6 +27,7 @@ from portfolios.models import PRESENTED_TYPE, Portfolio, Position, TransactionKi
 from portfolios.selectors import (
     MarkedPosition,
     data_quality_score,
+    default_portfolio_for_user,
     portfolio_book,
     portfolio_for_user,
     portfolios_for_user,
@@ -38,6 +39,7 @@ from portfolios.selectors import (
 )
 from portfolios.valuation import money, percent, price4, weights
 from risk.engine.performance import annualized_volatility, max_drawdown, sharpe_ratio
+from sigmasight.errors import PortfolioNotFound
 
 if TYPE_CHECKING:  # types only: the user model is the accounts app's
     from accounts.models import User
@@ -55,7 +57,7 @@ def _portfolio_header(portfolio: Portfolio) -> dict[str, Any]:
     }
 
 
-def portfolio_list(*, user: User) -> list[dict[str, Any]]:
+def portfolio_list(*, user: User, portfolio_ids: list[Any] | None = None) -> list[dict[str, Any]]:
     return [
         {
             **_portfolio_header(row.portfolio),
@@ -64,8 +66,16 @@ def portfolio_list(*, user: User) -> list[dict[str, Any]]:
             "cash_balance": money(row.cash_balance),
             "total_value": money(row.total_value),
         }
-        for row in portfolios_for_user(user=user)
+        for row in portfolios_for_user(user=user, portfolio_ids=portfolio_ids)
     ]
+
+
+def portfolio_item(*, user: User, portfolio_id: Any) -> dict[str, Any]:
+    """One portfolio as ``/data/portfolios`` lists it (the M1/M2 response), or 404."""
+    rows = portfolio_list(user=user, portfolio_ids=[portfolio_id])
+    if not rows:
+        raise PortfolioNotFound()
+    return rows[0]
 
 
 def _complete_position(m: MarkedPosition) -> dict[str, Any]:
@@ -142,6 +152,15 @@ def _detail_row(m: MarkedPosition) -> dict[str, Any]:
     }
 
 
+def position_row(*, user: User, position_id: Any) -> dict[str, Any]:
+    """One position as ``/data/positions/details`` lists it (the M4/M5 response), or 404."""
+    position = position_for_user(user=user, position_id=position_id)
+    book = portfolio_book(
+        portfolio=position.portfolio, include_closed=True, position_ids=[position.id]
+    )
+    return _detail_row(book.marked[0])
+
+
 def _type_matches(position: Position, wanted: str | None) -> bool:
     return wanted is None or wanted in (
         position.position_type,
@@ -152,7 +171,13 @@ def _type_matches(position: Position, wanted: str | None) -> bool:
 def positions_details(
     *, user: User, portfolio_id: Any, position_type: str | None, include_inactive: bool
 ) -> dict[str, Any]:
-    portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
+    """``/data/positions/details`` of ``portfolio_id``, or of the user's default portfolio
+    when it is None (404 when they have none)."""
+    portfolio = (
+        default_portfolio_for_user(user=user)
+        if portfolio_id is None
+        else portfolio_for_user(user=user, portfolio_id=portfolio_id)
+    )
     book = portfolio_book(portfolio=portfolio, include_closed=include_inactive)
     rows = [m for m in book.marked if _type_matches(m.position, position_type)]
     active = [m for m in rows if m.position.is_active]

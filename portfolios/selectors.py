@@ -36,6 +36,14 @@ def default_portfolio_id(*, user: User) -> UUID | None:
     )
 
 
+def default_portfolio_for_user(*, user: User) -> Portfolio:
+    """The user's default portfolio (else their oldest live one), or 404 when they have none."""
+    portfolio = Portfolio.objects.owned_by(user).order_by("-is_default", "created_at").first()
+    if portfolio is None:
+        raise PortfolioNotFound()
+    return portfolio
+
+
 def portfolio_for_user(*, user: User, portfolio_id: UUID | str) -> Portfolio:
     """The user's live portfolio, or 404 (another user's id is indistinguishable from none)."""
     portfolio = Portfolio.objects.owned_by(user).filter(pk=portfolio_id).first()
@@ -217,9 +225,15 @@ class PortfolioBook:
 
 
 def _positions_query(
-    portfolio: Portfolio, *, as_of: dt.date | None, include_closed: bool
+    portfolio: Portfolio,
+    *,
+    as_of: dt.date | None,
+    include_closed: bool,
+    position_ids: Sequence[UUID] | None = None,
 ) -> QuerySet[Position]:
     query = Position.objects.filter(portfolio=portfolio).select_related("security")
+    if position_ids is not None:
+        query = query.filter(pk__in=list(position_ids))
     if as_of is not None:
         query = query.filter(entry_date__lte=as_of)
         if not include_closed:
@@ -238,10 +252,19 @@ def cash_balance(*, portfolio: Portfolio, as_of: dt.date | None = None) -> Decim
 
 
 def portfolio_book(
-    *, portfolio: Portfolio, as_of: dt.date | None = None, include_closed: bool = False
+    *,
+    portfolio: Portfolio,
+    as_of: dt.date | None = None,
+    include_closed: bool = False,
+    position_ids: Sequence[UUID] | None = None,
 ) -> PortfolioBook:
-    """Mark every position of ``portfolio`` (open at ``as_of`` when given) to market."""
-    positions = list(_positions_query(portfolio, as_of=as_of, include_closed=include_closed))
+    """Mark every position of ``portfolio`` (open at ``as_of`` when given; only those of
+    ``position_ids`` when given) to market. Cash and realized totals are the portfolio's."""
+    positions = list(
+        _positions_query(
+            portfolio, as_of=as_of, include_closed=include_closed, position_ids=position_ids
+        )
+    )
     snapshots = price_snapshots(symbols={p.security_id for p in positions}, as_of=as_of)
     ledger = Transaction.objects.filter(portfolio=portfolio)
     if as_of is not None:
@@ -297,12 +320,18 @@ class PortfolioListRow:
     cash_balance: Decimal
 
 
-def portfolios_for_user(*, user: User) -> list[PortfolioListRow]:
-    """Every live portfolio of ``user`` with its value (queries independent of count)."""
+def portfolios_for_user(
+    *, user: User, portfolio_ids: Sequence[UUID] | None = None
+) -> list[PortfolioListRow]:
+    """Every live portfolio of ``user`` (or those of ``portfolio_ids``) with its value
+    (queries independent of count)."""
+    owned = Portfolio.objects.owned_by(user)
+    if portfolio_ids is not None:
+        owned = owned.filter(pk__in=list(portfolio_ids))
     portfolios = list(
-        Portfolio.objects.owned_by(user)
-        .annotate(open_count=Count("positions", filter=Q(positions__closed_at__isnull=True)))
-        .order_by("-is_default", "created_at")
+        owned.annotate(
+            open_count=Count("positions", filter=Q(positions__closed_at__isnull=True))
+        ).order_by("-is_default", "created_at")
     )
     ids = [p.id for p in portfolios]
     positions = list(

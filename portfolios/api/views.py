@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from marketdata.api.serializers import HistoricalPricesSerializer, HistoricalQuerySerializer
 from portfolios import reports, services
 from portfolios.api import serializers as s
-from portfolios.selectors import default_portfolio_id, portfolio_for_user, position_for_user
+from portfolios.selectors import portfolio_for_user, position_for_user
 from sigmasight.api.inputs import parse_body, parse_query
 from sigmasight.api.pagination import page_params, paginate
 from sigmasight.api.permissions import IsTrader
@@ -73,12 +73,9 @@ class PositionDetailsView(APIView):
     def get(self, request: Request) -> Response:
         query = parse_query(s.PositionDetailsQuerySerializer, request)
         params = page_params(request)
-        portfolio_id = query.get("portfolio_id") or default_portfolio_id(user=request.user)
-        if portfolio_id is None:
-            portfolio_for_user(user=request.user, portfolio_id=UUID(int=0))  # raises 404
         body = reports.positions_details(
             user=request.user,
-            portfolio_id=portfolio_id,
+            portfolio_id=query.get("portfolio_id"),
             position_type=query.get("position_type"),
             include_inactive=query["include_inactive"],
         )
@@ -156,17 +153,15 @@ class HistoricalPricesView(APIView):
 
 
 def _portfolio_resource(user: Any, portfolio_id: Any) -> dict[str, Any]:
-    rows = [row for row in reports.portfolio_list(user=user) if row["id"] == portfolio_id]
-    return s.PortfolioListItemSerializer(rows[0]).data
+    return s.PortfolioListItemSerializer(
+        reports.portfolio_item(user=user, portfolio_id=portfolio_id)
+    ).data
 
 
 def _position_resource(user: Any, position_id: Any) -> dict[str, Any]:
-    position = position_for_user(user=user, position_id=position_id)
-    body = reports.positions_details(
-        user=user, portfolio_id=position.portfolio_id, position_type=None, include_inactive=True
-    )
-    row = next(r for r in body["data"] if r["id"] == position.id)
-    return s.PositionResourceSerializer(row).data
+    return s.PositionResourceSerializer(
+        reports.position_row(user=user, position_id=position_id)
+    ).data
 
 
 class ManagementPortfoliosView(APIView):
