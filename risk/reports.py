@@ -6,12 +6,12 @@ computed yet is ``null`` with a reason in ``warnings``; nothing is made up.
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
-from django.db.models import Max
-
-from marketdata.selectors import active_factors
+from marketdata.selectors import active_factors, price_snapshots
 from portfolios import reports as portfolio_reports
 from portfolios.selectors import (
     open_positions,
@@ -22,19 +22,31 @@ from portfolios.selectors import (
     value_groups,
 )
 from portfolios.valuation import money, percent
-from risk.models import (
-    DataQualityAssessment,
-    PortfolioRiskMetrics,
-    PositionFactorExposure,
-    StressTestResult,
+from risk.engine.aggregation import GREEK_NAMES
+from risk.engine.aggregation import greek_totals as engine_greek_totals
+from risk.payloads import (
+    components_of,
+    concentration_of,
+    factors_of,
+    greeks_of,
+    performance_of,
 )
 from risk.quality import portfolio_quality_rows
-from risk.selectors import latest_greeks
+from risk.selectors import (
+    latest_assessment,
+    latest_exposures,
+    latest_greeks,
+    latest_metrics,
+    latest_stress_results,
+    metrics_with_var_rows,
+    stress_results_on,
+)
 from sigmasight.errors import PositionNotFound
 
 if TYPE_CHECKING:  # types only: rows come from the owning apps' selectors
     from accounts.models import User
     from portfolios.models import Portfolio, Position
+    from risk.models import PortfolioRiskMetrics, PositionGreeks
 
 NOT_RUN = "the {job} batch has not run for this portfolio yet"
 SPEC_FACTOR_KEYS = (
@@ -54,41 +66,112 @@ SUMMARY_SCENARIOS = {
 }
 
 
-def latest_metrics(portfolio: Portfolio, method: str = "historical") -> PortfolioRiskMetrics | None:
-    return (
-        PortfolioRiskMetrics.objects.filter(portfolio=portfolio, method=method)
-        .order_by("-calculation_date")
-        .first()
+def greek_totals(
+    positions: list[Position], greeks: dict[UUID, PositionGreeks], spots: dict[str, float]
+) -> dict[str, float]:
+    """Σ Greek × quantity × multiplier over every position (a stock has delta 1 and no other
+    Greek), and net delta exposure Σ delta × quantity × multiplier × spot in dollars, by the
+    engine's one aggregation (an option without stored Greeks contributes nothing; its
+    spot is the underlying price its Greeks were computed at)."""
+    stored = [greeks.get(p.id) for p in positions]
+    totals = engine_greek_totals(
+        quantity=[float(p.quantity) for p in positions],
+        multiplier=[p.multiplier for p in positions],
+        spot=[
+            (g.underlying_price if g is not None else math.nan)
+            if p.multiplier > 1
+            else spots.get(p.security_id, math.nan)
+            for p, g in zip(positions, stored, strict=True)
+        ],
+        is_option=[p.multiplier > 1 for p in positions],
+        **{
+            name: [getattr(g, name) if g is not None else math.nan for g in stored]
+            for name in GREEK_NAMES
+        },
     )
+    return {
+        key: float(totals[key])
+        for key in (*(f"total_{n}" for n in GREEK_NAMES), "net_delta_exposure")
+    }
 
 
-METHODS = ("historical", "parametric", "monte_carlo")
-
-
-def _var_rows(
-    portfolio: Portfolio, method: str
-) -> tuple[PortfolioRiskMetrics | None, PortfolioRiskMetrics | None]:
-    """(the row with performance, Greeks and concentration, the row of the VaR method)."""
-    base = latest_metrics(portfolio)
-    if method == "historical" or base is None:
-        return base, base
-    return base, PortfolioRiskMetrics.objects.filter(
-        portfolio=portfolio, method=method, calculation_date=base.calculation_date
-    ).first()
-
-
-def latest_exposures(positions: list[Position]) -> dict[Any, PositionFactorExposure]:
-    ids = [p.id for p in positions]
-    last = dict(
-        PositionFactorExposure.objects.filter(position_id__in=ids)
-        .values_list("position_id")
-        .annotate(d=Max("calculation_date"))
-        .values_list("position_id", "d")
-    )
-    rows = PositionFactorExposure.objects.filter(
-        position_id__in=list(last), calculation_date__in=set(last.values())
-    )
-    return {r.position_id: r for r in rows if last.get(r.position_id) == r.calculation_date}
+def greeks_report(
+    *, user: User, portfolio_id: Any, position_id: UUID | None = None
+) -> dict[str, Any]:
+    portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
+    positions = open_positions(portfolio=portfolio)
+    greeks = latest_greeks(positions)
+    options = [p for p in positions if p.multiplier > 1]
+    spots = {
+        s: float(snap.price)
+        for s, snap in price_snapshots(
+            symbols={p.security_id for p in positions if p.multiplier == 1}
+        ).items()
+    }
+    warnings = []
+    rows = []
+    for p in options:
+        if position_id is not None and p.id != position_id:
+            continue
+        g = greeks.get(p.id)
+        if g is None:
+            warnings.append(f"No Greeks yet for {p.security_id}: run the greeks_calculation batch")
+        rows.append(
+            {
+                "position_id": p.id,
+                "symbol": p.security_id,
+                "position_type": p.presented_type,
+                "quantity": float(p.quantity),
+                "greeks": None
+                if g is None
+                else {
+                    **{name: getattr(g, name) for name in GREEK_NAMES},
+                    "implied_volatility": g.implied_volatility,
+                },
+                "volatility_source": g.volatility_source if g else None,
+                "model": g.model if g else None,
+                "option_price": g.option_price if g else None,
+                "delta_dollars": g.delta_dollars if g else None,
+                "underlying_symbol": p.underlying_symbol,
+                "underlying_price": g.underlying_price if g else None,
+                "strike_price": float(p.strike) if p.strike is not None else None,
+                "expiration_date": p.expiry,
+                "days_to_expiry": (p.expiry - g.calculation_date).days if g and p.expiry else None,
+                "time_to_expiry_years": g.time_to_expiry_years if g else None,
+                "calculation_date": g.calculation_date if g else None,
+                "last_updated": g.calculated_at if g else None,
+                "warnings": g.warnings if g else [],
+            }
+        )
+    if position_id is not None and not rows:
+        raise PositionNotFound()
+    with_greeks = [p for p in options if p.id in greeks]
+    stamps = [greeks[p.id].calculated_at for p in with_greeks]
+    options_only = greek_totals(options, greeks, spots)
+    return {
+        "portfolio_id": portfolio.id,
+        "greeks_data": rows,
+        "portfolio_greeks": greek_totals(positions, greeks, spots),
+        "options_greeks": options_only,
+        "summary": {
+            "options_positions": len(options),
+            "positions_with_greeks": len(with_greeks),
+            "coverage_percentage": round(100.0 * len(with_greeks) / len(options), 1)
+            if options
+            else None,
+            "last_updated": max(stamps) if stamps else None,
+        },
+        "units": {
+            "delta": "per $1 of the underlying",
+            "gamma": "per $1",
+            "theta": "per calendar day",
+            "vega": "per volatility point (0.01)",
+            "rho": "per rate point (0.01)",
+            "totals": "Σ Greek × quantity × multiplier (a stock has delta 1)",
+            "net_delta_exposure": "dollars",
+        },
+        "warnings": warnings,
+    }
 
 
 # ---- /data/factors/{id} ------------------------------------------------------------------------
@@ -126,7 +209,7 @@ def factors_report(*, user: User, portfolio_id: Any, position_id: Any = None) ->
         )
     if position_id is not None and not rows:
         raise PositionNotFound()
-    factors = metrics.factor_exposures if metrics else {}
+    factors = factors_of(metrics)
     if not factors:
         warnings.append("Portfolio exposures are null: " + NOT_RUN.format(job="factor_analysis"))
     with_exposures = sum(
@@ -197,14 +280,14 @@ def aggregations_report(
         "warnings": warnings,
     }
     if metrics is not None:
-        c = metrics.concentration or {}
+        c = concentration_of(metrics)
         body["concentration_metrics"] = {
             "top_5_positions_weight": c.get("top_5_weight"),
             "herfindahl_index": c.get("herfindahl"),
             "effective_positions": c.get("effective_positions"),
             "largest_position_weight": c.get("largest_position_weight"),
         }
-        perf = metrics.performance or {}
+        perf = performance_of(metrics)
         body["performance_metrics"] = {
             key: perf.get(key)
             for key in (
@@ -217,7 +300,7 @@ def aggregations_report(
         }
         body["performance_metrics"]["basis"] = "back-cast daily returns of today's holdings"
     if include_greeks:
-        g = metrics.greeks if metrics else None
+        g = greeks_of(metrics) or None
         body["greeks_aggregations"] = (
             {
                 key: g.get(key)
@@ -235,7 +318,7 @@ def aggregations_report(
             else None
         )
     if include_factors:
-        f = metrics.factor_exposures if metrics else None
+        f = factors_of(metrics) or None
         body["factor_aggregations"] = (
             {
                 "portfolio_beta": f["exposures"].get("market"),
@@ -272,7 +355,7 @@ def _risk_warnings(
     portfolio: Portfolio, metrics: PortfolioRiskMetrics, sectors: dict[str, Any]
 ) -> list[str]:
     warnings = []
-    perf = metrics.performance or {}
+    perf = performance_of(metrics)
     beta = perf.get("portfolio_beta")
     if beta is not None and beta > 1.0:
         warnings.append(f"Portfolio beta {beta:.2f} above 1.0 indicates higher market sensitivity")
@@ -280,10 +363,10 @@ def _risk_warnings(
         share = float(group["percentage"] or 0)
         if share > 30:
             warnings.append(f"High concentration in {name} sector ({share:.1f}%)")
-    days = (metrics.greeks or {}).get("average_days_to_expiry")
+    days = greeks_of(metrics).get("average_days_to_expiry")
     if days is not None:
         warnings.append(f"Options positions have {days:.0f} days average to expiry")
-    top = (metrics.concentration or {}).get("largest_position_weight")
+    top = concentration_of(metrics).get("largest_position_weight")
     if top is not None and top > 0.10:
         warnings.append(f"Largest position is {top * 100:.1f}% of gross exposure")
     return warnings
@@ -293,23 +376,14 @@ def risk_summary_report(
     *, user: User, portfolio_id: Any, confidence: int, method: str = "historical"
 ) -> dict[str, Any]:
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
-    metrics, var_row = _var_rows(portfolio, method)
+    metrics, var_row = metrics_with_var_rows(portfolio, method)
     book = portfolio_book(portfolio=portfolio)
     warnings = list(book.warnings)
     if metrics is None:
         warnings.append("Risk figures are null: " + NOT_RUN.format(job="risk_metrics"))
     value = float(metrics.portfolio_value) if metrics else float(book.total_value)
-    perf = (metrics.performance if metrics else None) or {}
-    stress = (
-        {
-            r.scenario_id: r
-            for r in StressTestResult.objects.filter(
-                portfolio=portfolio, calculation_date=metrics.calculation_date if metrics else None
-            )
-        }
-        if metrics
-        else {}
-    )
+    perf = performance_of(metrics)
+    stress = stress_results_on(portfolio, metrics.calculation_date) if metrics else {}
     if metrics and not stress:
         warnings.append("Stress scenarios are empty: " + NOT_RUN.format(job="stress_testing"))
     scenario_map: dict[str, Any] = {}
@@ -331,7 +405,7 @@ def risk_summary_report(
     total_var = (
         ((var_row.value_at_risk or {}).get("1_day") or {}).get(str(confidence)) if var_row else None
     )
-    for row in var_row.component_var if var_row else []:
+    for row in components_of(var_row):
         component = row.get(f"component_var_{confidence}")
         components.append(
             {
@@ -346,7 +420,7 @@ def risk_summary_report(
             }
         )
     components.sort(key=lambda r: r["component_var"] or 0)
-    g = (metrics.greeks if metrics else None) or {}
+    g = greeks_of(metrics)
     sectors = value_groups(book.open_positions, position_sector)
     return {
         "portfolio_id": portfolio.id,
@@ -403,9 +477,7 @@ def data_quality_report_for_user(*, user: User, portfolio_id: Any) -> dict[str, 
     greeks = latest_greeks(options)
     completeness, freshness = row["data_completeness"], row["data_freshness"]
     priced = round((completeness["price_coverage"] or 0) * len(positions) / 100) if positions else 0
-    last_assessment = (
-        DataQualityAssessment.objects.filter(portfolio=portfolio).order_by("-assessed_at").first()
-    )
+    last_assessment = latest_assessment(portfolio)
     return {
         "portfolio_id": portfolio.id,
         "overall_score": row["quality_score"],
@@ -492,7 +564,7 @@ def _cents(value: float | None) -> float | None:
 
 def metrics_report(*, user: User, portfolio_id: Any, method: str = "historical") -> dict[str, Any]:
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
-    metrics, var_row = _var_rows(portfolio, method)
+    metrics, var_row = metrics_with_var_rows(portfolio, method)
     warnings = [] if metrics else ["Risk figures are null: " + NOT_RUN.format(job="risk_metrics")]
 
     def table(source: dict[str, Any] | None) -> dict[str, Any]:
@@ -504,7 +576,7 @@ def metrics_report(*, user: User, portfolio_id: Any, method: str = "historical")
             for horizon in ("1_day", "5_day", "10_day")
         }
 
-    perf = (metrics.performance if metrics else None) or {}
+    perf = performance_of(metrics)
     return {
         "portfolio_id": portfolio.id,
         "risk_metrics": {
@@ -562,20 +634,7 @@ def factor_exposures_analytics(*, user: User, portfolio_id: Any) -> dict[str, An
 
 def scenarios_report(*, user: User, portfolio_id: Any) -> dict[str, Any]:
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
-    last = StressTestResult.objects.filter(portfolio=portfolio).aggregate(
-        d=Max("calculation_date")
-    )["d"]
-    results = (
-        list(
-            StressTestResult.objects.filter(
-                portfolio=portfolio, calculation_date=last, scenario__is_active=True
-            )
-            .select_related("scenario")
-            .order_by("scenario__display_order")
-        )
-        if last
-        else []
-    )
+    last, results = latest_stress_results(portfolio)
     metrics = latest_metrics(portfolio)
     rows = [
         {
@@ -682,11 +741,7 @@ def position_risk_blocks(position: Position) -> dict[str, Any]:
         blocks["warnings"].append("factor_exposures: " + NOT_RUN.format(job="factor_analysis"))
     metrics = latest_metrics(position.portfolio)
     row = next(
-        (
-            r
-            for r in (metrics.component_var if metrics else [])
-            if r["position_id"] == str(position.id)
-        ),
+        (r for r in components_of(metrics) if r["position_id"] == str(position.id)),
         None,
     )
     if row is not None:

@@ -51,6 +51,7 @@ from risk.models import (
     StressScenario,
     StressTestResult,
 )
+from risk.payloads import ComponentVarRow, GreekTotals, PerformanceFigures, VarTable
 from risk.quality import portfolio_quality_rows, refresh_preview, refresh_report
 
 if TYPE_CHECKING:  # types only: rows come from the portfolios app's selectors
@@ -283,7 +284,7 @@ HORIZONS = (1, 5, 10)
 CONFIDENCES = (0.95, 0.99)
 
 
-def _greek_totals(inputs: RiskInputs) -> dict[str, Any]:
+def _greek_totals(inputs: RiskInputs) -> GreekTotals:
     """RISK-MODEL.md totals: Σ Greek × quantity × multiplier (stocks: delta 1), dollar
     delta, gamma for 1% and 2% moves, vega per vol point, theta per day."""
     book = inputs.book
@@ -321,10 +322,10 @@ def risk_metrics_for_portfolio(
     inputs = risk_inputs(portfolio, on=on, as_of=as_of, lookback=settings.RISK_LOOKBACK_DAYS)
     value = inputs.total_value
     n = len(inputs.positions)
-    var_table: dict[str, dict[str, float | None]] = {}
-    es_table: dict[str, dict[str, float | None]] = {}
-    components: list[dict[str, Any]] = []
-    performance: dict[str, Any] = {}
+    var_table: VarTable = {}
+    es_table: VarTable = {}
+    components: list[ComponentVarRow] = []
+    performance: PerformanceFigures = {}
     warnings = list(inputs.warnings)
     if n and len(inputs.dates) >= 20:
         results = historical_full_revaluation(

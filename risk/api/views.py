@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from portfolios.api.serializers import PositionOneQuerySerializer, PositionOneSerializer
 from portfolios.selectors import portfolio_for_admin
-from risk import quality, reports, selectors, services
+from risk import quality, reports, services
 from risk.api import serializers as s
 from sigmasight.api.inputs import parse_query
 from sigmasight.api.permissions import IsAdmin
@@ -51,7 +51,7 @@ class GreeksView(APIView):
     )
     def get(self, request: Request, portfolio_id: UUID) -> Response:
         query = parse_query(s.GreeksQuerySerializer, request)
-        body = selectors.greeks_report(
+        body = reports.greeks_report(
             user=request.user, portfolio_id=portfolio_id, position_id=query.get("position_id")
         )
         return Response(s.GreeksReportSerializer(body).data)
