@@ -37,10 +37,11 @@ from marketdata import calendar
 from marketdata.health import fallback_provider_names, provider_section
 from marketdata.selectors import bar_counts, price_snapshots
 from portfolios.selectors import live_portfolio_count, live_portfolios, open_positions
+from risk.engine.conventions import TRADING_DAYS_PER_YEAR
 from risk.selectors import data_quality_report
 from sigmasight.health import database_health
 
-LOOKBACK_SESSIONS = 252
+LOOKBACK_SESSIONS = TRADING_DAYS_PER_YEAR  # a year of sessions
 #: Share of the lookback's sessions a symbol's bars must cover to count as full history.
 HISTORY_FULL_SHARE = 0.95
 #: Freshness points lost per session a price is behind the last close.

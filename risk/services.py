@@ -24,21 +24,30 @@ from portfolios.selectors import external_cash_flows, open_positions, portfolio_
 from risk.book import RiskInputs, risk_inputs, security_durations
 from risk.engine.aggregation import greek_totals
 from risk.engine.concentration import concentration
+from risk.engine.conventions import TRADING_DAYS_PER_YEAR
 from risk.engine.correlation import (
     average_correlation,
     clusters,
     correlation_matrix,
     effective_positions,
 )
-from risk.engine.factors import ewma_covariance, option_betas, portfolio_exposures, risk_attribution
-from risk.engine.performance import max_drawdown, performance_summary, sharpe_ratio
+from risk.engine.factors import (
+    ewma_covariance,
+    option_betas,
+    portfolio_exposures,
+    risk_attribution,
+    weighted_r_squared,
+)
+from risk.engine.performance import performance_summary, trailing_figures
 from risk.engine.revaluation import revalue
 from risk.engine.stress import ScenarioSpec, run_scenarios
 from risk.engine.var import (
+    CALENDAR_DAYS_PER_TRADING_DAY,
     historical_full_revaluation,
     marginal_var,
     monte_carlo_var,
     parametric_var,
+    standalone_statistics,
 )
 from risk.greeks import compute_greeks
 from risk.models import (
@@ -230,11 +239,7 @@ def factor_analysis_for_portfolio(
         attribution = risk_attribution(dollars, ewma_covariance(inputs.design), residual_var)
         r2 = fit.r_squared[u_idx]
         weights = np.abs(inputs.market_values)
-        weighted_r2 = (
-            float(np.nansum(r2 * weights) / weights[np.isfinite(r2)].sum())
-            if np.isfinite(r2).any()
-            else None
-        )
+        weighted_r2 = _finite(weighted_r_squared(r2, weights))
         PortfolioRiskMetrics.objects.update_or_create(
             portfolio=portfolio,
             calculation_date=on,
@@ -358,49 +363,25 @@ def risk_metrics_for_portfolio(
             )
         # Each position alone: its own historical 1-day VaR, and its beta and correlation
         # to the portfolio over the same scenarios.
-        matrix = revalue(inputs.book, inputs.underlying_returns, horizon_days=365.0 / 252.0)
-        total_pnl = matrix.sum(axis=1)
-        standalone = {c: np.quantile(matrix, 1.0 - c, axis=0) for c in CONFIDENCES}
-        centred = matrix - matrix.mean(axis=0)
-        port_centred = total_pnl - total_pnl.mean()
-        port_var = float(port_centred @ port_centred)
-        covariances = centred.T @ port_centred
-        stdevs = np.sqrt((centred * centred).sum(axis=0))
-        gross = np.abs(inputs.market_values)
+        matrix = revalue(
+            inputs.book, inputs.underlying_returns, horizon_days=CALENDAR_DAYS_PER_TRADING_DAY
+        )
+        alone = standalone_statistics(
+            matrix, np.abs(inputs.market_values), value, confidences=CONFIDENCES
+        )
         for i, row in enumerate(components):
-            row["position_var_95"] = float(standalone[0.95][i])
-            row["position_var_99"] = float(standalone[0.99][i])
-            # beta of the position's return (P&L / |value|) on the portfolio's return
-            row["beta_to_portfolio"] = (
-                _finite(covariances[i] / port_var * value / gross[i])
-                if port_var > 0 and gross[i] > 0
-                else None
-            )
-            row["correlation_to_portfolio"] = (
-                _finite(covariances[i] / (stdevs[i] * np.sqrt(port_var)))
-                if stdevs[i] > 0 and port_var > 0
-                else None
-            )
+            row["position_var_95"] = float(alone.var[0.95][i])
+            row["position_var_99"] = float(alone.var[0.99][i])
+            row["beta_to_portfolio"] = _finite(alone.beta_to_portfolio[i])
+            row["correlation_to_portfolio"] = _finite(alone.correlation_to_portfolio[i])
         # Back-cast daily returns of today's holdings (the 1-day P&L in date order).
         pnl = one_day[0.95].pnl_vector
         base = value if value else 1.0
         portfolio_returns = np.asarray(pnl, dtype=float) / base
         summary = performance_summary(portfolio_returns, inputs.benchmark, inputs.rate)
-        performance = {key: _finite(v) for key, v in summary.items()}
-        performance["trailing_30d_return"] = _finite(
-            float(np.prod(1 + portfolio_returns[-30:]) - 1)
-        )
-        performance["trailing_90d_return"] = _finite(
-            float(np.prod(1 + portfolio_returns[-90:]) - 1)
-        )
-        ytd = np.array([d.year == on.year for d in inputs.dates])
-        performance["ytd_return"] = (
-            _finite(float(np.prod(1 + portfolio_returns[ytd]) - 1)) if ytd.any() else None
-        )
-        performance["sharpe_ratio_30d"] = _finite(
-            sharpe_ratio(portfolio_returns[-30:], inputs.rate)
-        )
-        performance["max_drawdown_30d"] = _finite(max_drawdown(portfolio_returns[-30:]))
+        ytd = np.array([d.year == on.year for d in inputs.dates], dtype=bool)
+        trailing = trailing_figures(portfolio_returns, ytd, inputs.rate)
+        performance = {key: _finite(v) for key, v in {**summary, **trailing}.items()}
         performance["back_cast_days"] = len(portfolio_returns)
     else:
         warnings.append("Not enough positions or history for VaR")
@@ -452,9 +433,9 @@ def _model_var(inputs: RiskInputs) -> dict[str, tuple[dict, dict, list[dict[str,
     """Parametric (delta-normal, √h) and Monte Carlo (factor model, full revaluation) VaR,
     ES and Euler components, in factor space (RISK-MODEL.md, "Other methods")."""
     u_idx = inputs.book.underlying_index
-    factor_cov = ewma_covariance(inputs.design) / 252.0  # daily
+    factor_cov = ewma_covariance(inputs.design) / TRADING_DAYS_PER_YEAR  # daily
     underlying_betas = np.nan_to_num(inputs.fit.betas)
-    residual_daily = np.nan_to_num(inputs.fit.residual_vol) / np.sqrt(252.0)
+    residual_daily = np.nan_to_num(inputs.fit.residual_vol) / np.sqrt(TRADING_DAYS_PER_YEAR)
     weights = np.abs(inputs.market_values) / max(inputs.gross_exposure, 1e-12)
     out: dict[str, tuple[dict, dict, list[dict[str, Any]]]] = {}
     var_p: dict[str, dict[str, float]] = {}
@@ -543,7 +524,7 @@ def stress_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None
         )
         for scenario in scenarios
     ]
-    daily_cov = ewma_covariance(inputs.design) / 252.0
+    daily_cov = ewma_covariance(inputs.design) / TRADING_DAYS_PER_YEAR
     durations = security_durations(inputs.underlyings)
     results = run_scenarios(
         inputs.book,
@@ -551,7 +532,7 @@ def stress_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None
         factor_names=inputs.factor_names,
         underlying_betas=np.nan_to_num(inputs.fit.betas),
         factor_cov=daily_cov,
-        residual_vol=np.nan_to_num(inputs.fit.residual_vol) / np.sqrt(252.0),
+        residual_vol=np.nan_to_num(inputs.fit.residual_vol) / np.sqrt(TRADING_DAYS_PER_YEAR),
         duration=durations,
     )
     value = inputs.total_value or 1.0

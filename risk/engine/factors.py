@@ -46,6 +46,7 @@ __all__ = [
     "portfolio_exposures",
     "regress",
     "risk_attribution",
+    "weighted_r_squared",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -453,3 +454,14 @@ def ewma_volatility(returns: ArrayLike, lam: float = EWMA_LAMBDA) -> FloatArray:
     with np.errstate(invalid="ignore", divide="ignore"):
         variance = (w * r * r).sum(axis=0) / total
     return np.sqrt(variance * TRADING_DAYS)
+
+
+def weighted_r_squared(r_squared: ArrayLike, weights: ArrayLike) -> float:
+    """The weight-averaged R² of positions' regressions (weights: |market value|), over
+    the positions that have one; NaN when none has."""
+    r2 = np.asarray(r_squared, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    known = np.isfinite(r2)
+    if not known.any():
+        return math.nan
+    return float(np.nansum(r2 * w) / w[known].sum())

@@ -42,6 +42,7 @@ __all__ = [
     "sharpe_ratio",
     "sortino_ratio",
     "tracking_error",
+    "trailing_figures",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -225,4 +226,23 @@ def performance_summary(
         "max_drawdown": max_drawdown(own),
         "volatility_30d": _trailing_volatility(own, 30),
         "volatility_90d": _trailing_volatility(own, 90),
+    }
+
+
+def trailing_figures(
+    returns: ArrayLike, in_current_year: ArrayLike, risk_free_annual: float
+) -> dict[str, float]:
+    """Figures over the tail of a daily return series (RISK-MODEL.md, performance):
+    ``trailing_30d_return`` and ``trailing_90d_return`` (compounded, decimals; fewer days
+    use what there is), ``ytd_return`` (compounded over the days flagged
+    ``in_current_year``; NaN without one), ``sharpe_ratio_30d`` and ``max_drawdown_30d``
+    (negative fraction) of the last 30 days."""
+    r = np.asarray(returns, dtype=np.float64)
+    ytd = np.asarray(in_current_year, dtype=bool)
+    return {
+        "trailing_30d_return": float(np.prod(1 + r[-30:]) - 1),
+        "trailing_90d_return": float(np.prod(1 + r[-90:]) - 1),
+        "ytd_return": float(np.prod(1 + r[ytd]) - 1) if ytd.any() else math.nan,
+        "sharpe_ratio_30d": sharpe_ratio(r[-30:], risk_free_annual),
+        "max_drawdown_30d": max_drawdown(r[-30:]),
     }

@@ -41,6 +41,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtri
 
+from risk.engine.conventions import TRADING_DAYS_PER_YEAR
 from risk.engine.revaluation import (
     Book,
     portfolio_pnl,
@@ -60,6 +61,7 @@ __all__ = [
     "monte_carlo_var",
     "overlapping_horizon_returns",
     "parametric_var",
+    "standalone_statistics",
     "tail_scenarios",
 ]
 
@@ -68,7 +70,7 @@ IntArray = NDArray[np.intp]
 
 #: Time decay of one trading day of horizon, in calendar days (365/252): h trading days
 #: of history span on average h x 365/252 calendar days, weekends included.
-CALENDAR_DAYS_PER_TRADING_DAY = 365.0 / 252.0
+CALENDAR_DAYS_PER_TRADING_DAY = 365.0 / TRADING_DAYS_PER_YEAR
 
 
 @dataclass(frozen=True, eq=False)
@@ -481,3 +483,52 @@ def monte_carlo_var(
             "monte_carlo", book, pnl, None, shocks, 0.0, decay, h, confidences, k, weights
         )
     return out
+
+
+@dataclass(frozen=True)
+class StandaloneStatistics:
+    """Each position seen alone against the portfolio, over the same P&L scenarios."""
+
+    var: dict[float, FloatArray]  # confidence → the position's own VaR, dollars (negative)
+    beta_to_portfolio: FloatArray  # NaN where undefined
+    correlation_to_portfolio: FloatArray  # NaN where undefined
+
+
+def standalone_statistics(
+    position_pnl: ArrayLike,
+    gross_values: ArrayLike,
+    portfolio_value: float,
+    confidences: Sequence[float],
+) -> StandaloneStatistics:
+    """Per position, from a scenario P&L matrix ``position_pnl[s, n]`` (dollars):
+
+    * its standalone VaR at each confidence: the (1 − c) quantile of its own P&L column
+      (numpy's linear interpolation), dollars, negative for a loss;
+    * its beta to the portfolio: the OLS slope of its return (P&L / ``gross_values[n]``,
+      the position's |market value|) on the portfolio's return (Σ P&L /
+      ``portfolio_value``) = cov(pnl_n, pnl_p) / var(pnl_p) × value / gross_n;
+    * its Pearson correlation with the portfolio's P&L.
+
+    NaN where a denominator is zero (a flat portfolio, a zero-value or constant position).
+    """
+    matrix = np.asarray(position_pnl, dtype=np.float64)
+    gross = np.asarray(gross_values, dtype=np.float64)
+    var = {c: np.quantile(matrix, 1.0 - c, axis=0) for c in confidences}
+    total = matrix.sum(axis=1)
+    centred = matrix - matrix.mean(axis=0)
+    port_centred = total - total.mean()
+    port_var = float(port_centred @ port_centred)
+    covariances = centred.T @ port_centred
+    stdevs = np.sqrt((centred * centred).sum(axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        beta = np.where(
+            (gross > 0) & (port_var > 0), covariances / port_var * portfolio_value / gross, np.nan
+        )
+        correlation = np.where(
+            (stdevs > 0) & (port_var > 0),
+            covariances / (stdevs * math.sqrt(max(port_var, 0.0))),
+            np.nan,
+        )
+    return StandaloneStatistics(
+        var=var, beta_to_portfolio=beta, correlation_to_portfolio=correlation
+    )
