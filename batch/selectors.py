@@ -76,6 +76,7 @@ def job_payload(job: BatchJob) -> dict[str, Any]:
         "failed_items": job.failed_items,
         "progress_percent": _percent(job.processed_items, total) if total else None,
         "error_message": job.error_message,
+        "error_id": (job.metadata or {}).get("error_id"),
         "cancel_requested_at": _iso(job.cancel_requested_at),
         "requested_by": str(job.requested_by_id) if job.requested_by_id else None,
         "metadata": job.metadata or {},
@@ -436,6 +437,7 @@ def _brief(job: BatchJob) -> dict[str, Any]:
         "duration_seconds": _round(job.duration_seconds, 3),
         "processed_items": job.processed_items,
         "error_message": job.error_message,
+        "error_id": (job.metadata or {}).get("error_id"),
     }
 
 

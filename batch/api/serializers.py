@@ -120,7 +120,12 @@ class JobSerializer(serializers.Serializer):
     successful_items = serializers.IntegerField()
     failed_items = serializers.IntegerField()
     progress_percent = _percent("processed / total items, percent")
-    error_message = serializers.CharField(allow_null=True)
+    error_message = serializers.CharField(
+        allow_null=True, help_text="Safe to show: no database text; details in the server log"
+    )
+    error_id = serializers.CharField(
+        allow_null=True, required=False, help_text="Finds the full error in the server log"
+    )
     cancel_requested_at = _time()
     requested_by = serializers.CharField(allow_null=True, help_text="User id")
     metadata = JobMetadataSerializer()
@@ -301,7 +306,12 @@ class JobBriefSerializer(serializers.Serializer):
     completed_at = _time()
     duration_seconds = _seconds()
     processed_items = serializers.IntegerField()
-    error_message = serializers.CharField(allow_null=True)
+    error_message = serializers.CharField(
+        allow_null=True, help_text="Safe to show: no database text; details in the server log"
+    )
+    error_id = serializers.CharField(
+        allow_null=True, required=False, help_text="Finds the full error in the server log"
+    )
 
 
 class CelerySerializer(serializers.Serializer):

@@ -16,7 +16,7 @@ from django.db import DataError, connections
 from django.utils import timezone
 
 from accounts.tokens import issue_for_new_session
-from batch import registry, services
+from batch import registry, selectors, services
 from batch.apps import _registry_check
 from batch.models import BatchJob, JobSource
 from batch.tests.conftest import RISK_STEPS, failing_step, fast_step
@@ -118,6 +118,7 @@ def test_a_database_error_is_shown_sanitized_with_an_error_id(
     assert job.error_message == "database error (DataError); see the server log"
     error_id = job.metadata["error_id"]
     assert re.fullmatch(r"err_[0-9a-f]{8}", error_id)
+    assert selectors.job_payload(job)["error_id"] == error_id  # shown in /system/jobs
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert error_id in logged and job.pk in logged
     assert any("INSERT INTO" in (r.exc_text or "") or r.exc_info for r in caplog.records)
