@@ -26,7 +26,7 @@ from marketdata.providers.base import HISTORY_COLUMNS, MarketDataProvider
 from marketdata.providers.simulated import SimulatedProvider
 from risk.engine.pricing import black76_price, bsm_price
 
-SEED_DIR = Path(simulated.__file__).resolve().parents[1] / "seed_data"
+SEED_DIR = Path(simulated.__file__).resolve().parents[2] / "seed_data"
 REAL_FILE = SEED_DIR / "real_history.csv.gz"
 REAL_END = dt.date(2022, 12, 28)
 TODAY = dt.date(2026, 11, 24)

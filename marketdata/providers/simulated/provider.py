@@ -1,0 +1,296 @@
+"""``SimulatedProvider``: the provider interface over the generated universe.
+
+It resolves symbols (case, aliases, OCC options), picks the rows and the quote session,
+and delegates the model to :mod:`.universe` (prices), :mod:`.quotes` (quotes) and
+:mod:`.reference` (reference data).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from marketdata import calendar
+from marketdata.occ import InvalidOptionSymbol, parse_occ
+from marketdata.providers.base import HISTORY_COLUMNS, Profile, QuoteData, empty_history
+from marketdata.providers.simulated.quotes import _equity_quote, _option_inputs, _option_quote
+from marketdata.providers.simulated.reference import (
+    DEFAULT_HISTORY_PATH,
+    DEFAULT_REFERENCE_PATH,
+    _file_key,
+    _read_history,
+    _read_reference,
+    _Reference,
+)
+from marketdata.providers.simulated.universe import _horizon, _Universe, _universe
+
+DEFAULT_SEED = 20240101
+#: Risk-free rate of option quotes (continuously compounded annual decimal).
+DEFAULT_RATE = 0.04
+
+
+class SimulatedProvider:
+    """Deterministic simulated prices, quotes and reference data (see the package docstring).
+
+    ``seed`` fixes every simulated value; ``today`` is the last date generated (default:
+    the last completed NYSE session at construction); ``now`` is the quote timestamp
+    (default: the close of the last session on or before ``today``); ``rate`` is the
+    risk-free rate used for option quotes (annual decimal, continuously compounded).
+    """
+
+    name = "simulated"
+
+    def __init__(
+        self,
+        seed: int = DEFAULT_SEED,
+        today: dt.date | None = None,
+        history_path: Path | str = DEFAULT_HISTORY_PATH,
+        reference_path: Path | str = DEFAULT_REFERENCE_PATH,
+        *,
+        rate: float = DEFAULT_RATE,
+        now: dt.datetime | None = None,
+    ) -> None:
+        self.seed = int(seed)
+        self.rate = float(rate)
+        if today is None:
+            today = calendar.last_completed_session(now or dt.datetime.now(dt.UTC))
+        self.today = today
+        last = today if calendar.is_session(today) else calendar.previous_session(today)
+        self.now = now if now is not None else calendar.session_close_utc(last)
+        # Quotes use the last session closed by ``now`` (and not after ``today``).
+        closed = calendar.last_completed_session(self.now)
+        self.quote_date: dt.date = min(last, closed)
+        self._history_key = _file_key(history_path)
+        self._reference_key = _file_key(reference_path)
+
+    # -- internals -----------------------------------------------------------------------
+
+    @property
+    def _ref(self) -> _Reference:
+        return _read_reference(*self._reference_key)
+
+    @property
+    def _u(self) -> _Universe:
+        return _universe(
+            self._history_key, self._reference_key, self.seed, _horizon(self._ref, self.today)
+        )
+
+    def _canonical(self, symbol: str) -> str | None:
+        key = symbol.strip().upper()
+        ref = self._ref
+        if key in ref.securities:
+            return key
+        return ref.aliases.get(key)
+
+    def _row(self, d: dt.date) -> int:
+        """Grid index of the last session on or before ``d``."""
+        u = self._u
+        return int(np.searchsorted(u.dates, np.datetime64(d, "D"), side="right")) - 1
+
+    # -- public API ----------------------------------------------------------------------
+
+    def universe(self) -> list[str]:
+        """Every symbol with reference data and a price series, sorted."""
+        return sorted(self._ref.securities)
+
+    def proxy_for(self, symbol: str) -> dict[str, Any] | None:
+        """The stated proxy of ``symbol`` (a copy of securities.json's ``proxy`` plus
+        ``role``: "history" for a symbol without real history, "gap_fill" for a real one,
+        whose proxy only fills days it has no real bar), or None (^GSPC, options)."""
+        canonical = self._canonical(symbol)
+        if canonical is None:
+            return None
+        info = self._ref.securities[canonical].info
+        if not info.get("proxy"):
+            return None
+        role = "history" if info.get("history") == "proxy" else "gap_fill"
+        return {**info["proxy"], "role": role}
+
+    def history(self, symbols: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Daily bars in HISTORY_COLUMNS order, sorted by symbol then date, for sessions from
+        ``start`` to ``min(end, today)``; unknown symbols (and options) are left out. Rows
+        carry the symbol exactly as requested (an alias such as VIX stays VIX; symbols are
+        matched case-insensitively), as the failover chain matches answers by that string."""
+        u = self._u
+        hi_date = min(end, self.today)
+        lo_i = int(np.searchsorted(u.dates, np.datetime64(start, "D"), side="left"))
+        hi_i = int(np.searchsorted(u.dates, np.datetime64(hi_date, "D"), side="right"))
+        parts: list[dict[str, np.ndarray]] = []
+        seen: set[str] = set()
+        for requested in symbols:
+            canonical = self._canonical(requested)
+            label = requested
+            if canonical is None or label in seen or hi_i <= lo_i:
+                continue
+            seen.add(label)
+            j = u.column[canonical]
+            rows = np.arange(lo_i, hi_i)
+            rows = rows[u.source[lo_i:hi_i, j] >= 0]
+            if rows.size == 0:
+                continue
+            parts.append(
+                {
+                    "symbol": np.full(rows.size, label, dtype=object),
+                    "date": u.dates[rows].astype(object),
+                    "open": u.open[rows, j],
+                    "high": u.high[rows, j],
+                    "low": u.low[rows, j],
+                    "close": u.close[rows, j],
+                    "adj_close": u.adj_close[rows, j],
+                    "volume": u.volume[rows, j],
+                    "source": np.asarray(u.sources, dtype=object)[u.source[rows, j]],
+                }
+            )
+        if not parts:
+            return empty_history()
+        parts.sort(key=lambda p: p["symbol"][0])
+        frame = pd.DataFrame(
+            {col: np.concatenate([p[col] for p in parts]) for col in HISTORY_COLUMNS}
+        )
+        return frame.reset_index(drop=True)
+
+    def quotes(self, symbols: Sequence[str]) -> list[QuoteData]:
+        """End-of-day quotes at ``now``: ``last`` is the close of the quote session (the last
+        session closed by ``now``); there is no intraday path. Stocks and ETFs get a bid/ask
+        of EQUITY_SPREAD_BPS by tier around it, rounded out to the cent; mutual funds trade
+        at NAV (bid = ask = last, no sizes); indices have no bid/ask. OCC option symbols are
+        priced by :meth:`option_inputs`. Each quote carries the symbol exactly as requested;
+        unknown symbols are left out."""
+        out: list[QuoteData] = []
+        for symbol in symbols:
+            quote = self._option_quote(symbol) if self._is_option(symbol) else None
+            if quote is None:
+                quote = self._equity_quote(symbol)
+            if quote is not None:
+                out.append(quote)
+        return out
+
+    def profile(self, symbol: str) -> Profile | None:
+        """Reference data from securities.json; options get asset_type "option" and their
+        underlying's sector and industry. None for an unknown symbol."""
+        canonical = self._canonical(symbol)
+        if canonical is not None:
+            return self._profile(canonical, symbol)
+        if not self._is_option(symbol):
+            return None
+        contract = parse_occ(symbol)
+        under = self._canonical(contract.underlying)
+        if under is None:
+            return None
+        base = self._ref.securities[under].info
+        right = "Call" if contract.is_call else "Put"
+        return Profile(
+            symbol=symbol,
+            name=f"{contract.underlying} {contract.expiry.isoformat()} {contract.strike} {right}",
+            asset_type="option",
+            sector=base.get("sector"),
+            industry=base.get("industry"),
+            exchange=None,
+            source="simulated (option on " + under + ", reference data securities.json)",
+        )
+
+    def option_inputs(self, symbol: str) -> dict[str, Any] | None:
+        """The inputs and model price behind an option quote, or None when ``symbol`` is not
+        an option on a known underlying. Keys: underlying, model ("bsm" or "black76"), spot
+        (the underlying's close, the forward for Black-76), strike, minutes (to the expiry
+        session's close), t (years), rate, div_yield (0 where unknown), sigma (annualized),
+        sigma_ewma and sigma_long (the underlying's realized vols), is_call, multiplier,
+        mid (the model price per unit of underlying, unrounded)."""
+        if not self._is_option(symbol):
+            return None
+        contract = parse_occ(symbol)
+        under = self._canonical(contract.underlying)
+        if under is None:
+            return None
+        return _option_inputs(
+            self._u,
+            self._row(self.quote_date),
+            self._ref.securities[under],
+            contract,
+            now=self.now,
+            rate=self.rate,
+        )
+
+    # -- quotes --------------------------------------------------------------------------
+
+    def _is_option(self, symbol: str) -> bool:
+        if self._canonical(symbol) is not None:
+            return False
+        try:
+            parse_occ(symbol)
+        except InvalidOptionSymbol:
+            return False
+        return True
+
+    def _equity_quote(self, symbol: str) -> QuoteData | None:
+        canonical = self._canonical(symbol)
+        if canonical is None:
+            return None
+        return _equity_quote(
+            self._u,
+            self._row(self.quote_date),
+            self._ref.securities[canonical],
+            symbol,
+            seed=self.seed,
+            quote_date=self.quote_date,
+            now=self.now,
+        )
+
+    def _option_quote(self, symbol: str) -> QuoteData | None:
+        inputs = self.option_inputs(symbol)
+        if inputs is None:
+            return None
+        return _option_quote(
+            symbol,
+            inputs,
+            self._ref.securities[inputs["underlying"]],
+            seed=self.seed,
+            quote_date=self.quote_date,
+            now=self.now,
+        )
+
+    # -- reference data ------------------------------------------------------------------
+
+    def _profile(self, canonical: str, label: str) -> Profile:
+        sec = self._ref.securities[canonical]
+        info = sec.info
+        proxy_symbol = None
+        if sec.proxy is not None and self._proxied_in_real_era(canonical):
+            proxy_symbol = (
+                next(iter(sec.proxy))
+                if len(sec.proxy) == 1
+                else "basket:" + "+".join(sorted(sec.proxy))
+            )
+        return Profile(
+            symbol=label,
+            name=info["name"],
+            asset_type=info["asset_type"],
+            sector=info.get("sector"),
+            industry=info.get("industry"),
+            exchange=info.get("exchange"),
+            currency=info.get("currency") or "USD",
+            dividend_yield=info.get("dividend_yield"),
+            shares_outstanding=info.get("shares_outstanding"),
+            eps_ttm=info.get("eps_ttm"),
+            duration=info.get("duration"),
+            proxy_symbol=proxy_symbol,
+            source="securities.json (curated; see seed_data/REFERENCE_DATA.md)",
+        )
+
+    def _proxied_in_real_era(self, canonical: str) -> bool:
+        """True when part of the symbol's history before the file's last real date comes from
+        its proxy: a proxied symbol, or a real one whose file ends early (^IXIC, ^VIX)."""
+        real = _read_history(*self._history_key)
+        end = self._real_end(canonical)
+        file_end = max(series.dates[-1] for series in real.values()).astype(object)
+        return end is None or end < file_end
+
+    def _real_end(self, canonical: str) -> dt.date | None:
+        """Last real date of ``canonical`` in the history file (None if it has none)."""
+        series = _read_history(*self._history_key).get(canonical)
+        return series.dates[-1].astype(object) if series is not None else None
