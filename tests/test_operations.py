@@ -1,4 +1,5 @@
-"""Operating the service from a shell: ``manage.py`` outside ``make run``.
+"""Operating the service from a shell: ``manage.py`` outside ``make run``, and the start-up
+checks of ``scripts/run.sh``.
 
 Each test runs the real scripts as subprocesses, in a copy of the repository with a clean
 environment, so that the embedded default applies and the checkout's own ``.local/`` (the
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -147,3 +149,43 @@ def test_no_persistent_database_connections_under_daphne_by_default() -> None:
     url = "postgres://nobody@127.0.0.1:1/none"  # settings never connect at import
     assert _database_settings(DATABASE_URL=url) == "0"
     assert _database_settings(DATABASE_URL=url, DB_CONN_MAX_AGE="30") == "30"
+
+
+def _run_sh(checkout: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "scripts/run.sh"],
+        cwd=checkout,
+        env=_clean_env(VENV=str(VENV), **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_make_run_on_a_taken_port_says_so_before_the_banner(checkout: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _run_sh(checkout, HOST="127.0.0.1", PORT=str(port))
+    assert result.returncode != 0
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "running at" not in result.stdout
+    assert not (checkout / ".local").exists()  # nothing migrated or generated
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "message"),
+    [
+        ("127.0.0.1", "http", "PORT='http' is not a port number"),
+        ("127.0.0.1", "70000", "PORT='70000' is not a port number"),
+        ("no-such-host.invalid", "8000", "HOST='no-such-host.invalid' cannot be resolved"),
+    ],
+)
+def test_make_run_refuses_a_bad_host_or_port(
+    checkout: Path, host: str, port: str, message: str
+) -> None:
+    result = _run_sh(checkout, HOST=host, PORT=port)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "running at" not in result.stdout
