@@ -2,8 +2,8 @@
 
 Docker cannot run here, so the compose file is checked as data: each long-running service
 restarts and has a healthcheck, the one-shots run in order, and no demo user is created.
-Every variable the settings read must be in ``.env.example``, so a new setting cannot go
-undocumented.
+Every variable the settings read must be in ``.env.example`` and in the README, so a new
+setting cannot go undocumented.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = REPO / "sigmasight" / "settings.py"
 COMPOSE = REPO / "docker" / "compose.yaml"
+SHARED_DOCS = REPO.parent / "shared" / "docs"
+VENDORED_DOCS = ("API-CONVENTIONS.md", "RISK-MODEL.md")
 
 
 def settings_environment_variables() -> set[str]:
@@ -64,11 +66,14 @@ def test_the_settings_parser_sees_every_kind_of_read() -> None:
     assert "DATABASE_URL" in names
 
 
-def test_every_setting_is_in_env_example() -> None:
+def test_every_setting_is_in_env_example_and_the_readme() -> None:
     names = settings_environment_variables()
     example = (REPO / ".env.example").read_text()
     listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", example, flags=re.MULTILINE))
+    readme = (REPO / "README.md").read_text()
+    in_readme = set(re.findall(r"`([A-Z][A-Z0-9_]*)`", readme))
     assert sorted(names - listed) == [], "add these to .env.example, with a comment each"
+    assert sorted(names - in_readme) == [], "add these to the README's settings table"
 
 
 def test_env_example_comments_every_variable() -> None:
@@ -180,3 +185,25 @@ def test_the_image_runs_as_an_unprivileged_user() -> None:
     dockerfile = (REPO / "docker" / "Dockerfile").read_text()
     users = re.findall(r"^USER (\S+)", dockerfile, flags=re.MULTILINE)
     assert users and users[-1] not in {"root", "0"}
+
+
+def test_vendored_docs_match_the_shared_ones() -> None:
+    """docs/API-CONVENTIONS.md and docs/RISK-MODEL.md are copies for clones without
+    ../shared (the README links them); they must not drift."""
+    if not SHARED_DOCS.is_dir():
+        pytest.skip("../shared/docs is not beside this checkout")
+    for name in VENDORED_DOCS:
+        assert (SHARED_DOCS / name).read_text() == (REPO / "docs" / name).read_text(), name
+
+
+def test_readme_links_resolve() -> None:
+    """Every relative link of the README names a file of the repository, except
+    docs/security.md, which is being written beside this one."""
+    readme = (REPO / "README.md").read_text()
+    links = re.findall(r"\]\(([^)#\s]+)", readme)
+    assert "docs/API-CONVENTIONS.md" in links and "docs/RISK-MODEL.md" in links
+    assert "docs/security.md" in links
+    for link in links:
+        if "://" in link or link == "docs/security.md":
+            continue
+        assert (REPO / link).exists(), link
