@@ -1,10 +1,14 @@
 # SigmaSight: the two commands a new user needs are `make run` and `make test`.
+# `make help` lists the targets: each has a `## target: text` line above it.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Where `make run` listens (daphne -b HOST -p PORT). HOST=0.0.0.0 serves other machines too.
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# A bare `make` prints the help rather than building the first target (the virtualenv).
+.DEFAULT_GOAL := help
 
 # Production-like services for the test suite: PostgreSQL and Redis on this machine.
 # TEST_DB / TEST_REDIS_DB let two checkouts test side by side without sharing state.
@@ -19,7 +23,7 @@ TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(TEST_DB) \
 RUNTIME_STAMP := $(VENV)/.runtime-$(shell cat requirements.txt | md5sum | cut -c1-10)
 DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-10)
 
-.PHONY: run test install install-dev lint format bench clean
+.PHONY: help run test install install-dev lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || (rm -rf $(VENV) && sleep 2 && $(PYTHON) -m venv $(VENV))
@@ -33,15 +37,31 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(RUNTIME_STAMP)
 
+## help: list the targets and the variables they read.
+help:
+	@echo "SigmaSight: make <target> [VARIABLE=value ...]"
+	@echo
+	@grep -E '^## [a-z-]+: ' $(MAKEFILE_LIST) | sed -E 's/^## ([a-z-]+): /\1\t/' \
+		| awk -F '\t' '{ printf "  %-12s %s\n", $$1, $$2 }'
+	@echo
+	@echo "Variables (current value):"
+	@printf '  %-28s %s\n' \
+		"HOST=$(HOST) PORT=$(PORT)" "where make run listens (HOST=0.0.0.0 for other machines)" \
+		"TEST_DB=$(TEST_DB)" "the PostgreSQL database of make test and make bench" \
+		"TEST_REDIS_DB=$(TEST_REDIS_DB)" "their Redis database number" \
+		"VENV=$(VENV) PYTHON=$(PYTHON)" "the virtualenv, and the interpreter that creates it"
+
+## install: create .venv and install the runtime requirements.
 install: $(RUNTIME_STAMP)
 
+## install-dev: install the runtime and the test/lint requirements.
 install-dev: $(DEV_STAMP)
 
-## make run: install, migrate, seed the demo, run the batch once, serve HTTP + WebSockets.
+## run: the embedded demo: migrate, seed, run the batch once, serve HTTP + WebSockets on HOST:PORT.
 run: install
 	@HOST=$(HOST) PORT=$(PORT) VENV=$(VENV) scripts/run.sh
 
-## make test: install, start PostgreSQL and Redis if needed, lint, type-check, run every test.
+## test: start PostgreSQL and Redis if needed, then ruff, ruff format --check, mypy, pytest.
 test: install-dev
 	SIGMASIGHT_DB_NAME=$(TEST_DB) scripts/ensure_services.sh
 	$(BIN)/ruff check .
@@ -51,6 +71,7 @@ test: install-dev
 	$(BIN)/python scripts/check_imports.py
 	$(TEST_ENV) $(BIN)/python -m pytest
 
+## lint: ruff check, ruff format --check and mypy, without the tests.
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -58,13 +79,16 @@ lint: install-dev
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/check_imports.py
 
+## format: format the code and fix what ruff can fix.
 format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## bench: run the bench/ scripts against PostgreSQL and Redis; they print figures.
 bench: install-dev
 	SIGMASIGHT_DB_NAME=$(TEST_DB) scripts/ensure_services.sh
 	for script in bench/bench_*.py; do $(TEST_ENV) $(BIN)/python $$script || exit 1; done
 
+## clean: remove .venv, .local (the demo database and secret key) and the caches.
 clean:
 	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache

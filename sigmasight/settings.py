@@ -26,20 +26,49 @@ DEBUG: bool = env.bool("DEBUG", default=False)
 
 INSECURE_DEFAULT_SECRET_KEY = "django-insecure-sigmasight-default-key-do-not-use"
 
+#: Production is a ``DATABASE_URL``; without one this is the embedded default (SQLite).
+DATABASE_URL: str = env.str("DATABASE_URL", default="")
+#: The key ``make run`` (scripts/run.sh) generates once. The embedded default reads it, so
+#: ``manage.py createsuperuser`` works in the demo without exporting anything. Production
+#: never falls back to it: a deployment names its key, or it does not start.
+LOCAL_SECRET_KEY_FILE = LOCAL_DIR / "secret_key"
+
+
+def _read_key_file(path: str) -> str:
+    try:
+        key = Path(path).read_text().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"Refusing to start: SECRET_KEY_FILE {path} cannot be read ({exc.strerror})."
+        ) from None
+    if not key:
+        raise ImproperlyConfigured(f"Refusing to start: SECRET_KEY_FILE {path} is empty.")
+    return key
+
 
 def _read_secret_key() -> str:
+    """``SECRET_KEY``, else ``SECRET_KEY_FILE``, else (embedded default only) the generated
+    ``.local/secret_key``, else the built-in key, which is refused below unless DEBUG."""
     if key := env.str("SECRET_KEY", default=""):
         return key
     if key_file := env.str("SECRET_KEY_FILE", default=""):
-        return Path(key_file).read_text().strip()
+        return _read_key_file(key_file)
+    # An empty local file is a half-finished run.sh: as if there were none.
+    local_key = LOCAL_SECRET_KEY_FILE.is_file() and LOCAL_SECRET_KEY_FILE.stat().st_size > 0
+    if not DATABASE_URL and local_key:
+        return _read_key_file(str(LOCAL_SECRET_KEY_FILE))
     return INSECURE_DEFAULT_SECRET_KEY
 
 
 SECRET_KEY = _read_secret_key()
 if not DEBUG and SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY:
     raise ImproperlyConfigured(
-        "Refusing to start: DEBUG is off and SECRET_KEY is the built-in default. "
-        "Set SECRET_KEY (or SECRET_KEY_FILE), or DEBUG=true for local development."
+        "Refusing to start: DEBUG is off and no SECRET_KEY is set. "
+        + (
+            "Set SECRET_KEY (or SECRET_KEY_FILE)."
+            if DATABASE_URL
+            else "Run `make run` once (it generates .local/secret_key), or set SECRET_KEY."
+        )
     )
 
 ALLOWED_HOSTS: list[str] = env.list(
@@ -110,9 +139,12 @@ WSGI_APPLICATION = "sigmasight.wsgi.application"
 ASGI_APPLICATION = "sigmasight.asgi.application"
 
 # --- Database -------------------------------------------------------------------------------
-if env.str("DATABASE_URL", default=""):
+if DATABASE_URL:
     DATABASES = {"default": env.db("DATABASE_URL")}
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    # 0: a connection per request. Django: "When using ASGI, persistent connections should
+    # be disabled"; under daphne they are opened in executor threads and pile up rather than
+    # being reused. Pool outside Django (pgbouncer) if connecting costs too much.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     LOCAL_DIR.mkdir(exist_ok=True)
