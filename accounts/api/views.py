@@ -19,6 +19,7 @@ from accounts.api.serializers import (
     TokenOutputSerializer,
     UserOutputSerializer,
 )
+from accounts.authentication import bearer_token
 from accounts.permissions import IsAdmin
 from accounts.selectors import user_profile
 from accounts.tokens import IssuedTokens
@@ -51,10 +52,8 @@ def _token_response(issued: IssuedTokens, status_code: int = 200) -> Response:
 
 def _raw_access_token(request: Request) -> str | None:
     """The access token from the Bearer header, else the cookie."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
+    if token := bearer_token(request.headers.get("Authorization")):
+        return token
     return request.COOKIES.get(settings.AUTH_COOKIE_NAME) or None
 
 
