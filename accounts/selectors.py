@@ -42,3 +42,7 @@ def identifier_is_taken(*, identifier: str, exclude_user: User | None = None) ->
         users = users.exclude(pk=exclude_user.pk)
         claims = claims.exclude(user_id=exclude_user.pk)
     return users.exists() or claims.exists()
+
+
+def user_with_email(*, email: str) -> User | None:
+    return User.objects.filter(email__iexact=normalize_identifier(email)).first()

@@ -119,6 +119,26 @@ def user_register(
     return user
 
 
+def seeded_user_create(
+    *, email: str, password: str, full_name: str, role: str, is_superuser: bool = False
+) -> User:
+    """Create an account for seed data (the demo), with a password that skips the validators.
+
+    Only for a name that is free: the caller creates what is missing and never touches an
+    existing account. A name another account holds (as email or username) is a 409.
+    """
+    email = normalize_identifier(email)
+    if identifier_is_taken(identifier=email):
+        raise Conflict("This email already names an account", details={"field": "email"})
+    return User.objects.create_user(
+        email=email,
+        password=password,
+        full_name=full_name,
+        role=role,
+        is_superuser=is_superuser,
+    )
+
+
 def _live_session(sid: str) -> AuthSession:
     session = AuthSession.objects.select_related("user").filter(pk=sid).first()
     if session is None or not session.is_live or not session.user.is_active:

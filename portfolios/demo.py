@@ -1,5 +1,11 @@
-"""The SigmaSight demo users and their portfolios. Idempotent: running it twice
-leaves the same state as running it once."""
+"""The SigmaSight demo users and their portfolios.
+
+Seeding only creates what is missing: it never changes an existing account (password,
+role, active flag, anything), so a demo password changed or a demo user disabled by an
+operator stays that way. Running it twice leaves the same state as running it once.
+Whether demo accounts may be created at all is the caller's call (``seed_demo``
+command: yes in the embedded default, only with ``--demo-users`` in production).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +17,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
+from accounts.password_validation import DEMO_PASSWORD
+from accounts.selectors import user_with_email
+from accounts.services import seeded_user_create
 from marketdata import calendar
+from marketdata import services as marketdata_services
 from marketdata.models import FactorDefinition, PriceBar
 from marketdata.occ import OptionContract
-from portfolios.models import Portfolio, PortfolioType, Transaction, TransactionKind
-
-DEMO_PASSWORD = "demo12345"
+from portfolios import services as portfolio_services
+from portfolios.models import Portfolio, PortfolioType, Position, Transaction, TransactionKind
+from sigmasight.api.errors import Conflict
 
 
 @dataclass(frozen=True)
@@ -66,42 +76,36 @@ DEMO_ADMIN = DemoUser(
 )
 
 
-def _upsert_user(spec: DemoUser, *, superuser: bool) -> User:
-    user, created = User.objects.get_or_create(
-        email=spec.email,
-        defaults={"full_name": spec.full_name, "role": spec.role, "is_superuser": superuser},
-    )
-    changed = created
-    if not user.check_password(DEMO_PASSWORD):
-        user.set_password(DEMO_PASSWORD)
-        changed = True
-    for field, value in (
-        ("full_name", spec.full_name),
-        ("role", spec.role),
-        ("is_active", True),
-        ("is_superuser", superuser),
-    ):
-        if getattr(user, field) != value:
-            setattr(user, field, value)
-            changed = True
-    if changed:
-        user.save()
-    return user
+def _demo_user(spec: DemoUser, *, may_create: bool) -> tuple[User | None, str]:
+    """The demo account for ``spec`` and what happened to it: "created", "existing", or
+    the reason it is absent. An existing account is returned exactly as it is."""
+    user = user_with_email(email=spec.email)
+    if user is not None:
+        return user, "existing"
+    if not may_create:
+        return None, "not created"
+    try:
+        user = seeded_user_create(
+            email=spec.email,
+            password=DEMO_PASSWORD,
+            full_name=spec.full_name,
+            role=spec.role,
+            is_superuser=spec.role == Role.ADMIN,
+        )
+    except Conflict:
+        return None, "not created: the email is another account's username"
+    return user, "created"
 
 
-def _upsert_portfolio(user: User, spec: DemoUser) -> Portfolio:
-    portfolio, _ = Portfolio.objects.update_or_create(
+def _demo_portfolio(user: User, spec: DemoUser) -> Portfolio:
+    """The demo portfolio, created if missing (default only if the owner has none yet)."""
+    existing = Portfolio.objects.filter(owner=user, name=spec.portfolio_name, deleted_at=None)
+    return existing.first() or portfolio_services.portfolio_create(
         owner=user,
         name=spec.portfolio_name,
-        deleted_at=None,
-        defaults={
-            "description": spec.description,
-            "portfolio_type": spec.portfolio_type,
-            "currency": "USD",
-            "is_default": True,
-        },
+        description=spec.description,
+        portfolio_type=spec.portfolio_type,
     )
-    return portfolio
 
 
 # ---- The demo books ------------------------------------------------------------------------
@@ -266,8 +270,6 @@ def _book_demo_positions(
     portfolio: Portfolio, email: str, seed_date: dt.date, option_symbols: list[str]
 ) -> int:
     """Open the demo holdings at real-history closes, after a deposit that funds them."""
-    from portfolios import services
-
     holdings: list[tuple[str, Decimal]] = [
         (symbol, Decimal(qty)) for symbol, qty in DEMO_HOLDINGS[email]
     ]
@@ -298,7 +300,7 @@ def _book_demo_positions(
         Decimal(0),
     )
     first_date = min(entry_dates)
-    services.cash_transaction(
+    portfolio_services.cash_transaction(
         portfolio=portfolio,
         kind=TransactionKind.DEPOSIT,
         amount=(cost + DEMO_CASH_RESERVE[email]).quantize(Decimal("0.01")),
@@ -306,7 +308,7 @@ def _book_demo_positions(
         note="demo funding: the long purchases plus a cash reserve",
     )
     for (symbol, quantity), date in zip(holdings, entry_dates, strict=True):
-        services.position_open(
+        portfolio_services.position_open(
             portfolio=portfolio,
             symbol=symbol,
             quantity=quantity,
@@ -320,8 +322,6 @@ def _book_demo_positions(
 
 def _demo_option_symbols(seed_date: dt.date) -> list[str]:
     """Reuse the options already booked; otherwise strike them from the latest closes."""
-    from portfolios.models import Position
-
     existing = list(
         Position.objects.filter(
             portfolio__owner__email="demo_hedgefundstyle@sigmasight.com", multiplier=100
@@ -348,14 +348,28 @@ def demo_symbols() -> list[str]:
     return sorted(symbols)
 
 
-def seed_demo(
-    *, include_admin: bool, with_market_data: bool = True, now: dt.datetime | None = None
-) -> list[Portfolio]:
-    """Create or update the demo users (and the admin when asked), load the market data they
-    need, and book each demo portfolio once. A portfolio that already has a book is left as
-    it is, so running this twice leaves the same state as running it once."""
-    from marketdata import services as marketdata_services
+@dataclass(frozen=True)
+class SeededUser:
+    email: str
+    outcome: str  # "created", "existing", or why there is no such account
+    portfolio: Portfolio | None
 
+
+def seed_demo(
+    *,
+    create_users: bool,
+    include_admin: bool,
+    with_market_data: bool = True,
+    now: dt.datetime | None = None,
+) -> list[SeededUser]:
+    """Load the demo's market data, create the missing demo users when ``create_users``
+    (the admin too when ``include_admin``), and book each demo portfolio once.
+
+    Existing accounts are never changed. A demo portfolio is created and booked only for
+    a demo user that exists (created now or on an earlier run); without one there is
+    nothing to book, but the market data is loaded all the same. A portfolio that already
+    has a book is left as it is.
+    """
     now = now or timezone.now()
     seed_date = calendar.last_completed_session(now)
     if with_market_data:
@@ -365,13 +379,16 @@ def seed_demo(
     else:
         option_symbols = []
     specs = [*DEMO_USERS, *([DEMO_ADMIN] if include_admin else [])]
-    portfolios = []
+    seeded = []
     with transaction.atomic():
         for spec in specs:
-            user = _upsert_user(spec, superuser=spec.role == Role.ADMIN)
-            portfolio = _upsert_portfolio(user, spec)
-            portfolios.append(portfolio)
+            user, outcome = _demo_user(spec, may_create=create_users)
+            if user is None:
+                seeded.append(SeededUser(spec.email, outcome, None))
+                continue
+            portfolio = _demo_portfolio(user, spec)
             has_book = Transaction.objects.filter(portfolio=portfolio).exists()
             if with_market_data and spec.email in DEMO_HOLDINGS and not has_book:
                 _book_demo_positions(portfolio, spec.email, seed_date, option_symbols)
-    return portfolios
+            seeded.append(SeededUser(spec.email, outcome, portfolio))
+    return seeded

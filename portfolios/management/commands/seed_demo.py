@@ -1,3 +1,6 @@
+"""``manage.py seed_demo``: the demo's market data, users and books (API-CONVENTIONS
+"Demo users")."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -5,19 +8,36 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portfolios.demo import DEMO_ADMIN, seed_demo
+from portfolios.demo import DEMO_ADMIN, DEMO_PASSWORD, DEMO_USERS, seed_demo
 
 
 class Command(BaseCommand):
-    help = "Create or update the demo users and their portfolios (idempotent)."
+    help = (
+        "Seed the demo: market data, the demo users, and their booked portfolios. It only "
+        "creates what is missing and never changes an existing account (password, role, "
+        "active flag). In the embedded default (no DATABASE_URL or REDIS_URL, as `make run`) "
+        f"it creates the {len(DEMO_USERS)} demo traders and the demo admin "
+        f"({DEMO_ADMIN.email}, a superuser), all with the public password {DEMO_PASSWORD}. "
+        "Under the production settings it creates no demo user unless given --demo-users, "
+        "and the admin only with --with-admin as well. Demo portfolios are created and "
+        "booked only for demo users that exist (created now or on an earlier run); the "
+        "market data is loaded either way."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
+            "--demo-users",
+            action="store_true",
+            help="Create the missing demo traders under the production settings "
+            "(for trials, tests and load benchmarks; the embedded default needs no flag).",
+        )
+        parser.add_argument(
             "--with-admin",
             action="store_true",
-            help=f"Create {DEMO_ADMIN.email} even with the production settings active.",
+            help=f"With --demo-users: also create {DEMO_ADMIN.email}, a superuser whose "
+            "password is public. In production, admins come from createsuperuser.",
         )
-        parser.add_argument("--no-admin", action="store_true", help="Do not create the demo admin.")
+        parser.add_argument("--no-admin", action="store_true", help="Never create the demo admin.")
         parser.add_argument(
             "--users-only",
             action="store_true",
@@ -25,23 +45,43 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        embedded = settings.EMBEDDED
         if options["with_admin"] and options["no_admin"]:
             raise CommandError("--with-admin and --no-admin contradict each other")
-        include_admin = not options["no_admin"] and (embedded or options["with_admin"])
-        if not embedded and not options["with_admin"] and not options["no_admin"]:
-            self.stdout.write(
-                "Production settings are active: not creating the demo admin "
-                "(use --with-admin to force, or createsuperuser)."
-            )
+        if settings.EMBEDDED:
+            create_users = True
+            include_admin = not options["no_admin"]
+        else:
+            if options["with_admin"] and not options["demo_users"]:
+                raise CommandError(
+                    "--with-admin needs --demo-users under the production settings: "
+                    "the demo admin is a demo user with a public password."
+                )
+            create_users = options["demo_users"]
+            include_admin = create_users and options["with_admin"]
+            if not create_users:
+                self.stdout.write(
+                    "Production settings are active: creating no demo user "
+                    "(use --demo-users, and --with-admin for the admin; or createsuperuser)."
+                )
         if not options["users_only"]:
             self.stdout.write(
                 "Loading market data (real history, then the simulated continuation)..."
             )
-        portfolios = seed_demo(
-            include_admin=include_admin, with_market_data=not options["users_only"]
+        seeded = seed_demo(
+            create_users=create_users,
+            include_admin=include_admin,
+            with_market_data=not options["users_only"],
         )
-        for portfolio in portfolios:
-            count = portfolio.positions.filter(closed_at__isnull=True).count()
-            self.stdout.write(f"  {portfolio.owner.email:<38} {portfolio.name} ({count} positions)")
-        self.stdout.write(self.style.SUCCESS(f"Seeded {len(portfolios)} demo users."))
+        for entry in seeded:
+            if entry.portfolio is None:
+                self.stdout.write(f"  {entry.email:<38} {entry.outcome}")
+                continue
+            count = entry.portfolio.positions.filter(closed_at__isnull=True).count()
+            self.stdout.write(
+                f"  {entry.email:<38} {entry.outcome:<9} {entry.portfolio.name} ({count} positions)"
+            )
+        created = sum(entry.outcome == "created" for entry in seeded)
+        present = sum(entry.portfolio is not None for entry in seeded)
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo seeded: {created} users created, {present} demo portfolios.")
+        )
