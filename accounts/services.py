@@ -27,6 +27,7 @@ from accounts.tokens import (
 )
 from portfolios.services import portfolio_create
 from sigmasight.api.errors import Conflict, ValidationFailed
+from sigmasight.ws import end_session_sockets
 
 logger = logging.getLogger(__name__)
 
@@ -185,9 +186,15 @@ def refresh_with_access_token(*, access_token: str) -> IssuedTokens:
 
 @transaction.atomic
 def session_logout(*, access_token: str) -> None:
-    """Blacklist the session's refresh token and revoke every access token it issued."""
+    """End the login session everywhere: blacklist its refresh token, revoke every access
+    token it issued, and close its open WebSockets (in every process)."""
     _, token = user_for_access_token(access_token)
     sid = str(token[SESSION_CLAIM])
+    # Revoke first, then signal the sockets: a socket that joins its session group after
+    # the signal still sees the revocation (AuthenticatedConsumer checks after joining).
+    # Both happen even without a session row, so the token can't outlive a logout.
+    mark_revoked(sid)
+    end_session_sockets(sid)
     session = AuthSession.objects.select_for_update().filter(pk=sid).first()
     if session is None:
         return
@@ -196,4 +203,3 @@ def session_logout(*, access_token: str) -> None:
     outstanding = OutstandingToken.objects.filter(jti=session.refresh_jti).first()
     if outstanding is not None:
         BlacklistedToken.objects.get_or_create(token=outstanding)
-    mark_revoked(sid)  # fail safe: revoke even if the commit below fails

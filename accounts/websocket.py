@@ -1,4 +1,4 @@
-"""WebSocket authentication: who a socket is.
+"""WebSocket authentication: who a socket is, and which login session it belongs to.
 
 The access token comes from the cookie, a ``?token=`` query parameter, or a
 ``bearer, <token>`` subprotocol (any case). A cookie-only socket must come from an
@@ -10,15 +10,21 @@ stops a hostile page from opening one.
 this is how the two meet; ``sigmasight/asgi.py`` wires them):
 
 - ``user``: the user, or ``AnonymousUser`` when the token is absent or bad;
-- ``auth_source``: where the token came from ("subprotocol", "query", "cookie" or "").
+- ``auth_source``: where the token came from ("subprotocol", "query", "cookie" or "");
+- ``auth_session_id``: the login session (the token's ``sid``), whose group the socket
+  joins so that logging out closes it;
+- ``auth_session_revoked``: an async check, run once the socket has joined that group,
+  for a logout that happened between the handshake and the join.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -26,6 +32,7 @@ from django.http.request import validate_host
 from rest_framework import exceptions
 
 from accounts.authentication import BEARER_SCHEME, user_for_access_token
+from accounts.tokens import SESSION_CLAIM, is_revoked
 
 
 def _headers(scope: dict[str, Any]) -> dict[str, str]:
@@ -61,16 +68,21 @@ def origin_allowed(scope: dict[str, Any]) -> bool:
 
 
 @database_sync_to_async
-def _user_for_token(raw: str) -> Any:
+def _authenticate(raw: str) -> tuple[Any, str | None]:
+    """The token's user and login session id, or ``AnonymousUser`` and ``None``."""
     try:
-        user, _ = user_for_access_token(raw)
+        user, token = user_for_access_token(raw)
     except exceptions.APIException:
-        return AnonymousUser()
-    return user
+        return AnonymousUser(), None
+    return user, str(token[SESSION_CLAIM])
+
+
+def _revocation_check(sid: str) -> Callable[[], Awaitable[bool]]:
+    return lambda: sync_to_async(is_revoked)(sid)
 
 
 class JWTAuthMiddleware:
-    """Puts ``scope["user"]`` from the access token (AnonymousUser when absent or bad)."""
+    """Puts the user and the login session of the access token into the scope."""
 
     def __init__(self, inner: Any):
         self.inner = inner
@@ -79,8 +91,11 @@ class JWTAuthMiddleware:
         scope = dict(scope)
         raw, source = token_from_scope(scope)
         user: Any = AnonymousUser()
+        sid: str | None = None
         if raw and (source != "cookie" or origin_allowed(scope)):
-            user = await _user_for_token(raw)
+            user, sid = await _authenticate(raw)
         scope["user"] = user
         scope["auth_source"] = source
+        scope["auth_session_id"] = sid
+        scope["auth_session_revoked"] = _revocation_check(sid) if sid else None
         return await self.inner(scope, receive, send)
