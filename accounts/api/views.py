@@ -140,7 +140,17 @@ class RegisterView(APIView):
         tags=["auth"],
         summary="Register a trader with a default portfolio (admin-only when registration is closed)",
         request=RegisterInputSerializer,
-        responses={201: UserOutputSerializer, 409: OpenApiResponse(description="Email taken")},
+        description=(
+            "Emails and usernames share one case-insensitive namespace: an email or username "
+            "that already names an account is 409 (`error.details.field` says which). A "
+            "username may contain `@` only if it is the registrant's own email. The password "
+            "must pass the server's validators (length, common, numeric, not the demo's)."
+        ),
+        responses={
+            201: UserOutputSerializer,
+            409: OpenApiResponse(description="Email or username already taken"),
+            422: OpenApiResponse(description="Invalid email, username or password"),
+        },
     )
     def post(self, request: Request) -> Response:
         data = RegisterInputSerializer(data=request.data)
