@@ -1,10 +1,9 @@
-"""The SigmaSight demo users and their portfolios.
+"""The demo portfolios: the market data they need and their books.
 
-Seeding only creates what is missing: it never changes an existing account (password,
-role, active flag, anything), so a demo password changed or a demo user disabled by an
-operator stays that way. Running it twice leaves the same state as running it once.
-Whether demo accounts may be created at all is the caller's call (``seed_demo``
-command: yes in the embedded default, only with ``--demo-users`` in production).
+The demo *users* are the accounts app's (``accounts/demo.py``, which calls this module
+for each demo user that exists): portfolios sits below accounts and imports it for
+types only. Seeding only creates what is missing: a portfolio that already has a book is
+left as it is, so running it twice leaves the same state as running it once.
 """
 
 from __future__ import annotations
@@ -12,100 +11,49 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Role, User
-from accounts.password_validation import DEMO_PASSWORD
-from accounts.selectors import user_with_email
-from accounts.services import seeded_user_create
 from marketdata import calendar
 from marketdata import services as marketdata_services
 from marketdata.models import FactorDefinition, PriceBar
 from marketdata.occ import OptionContract
 from portfolios import services as portfolio_services
 from portfolios.models import Portfolio, PortfolioType, Position, Transaction, TransactionKind
-from sigmasight.api.errors import Conflict
+
+if TYPE_CHECKING:  # types only: the user model is the accounts app's
+    from accounts.models import User
 
 
 @dataclass(frozen=True)
-class DemoUser:
-    email: str
-    full_name: str
-    role: str
-    portfolio_name: str
+class DemoPortfolio:
+    name: str
     portfolio_type: str
     description: str
 
 
-DEMO_USERS: tuple[DemoUser, ...] = (
-    DemoUser(
-        "demo_individual@sigmasight.com",
-        "Demo Individual Investor",
-        Role.TRADER,
+#: Each demo user's portfolio, by the owner's email.
+DEMO_PORTFOLIOS: dict[str, DemoPortfolio] = {
+    "demo_individual@sigmasight.com": DemoPortfolio(
         "Demo Individual Investor Portfolio",
         PortfolioType.INDIVIDUAL,
         "Stocks, mutual funds and ETFs for a long-term individual investor",
     ),
-    DemoUser(
-        "demo_hnw@sigmasight.com",
-        "Demo HNW User",
-        Role.TRADER,
+    "demo_hnw@sigmasight.com": DemoPortfolio(
         "Demo High Net Worth Investor Portfolio",
         PortfolioType.HNW,
         "Large diversified positions in index ETFs, mega caps, gold and commodities",
     ),
-    DemoUser(
-        "demo_hedgefundstyle@sigmasight.com",
-        "Demo Hedge Fund Style User",
-        Role.TRADER,
+    "demo_hedgefundstyle@sigmasight.com": DemoPortfolio(
         "Demo Hedge Fund Style Investor Portfolio",
         PortfolioType.HEDGE_FUND,
         "Long/short equity with options overlays",
     ),
-)
-
-DEMO_ADMIN = DemoUser(
-    "demo_admin@sigmasight.com",
-    "Demo Admin",
-    Role.ADMIN,
-    "Demo Admin Portfolio",
-    PortfolioType.OTHER,
-    "The demo admin's own portfolio",
-)
-
-
-def _demo_user(spec: DemoUser, *, may_create: bool) -> tuple[User | None, str]:
-    """The demo account for ``spec`` and what happened to it: "created", "existing", or
-    the reason it is absent. An existing account is returned exactly as it is."""
-    user = user_with_email(email=spec.email)
-    if user is not None:
-        return user, "existing"
-    if not may_create:
-        return None, "not created"
-    try:
-        user = seeded_user_create(
-            email=spec.email,
-            password=DEMO_PASSWORD,
-            full_name=spec.full_name,
-            role=spec.role,
-            is_superuser=spec.role == Role.ADMIN,
-        )
-    except Conflict:
-        return None, "not created: the email is another account's username"
-    return user, "created"
-
-
-def _demo_portfolio(user: User, spec: DemoUser) -> Portfolio:
-    """The demo portfolio, created if missing (default only if the owner has none yet)."""
-    existing = Portfolio.objects.filter(owner=user, name=spec.portfolio_name, deleted_at=None)
-    return existing.first() or portfolio_services.portfolio_create(
-        owner=user,
-        name=spec.portfolio_name,
-        description=spec.description,
-        portfolio_type=spec.portfolio_type,
-    )
+    "demo_admin@sigmasight.com": DemoPortfolio(
+        "Demo Admin Portfolio", PortfolioType.OTHER, "The demo admin's own portfolio"
+    ),
+}
 
 
 # ---- The demo books ------------------------------------------------------------------------
@@ -349,46 +297,36 @@ def demo_symbols() -> list[str]:
 
 
 @dataclass(frozen=True)
-class SeededUser:
-    email: str
-    outcome: str  # "created", "existing", or why there is no such account
-    portfolio: Portfolio | None
+class DemoMarket:
+    """The seeded market the demo books are opened in."""
+
+    seed_date: dt.date
+    option_symbols: list[str]
 
 
-def seed_demo(
-    *,
-    create_users: bool,
-    include_admin: bool,
-    with_market_data: bool = True,
-    now: dt.datetime | None = None,
-) -> list[SeededUser]:
-    """Load the demo's market data, create the missing demo users when ``create_users``
-    (the admin too when ``include_admin``), and book each demo portfolio once.
+def demo_market_data_seed(*, now: dt.datetime | None = None) -> DemoMarket:
+    """Load the bars the demo needs up to the last completed session: the symbols of
+    :func:`demo_symbols`, then the demo's option contracts struck from those closes."""
+    seed_date = calendar.last_completed_session(now or timezone.now())
+    marketdata_services.market_data_seed(symbols=demo_symbols(), end=seed_date)
+    option_symbols = _demo_option_symbols(seed_date)
+    marketdata_services.market_data_seed(symbols=option_symbols, end=seed_date)
+    return DemoMarket(seed_date, option_symbols)
 
-    Existing accounts are never changed. A demo portfolio is created and booked only for
-    a demo user that exists (created now or on an earlier run); without one there is
-    nothing to book, but the market data is loaded all the same. A portfolio that already
-    has a book is left as it is.
-    """
-    now = now or timezone.now()
-    seed_date = calendar.last_completed_session(now)
-    if with_market_data:
-        marketdata_services.market_data_seed(symbols=demo_symbols(), end=seed_date)
-        option_symbols = _demo_option_symbols(seed_date)
-        marketdata_services.market_data_seed(symbols=option_symbols, end=seed_date)
-    else:
-        option_symbols = []
-    specs = [*DEMO_USERS, *([DEMO_ADMIN] if include_admin else [])]
-    seeded = []
-    with transaction.atomic():
-        for spec in specs:
-            user, outcome = _demo_user(spec, may_create=create_users)
-            if user is None:
-                seeded.append(SeededUser(spec.email, outcome, None))
-                continue
-            portfolio = _demo_portfolio(user, spec)
-            has_book = Transaction.objects.filter(portfolio=portfolio).exists()
-            if with_market_data and spec.email in DEMO_HOLDINGS and not has_book:
-                _book_demo_positions(portfolio, spec.email, seed_date, option_symbols)
-            seeded.append(SeededUser(spec.email, outcome, portfolio))
-    return seeded
+
+def demo_portfolio_seed(*, owner: User, market: DemoMarket | None) -> Portfolio:
+    """The owner's demo portfolio, created if missing (the default only if the owner has
+    none yet), and booked once when there is a ``market`` and the portfolio has no book."""
+    spec = DEMO_PORTFOLIOS[owner.email]
+    portfolio = Portfolio.objects.filter(owner=owner, name=spec.name, deleted_at=None).first()
+    if portfolio is None:
+        portfolio = portfolio_services.portfolio_create(
+            owner=owner,
+            name=spec.name,
+            description=spec.description,
+            portfolio_type=spec.portfolio_type,
+        )
+    has_book = Transaction.objects.filter(portfolio=portfolio).exists()
+    if market is not None and owner.email in DEMO_HOLDINGS and not has_book:
+        _book_demo_positions(portfolio, owner.email, market.seed_date, market.option_symbols)
+    return portfolio

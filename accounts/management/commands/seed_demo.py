@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portfolios.demo import DEMO_ADMIN, DEMO_PASSWORD, DEMO_USERS, seed_demo
+from accounts.demo import DEMO_ADMIN, DEMO_PASSWORD, DEMO_USERS, seed_demo
 
 
 class Command(BaseCommand):

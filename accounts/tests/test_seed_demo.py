@@ -13,9 +13,10 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.demo import DEMO_ADMIN, DEMO_PASSWORD, DEMO_USERS
 from accounts.models import Role, User
 from marketdata.models import PriceBar
-from portfolios.demo import DEMO_ADMIN, DEMO_PASSWORD, DEMO_USERS
+from portfolios.demo import DEMO_PORTFOLIOS
 from portfolios.models import Portfolio
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,10 @@ def production(settings: Any) -> None:
 @pytest.fixture
 def embedded(settings: Any) -> None:
     settings.EMBEDDED = True
+
+
+def test_every_demo_user_has_a_demo_portfolio() -> None:
+    assert {spec.email for spec in (*DEMO_USERS, DEMO_ADMIN)} == set(DEMO_PORTFOLIOS)
 
 
 def test_production_without_demo_users_creates_no_user(production: None) -> None:
@@ -154,7 +159,7 @@ def test_an_existing_user_with_a_default_portfolio_keeps_it(
     own = Portfolio.objects.get(owner=owner)
     _seed("--demo-users")
     assert Portfolio.objects.get(pk=own.pk).is_default
-    demo = Portfolio.objects.get(owner=owner, name=DEMO_USERS[1].portfolio_name)
+    demo = Portfolio.objects.get(owner=owner, name=DEMO_PORTFOLIOS[HNW].name)
     assert not demo.is_default
 
 
