@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
 from accounts.models import AuthSession, User
+from accounts.selectors import identifier_is_taken
+
+
+def _refuse_taken(value: str | None, instance: User) -> str | None:
+    """Emails and usernames are one namespace: a form error here, not an IntegrityError."""
+    if value and identifier_is_taken(identifier=value, exclude_user=instance):
+        raise forms.ValidationError("This already names another account (as email or username).")
+    return value
 
 
 class UserCreateForm(UserCreationForm):
@@ -14,11 +23,20 @@ class UserCreateForm(UserCreationForm):
         model = User
         fields = ("email", "full_name", "role")
 
+    def clean_email(self) -> str | None:
+        return _refuse_taken(self.cleaned_data.get("email"), self.instance)
+
 
 class UserEditForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+    def clean_email(self) -> str | None:
+        return _refuse_taken(self.cleaned_data.get("email"), self.instance)
+
+    def clean_username(self) -> str | None:
+        return _refuse_taken(self.cleaned_data.get("username") or None, self.instance)
 
 
 @admin.register(User)

@@ -2,7 +2,8 @@
 
 A cookie alone authenticates safe methods only: writes need the Bearer header,
 so a cross-site form cannot act for the user. Tokens of a logged-out session are
-refused.
+refused. The ``Bearer`` scheme is case-insensitive (RFC 9110 §11.1), which
+simplejwt's ``AUTH_HEADER_TYPES`` is not, so the header is parsed here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,26 @@ from accounts.models import User
 from accounts.tokens import SESSION_CLAIM, is_revoked
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+BEARER_SCHEME = "bearer"
+
+
+def bearer_token(header: str | bytes | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, any case of ``Bearer``.
+
+    ``None`` when there is no header or it names another scheme (not ours to judge);
+    a Bearer header that is not exactly two values is refused, as simplejwt does.
+    """
+    if isinstance(header, bytes):
+        header = header.decode("latin-1")
+    parts = (header or "").split()
+    if not parts or parts[0].lower() != BEARER_SCHEME:
+        return None
+    if len(parts) != 2:
+        raise AuthenticationFailed(
+            "Authorization header must contain two space-delimited values",
+            code="bad_authorization_header",
+        )
+    return parts[1]
 
 
 def user_for_access_token(raw: str) -> tuple[User, AccessToken]:
@@ -41,11 +62,8 @@ def user_for_access_token(raw: str) -> tuple[User, AccessToken]:
 
 class SessionJWTAuthentication(JWTAuthentication):
     def authenticate(self, request: Request) -> tuple[User, AccessToken] | None:  # type: ignore[override]
-        header = self.get_header(request)
-        raw: Any = None
+        raw: Any = bearer_token(self.get_header(request))
         from_cookie = False
-        if header is not None:
-            raw = self.get_raw_token(header)
         if raw is None:
             cookie = request.COOKIES.get(settings.AUTH_COOKIE_NAME)
             if not cookie:
@@ -53,8 +71,6 @@ class SessionJWTAuthentication(JWTAuthentication):
             if request.method not in SAFE_METHODS:
                 return None
             raw, from_cookie = cookie, True
-        if isinstance(raw, bytes):
-            raw = raw.decode("latin-1")
         user, token = user_for_access_token(raw)
         request._request.auth_via_cookie = from_cookie  # type: ignore[attr-defined]
         return user, token

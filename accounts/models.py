@@ -1,11 +1,16 @@
-"""Users keyed on email, with one role that grants viewer/trader/admin permissions."""
+"""Users keyed on email, with one role that grants viewer/trader/admin permissions.
+
+Emails and usernames are one case-insensitive namespace of login identifiers (see
+:class:`LoginIdentifier`): an identifier names at most one account.
+"""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -22,6 +27,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.TRADER: ["viewer", "trader"],
     Role.ADMIN: ["viewer", "trader", "admin"],
 }
+
+
+def normalize_identifier(value: str) -> str:
+    """The form in which emails and usernames are compared: stripped and lowercased."""
+    return value.strip().lower()
 
 
 class UserManager(BaseUserManager["User"]):
@@ -63,16 +73,42 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["email"]
-        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.email
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    @property
+    def login_identifiers_wanted(self) -> set[str]:
+        """The normalized names this user logs in with (one, if the username is the email)."""
+        names = {normalize_identifier(self.email)}
+        if self.username:
+            names.add(normalize_identifier(self.username))
+        return names
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.email = self.email.lower()
+        self.username = self.username or None  # "" is no username, not a claim on ""
         if self.role == Role.ADMIN:
             self.is_staff = True  # the admin permission includes the Django admin
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        update_fields = kwargs.get("update_fields")
+        # The user row and its identifiers commit together or not at all: a name already
+        # claimed by another account raises IntegrityError and leaves nothing behind.
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
+            if update_fields is None or {"email", "username"} & set(update_fields):
+                self._claim_login_identifiers()
+
+    def _claim_login_identifiers(self) -> None:
+        wanted = self.login_identifiers_wanted
+        LoginIdentifier.objects.filter(user=self).exclude(value__in=wanted).delete()
+        held = set(LoginIdentifier.objects.filter(user=self).values_list("value", flat=True))
+        LoginIdentifier.objects.bulk_create(
+            [LoginIdentifier(value=value, user=self) for value in sorted(wanted - held)]
+        )
 
     @property
     def permissions(self) -> list[str]:
@@ -94,6 +130,31 @@ class User(AbstractBaseUser, PermissionsMixin):
         if self.is_active and self.role == Role.ADMIN:
             return True
         return super().has_module_perms(app_label)
+
+
+class LoginIdentifier(models.Model):
+    """A name someone logs in with, normalized: a user's email, and their username if any.
+
+    Emails and usernames share this one namespace, and the unique index on ``value`` is
+    what guarantees that no username equals another account's email or username (the
+    takeover where a squatter registers the victim's email as a username). Why a table
+    rather than a check before the insert or a PostgreSQL advisory lock: a
+    check-then-insert races (two registrations, of email X and of username X, both see
+    X free and both commit), and a lock only protects the code paths that remember to
+    take it and does not exist on SQLite. A unique index cannot race on either database
+    (the second insert waits for the first to commit, then fails), and it guards every
+    write path: the API, the Django admin, ``createsuperuser``, ``seed_demo``.
+    :meth:`User.save` keeps the rows in step, in the same transaction as the user row.
+    """
+
+    value = models.CharField(max_length=254, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_identifiers")
+
+    class Meta:
+        ordering = ["value"]
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class AuthSession(models.Model):

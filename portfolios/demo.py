@@ -1,107 +1,59 @@
-"""The SigmaSight demo users and their portfolios. Idempotent: running it twice
-leaves the same state as running it once."""
+"""The demo portfolios: the market data they need and their books.
+
+The demo *users* are the accounts app's (``accounts/demo.py``, which calls this module
+for each demo user that exists): portfolios sits below accounts and imports it for
+types only. Seeding only creates what is missing: a portfolio that already has a book is
+left as it is, so running it twice leaves the same state as running it once.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Role, User
 from marketdata import calendar
+from marketdata import services as marketdata_services
 from marketdata.models import FactorDefinition, PriceBar
 from marketdata.occ import OptionContract
-from portfolios.models import Portfolio, PortfolioType, Transaction, TransactionKind
+from portfolios import services as portfolio_services
+from portfolios.models import Portfolio, PortfolioType, Position, Transaction, TransactionKind
 
-DEMO_PASSWORD = "demo12345"
+if TYPE_CHECKING:  # types only: the user model is the accounts app's
+    from accounts.models import User
 
 
 @dataclass(frozen=True)
-class DemoUser:
-    email: str
-    full_name: str
-    role: str
-    portfolio_name: str
+class DemoPortfolio:
+    name: str
     portfolio_type: str
     description: str
 
 
-DEMO_USERS: tuple[DemoUser, ...] = (
-    DemoUser(
-        "demo_individual@sigmasight.com",
-        "Demo Individual Investor",
-        Role.TRADER,
+#: Each demo user's portfolio, by the owner's email.
+DEMO_PORTFOLIOS: dict[str, DemoPortfolio] = {
+    "demo_individual@sigmasight.com": DemoPortfolio(
         "Demo Individual Investor Portfolio",
         PortfolioType.INDIVIDUAL,
         "Stocks, mutual funds and ETFs for a long-term individual investor",
     ),
-    DemoUser(
-        "demo_hnw@sigmasight.com",
-        "Demo HNW User",
-        Role.TRADER,
+    "demo_hnw@sigmasight.com": DemoPortfolio(
         "Demo High Net Worth Investor Portfolio",
         PortfolioType.HNW,
         "Large diversified positions in index ETFs, mega caps, gold and commodities",
     ),
-    DemoUser(
-        "demo_hedgefundstyle@sigmasight.com",
-        "Demo Hedge Fund Style User",
-        Role.TRADER,
+    "demo_hedgefundstyle@sigmasight.com": DemoPortfolio(
         "Demo Hedge Fund Style Investor Portfolio",
         PortfolioType.HEDGE_FUND,
         "Long/short equity with options overlays",
     ),
-)
-
-DEMO_ADMIN = DemoUser(
-    "demo_admin@sigmasight.com",
-    "Demo Admin",
-    Role.ADMIN,
-    "Demo Admin Portfolio",
-    PortfolioType.OTHER,
-    "The demo admin's own portfolio",
-)
-
-
-def _upsert_user(spec: DemoUser, *, superuser: bool) -> User:
-    user, created = User.objects.get_or_create(
-        email=spec.email,
-        defaults={"full_name": spec.full_name, "role": spec.role, "is_superuser": superuser},
-    )
-    changed = created
-    if not user.check_password(DEMO_PASSWORD):
-        user.set_password(DEMO_PASSWORD)
-        changed = True
-    for field, value in (
-        ("full_name", spec.full_name),
-        ("role", spec.role),
-        ("is_active", True),
-        ("is_superuser", superuser),
-    ):
-        if getattr(user, field) != value:
-            setattr(user, field, value)
-            changed = True
-    if changed:
-        user.save()
-    return user
-
-
-def _upsert_portfolio(user: User, spec: DemoUser) -> Portfolio:
-    portfolio, _ = Portfolio.objects.update_or_create(
-        owner=user,
-        name=spec.portfolio_name,
-        deleted_at=None,
-        defaults={
-            "description": spec.description,
-            "portfolio_type": spec.portfolio_type,
-            "currency": "USD",
-            "is_default": True,
-        },
-    )
-    return portfolio
+    "demo_admin@sigmasight.com": DemoPortfolio(
+        "Demo Admin Portfolio", PortfolioType.OTHER, "The demo admin's own portfolio"
+    ),
+}
 
 
 # ---- The demo books ------------------------------------------------------------------------
@@ -266,8 +218,6 @@ def _book_demo_positions(
     portfolio: Portfolio, email: str, seed_date: dt.date, option_symbols: list[str]
 ) -> int:
     """Open the demo holdings at real-history closes, after a deposit that funds them."""
-    from portfolios import services
-
     holdings: list[tuple[str, Decimal]] = [
         (symbol, Decimal(qty)) for symbol, qty in DEMO_HOLDINGS[email]
     ]
@@ -298,7 +248,7 @@ def _book_demo_positions(
         Decimal(0),
     )
     first_date = min(entry_dates)
-    services.cash_transaction(
+    portfolio_services.cash_transaction(
         portfolio=portfolio,
         kind=TransactionKind.DEPOSIT,
         amount=(cost + DEMO_CASH_RESERVE[email]).quantize(Decimal("0.01")),
@@ -306,7 +256,7 @@ def _book_demo_positions(
         note="demo funding: the long purchases plus a cash reserve",
     )
     for (symbol, quantity), date in zip(holdings, entry_dates, strict=True):
-        services.position_open(
+        portfolio_services.position_open(
             portfolio=portfolio,
             symbol=symbol,
             quantity=quantity,
@@ -320,8 +270,6 @@ def _book_demo_positions(
 
 def _demo_option_symbols(seed_date: dt.date) -> list[str]:
     """Reuse the options already booked; otherwise strike them from the latest closes."""
-    from portfolios.models import Position
-
     existing = list(
         Position.objects.filter(
             portfolio__owner__email="demo_hedgefundstyle@sigmasight.com", multiplier=100
@@ -348,30 +296,37 @@ def demo_symbols() -> list[str]:
     return sorted(symbols)
 
 
-def seed_demo(
-    *, include_admin: bool, with_market_data: bool = True, now: dt.datetime | None = None
-) -> list[Portfolio]:
-    """Create or update the demo users (and the admin when asked), load the market data they
-    need, and book each demo portfolio once. A portfolio that already has a book is left as
-    it is, so running this twice leaves the same state as running it once."""
-    from marketdata import services as marketdata_services
+@dataclass(frozen=True)
+class DemoMarket:
+    """The seeded market the demo books are opened in."""
 
-    now = now or timezone.now()
-    seed_date = calendar.last_completed_session(now)
-    if with_market_data:
-        marketdata_services.market_data_seed(symbols=demo_symbols(), end=seed_date)
-        option_symbols = _demo_option_symbols(seed_date)
-        marketdata_services.market_data_seed(symbols=option_symbols, end=seed_date)
-    else:
-        option_symbols = []
-    specs = [*DEMO_USERS, *([DEMO_ADMIN] if include_admin else [])]
-    portfolios = []
-    with transaction.atomic():
-        for spec in specs:
-            user = _upsert_user(spec, superuser=spec.role == Role.ADMIN)
-            portfolio = _upsert_portfolio(user, spec)
-            portfolios.append(portfolio)
-            has_book = Transaction.objects.filter(portfolio=portfolio).exists()
-            if with_market_data and spec.email in DEMO_HOLDINGS and not has_book:
-                _book_demo_positions(portfolio, spec.email, seed_date, option_symbols)
-    return portfolios
+    seed_date: dt.date
+    option_symbols: list[str]
+
+
+def demo_market_data_seed(*, now: dt.datetime | None = None) -> DemoMarket:
+    """Load the bars the demo needs up to the last completed session: the symbols of
+    :func:`demo_symbols`, then the demo's option contracts struck from those closes."""
+    seed_date = calendar.last_completed_session(now or timezone.now())
+    marketdata_services.market_data_seed(symbols=demo_symbols(), end=seed_date)
+    option_symbols = _demo_option_symbols(seed_date)
+    marketdata_services.market_data_seed(symbols=option_symbols, end=seed_date)
+    return DemoMarket(seed_date, option_symbols)
+
+
+def demo_portfolio_seed(*, owner: User, market: DemoMarket | None) -> Portfolio:
+    """The owner's demo portfolio, created if missing (the default only if the owner has
+    none yet), and booked once when there is a ``market`` and the portfolio has no book."""
+    spec = DEMO_PORTFOLIOS[owner.email]
+    portfolio = Portfolio.objects.filter(owner=owner, name=spec.name, deleted_at=None).first()
+    if portfolio is None:
+        portfolio = portfolio_services.portfolio_create(
+            owner=owner,
+            name=spec.name,
+            description=spec.description,
+            portfolio_type=spec.portfolio_type,
+        )
+    has_book = Transaction.objects.filter(portfolio=portfolio).exists()
+    if market is not None and owner.email in DEMO_HOLDINGS and not has_book:
+        _book_demo_positions(portfolio, owner.email, market.seed_date, market.option_symbols)
+    return portfolio

@@ -9,8 +9,8 @@ django_asgi_app = get_asgi_application()  # set up Django before importing consu
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from accounts.websocket import JWTAuthMiddleware  # noqa: E402
 from sigmasight.routing import websocket_urlpatterns  # noqa: E402
-from sigmasight.ws import JWTAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -1,24 +1,28 @@
-"""WebSocket authentication and the base consumer.
+"""The base consumer, its close codes, and the login-session groups.
 
-The access token comes from the cookie, a ``?token=`` query parameter, or a
-``bearer, <token>`` subprotocol. A socket without a valid token is accepted and then
-closed at once with 4401: closing before accepting becomes an HTTP 403 in daphne and
-the client never sees the code. A cookie-only socket must come from an allowed origin.
+Authentication happens before the consumer, in a middleware that the wiring
+(``sigmasight/asgi.py``) puts in front of the router: it sets ``scope["user"]``,
+``scope["auth_source"]``, ``scope["auth_session_id"]`` (the login session) and
+``scope["auth_session_revoked"]`` (an async check of that session). This module is the
+shared layer and imports no app.
+
+A socket without a valid token is accepted and then closed at once with 4401: closing
+before accepting becomes an HTTP 403 in daphne and the client never sees the code. A
+socket joins its login session's group; :func:`end_session_sockets` (called at logout)
+closes every socket of that session with 4401, in every process, through the channel
+layer.
 """
 
 from __future__ import annotations
 
 import logging
-from http.cookies import SimpleCookie
+from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
-from django.http.request import validate_host
-from rest_framework import exceptions
+from channels.layers import get_channel_layer
 
 from sigmasight.api.throttling import hit
 
@@ -28,66 +32,6 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_RATE_LIMITED = 4429
-
-
-def _headers(scope: dict[str, Any]) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-
-
-def token_from_scope(scope: dict[str, Any]) -> tuple[str | None, str]:
-    """The raw token and where it came from: "subprotocol", "query", "cookie" or ""."""
-    protocols = scope.get("subprotocols") or []
-    if len(protocols) >= 2 and protocols[0].lower() == "bearer":
-        return protocols[1], "subprotocol"
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    if query.get("token"):
-        return query["token"][0], "query"
-    cookie_header = _headers(scope).get("cookie", "")
-    if cookie_header:
-        jar = SimpleCookie()
-        try:
-            jar.load(cookie_header)
-        except Exception:  # noqa: BLE001 - a malformed cookie is no credential
-            return None, ""
-        if settings.AUTH_COOKIE_NAME in jar:
-            return jar[settings.AUTH_COOKIE_NAME].value, "cookie"
-    return None, ""
-
-
-def origin_allowed(scope: dict[str, Any]) -> bool:
-    origin = _headers(scope).get("origin")
-    if not origin:
-        return False
-    host = urlparse(origin).hostname or ""
-    return validate_host(host, settings.ALLOWED_HOSTS)
-
-
-@database_sync_to_async
-def _user_for_token(raw: str) -> Any:
-    from accounts.authentication import user_for_access_token
-
-    try:
-        user, _ = user_for_access_token(raw)
-    except exceptions.APIException:
-        return AnonymousUser()
-    return user
-
-
-class JWTAuthMiddleware:
-    """Puts ``scope["user"]`` from the access token (AnonymousUser when absent or bad)."""
-
-    def __init__(self, inner: Any):
-        self.inner = inner
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        scope = dict(scope)
-        raw, source = token_from_scope(scope)
-        user: Any = AnonymousUser()
-        if raw and (source != "cookie" or origin_allowed(scope)):
-            user = await _user_for_token(raw)
-        scope["user"] = user
-        scope["auth_source"] = source
-        return await self.inner(scope, receive, send)
 
 
 class AuthenticatedConsumer(AsyncJsonWebsocketConsumer):
@@ -108,7 +52,7 @@ class AuthenticatedConsumer(AsyncJsonWebsocketConsumer):
         subprotocol = "bearer" if self.scope.get("auth_source") == "subprotocol" else None
         await self.accept(subprotocol=subprotocol)
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        if user is None or not user.is_authenticated or not await self._join_session():
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         if not user.has_role(self.required_permission):
@@ -126,9 +70,29 @@ class AuthenticatedConsumer(AsyncJsonWebsocketConsumer):
         if first is not None:
             await self.send_json(first)
 
+    async def _join_session(self) -> bool:
+        """Join the login session's group, so that logging out closes this socket.
+
+        False when there is no session to join, or it ended before the join took effect:
+        logout revokes first and then signals the group, so a check after joining sees
+        every logout that the group's event would miss.
+        """
+        sid = self.scope.get("auth_session_id")
+        if not sid:
+            return False
+        self.session_group = session_group(str(sid))
+        await self.channel_layer.group_add(self.session_group, self.channel_name)
+        revoked: Callable[[], Awaitable[bool]] | None = self.scope.get("auth_session_revoked")
+        return not (revoked is not None and await revoked())
+
     async def disconnect(self, code: int) -> None:
-        for group in getattr(self, "joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        for group in [*getattr(self, "joined", []), getattr(self, "session_group", None)]:
+            if group:
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """The login session was logged out (in any process): the socket ends with it."""
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def groups_for(self, user: Any) -> list[str]:
         raise NotImplementedError
@@ -165,3 +129,28 @@ def group_name(*parts: object) -> str:
     """A channel-layer group name from parts (letters, digits, hyphens, dots only)."""
     cleaned = [str(p).replace("^", "idx-").replace("_", "-") for p in parts]
     return ".".join(cleaned)[:99]
+
+
+#: The group event that closes a login session's sockets (handled by ``session_ended``).
+SESSION_ENDED_EVENT = "session.ended"
+
+
+def session_group(session_id: str) -> str:
+    """The group of every socket opened with a token of login session ``session_id``."""
+    return group_name("session", session_id)
+
+
+def end_session_sockets(session_id: str) -> None:
+    """Close every socket of the login session, in every process, with 4401.
+
+    A channel-layer failure is logged, not raised: the session's tokens are already
+    revoked, so a logout still succeeds (an open socket then stays until it reconnects,
+    when its token is refused).
+    """
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(session_group(session_id), {"type": SESSION_ENDED_EVENT})
+    except Exception as exc:  # noqa: BLE001 - see docstring
+        logger.warning("ws: could not close the sockets of session %s: %s", session_id, exc)

@@ -6,11 +6,18 @@ import asyncio
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from rest_framework.test import APIClient
 
+from accounts.services import session_logout
 from accounts.tokens import issue_for_new_session
+from accounts.websocket import JWTAuthMiddleware
 from sigmasight.asgi import application
+from sigmasight.routing import websocket_urlpatterns
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,8 +97,6 @@ def test_cookie_needs_an_allowed_origin(trader: Any) -> None:
 
 
 def test_logged_out_token_is_refused(trader: Any) -> None:
-    from accounts.services import session_logout
-
     token = issue_for_new_session(trader).access_token
     session_logout(access_token=token)
 
@@ -130,5 +135,80 @@ def test_jobs_socket_is_for_admins_only(make_user: Any) -> None:
         allowed, _, _ = await _connect(f"/ws/jobs?token={admin_token}")
         assert (await allowed.receive_json_from(timeout=5))["groups"] == ["jobs"]
         await allowed.disconnect()
+
+    run(scenario())
+
+
+def _logout(**credentials: str) -> Any:
+    """POST /auth/logout through the API, from the test's event loop (Django is sync)."""
+    client = APIClient()
+    if "bearer" in credentials:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {credentials['bearer']}")
+    if "cookie" in credentials:
+        client.cookies[settings.AUTH_COOKIE_NAME] = credentials["cookie"]
+    return database_sync_to_async(client.post)("/api/v1/auth/logout")
+
+
+def test_logout_closes_the_sessions_socket_and_spares_another_session(trader: Any) -> None:
+    doomed_token = issue_for_new_session(trader).access_token
+    spared_token = issue_for_new_session(trader).access_token  # same user, another login
+
+    async def scenario() -> None:
+        doomed, _, _ = await _connect(f"/ws/signals?token={doomed_token}")
+        spared, _, _ = await _connect("/ws/signals", subprotocols=["bearer", spared_token])
+        for socket in (doomed, spared):
+            assert (await socket.receive_json_from(timeout=5))["type"] == "connected"
+        response = await _logout(bearer=doomed_token)
+        assert response.status_code == 200
+        assert await doomed.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+        # The other session's socket stays open and keeps receiving events.
+        assert await spared.receive_nothing(timeout=0.5)
+        message = {"type": "new_signal", "data": {"id": "sig_2", "symbol": "QQQ"}}
+        await get_channel_layer().group_send("signals", {"type": "broadcast", "message": message})
+        assert await spared.receive_json_from(timeout=5) == message
+        await spared.disconnect()
+
+    run(scenario())
+
+
+def test_cookie_logout_closes_a_cookie_socket(trader: Any) -> None:
+    token = issue_for_new_session(trader).access_token
+    headers = [(b"cookie", f"access_token={token}".encode()), (b"origin", b"http://localhost")]
+
+    async def scenario() -> None:
+        socket, _, _ = await _connect("/ws/positions", headers=headers)
+        assert (await socket.receive_json_from(timeout=5))["type"] == "connected"
+        response = await _logout(cookie=token)  # a browser has the cookie only
+        assert response.status_code == 200
+        while (output := await socket.receive_output(timeout=5))["type"] != "websocket.close":
+            pass  # a snapshot may precede the close
+        assert output["code"] == 4401
+
+    run(scenario())
+
+
+def test_a_logout_during_the_handshake_still_closes_the_socket(trader: Any) -> None:
+    """The token is checked, then logged out before the socket joins its session's group:
+    the check after joining catches what the group event could not reach."""
+    token = issue_for_new_session(trader).access_token
+
+    def logout_after_authentication(inner: Any) -> Any:
+        async def app(scope: dict[str, Any], receive: Any, send: Any) -> Any:
+            assert scope["user"].is_authenticated  # the middleware accepted the token
+            await database_sync_to_async(session_logout)(access_token=token)
+            return await inner(scope, receive, send)
+
+        return app
+
+    racing = JWTAuthMiddleware(logout_after_authentication(URLRouter(websocket_urlpatterns)))
+
+    async def scenario() -> None:
+        communicator = WebsocketCommunicator(racing, f"/ws/signals?token={token}")
+        connected, _ = await communicator.connect(timeout=5)
+        assert connected
+        assert await communicator.receive_output(timeout=5) == {
+            "type": "websocket.close",
+            "code": 4401,
+        }
 
     run(scenario())

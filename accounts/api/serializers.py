@@ -36,12 +36,25 @@ class RefreshInputSerializer(serializers.Serializer):
 
 
 class RegisterInputSerializer(serializers.Serializer):
+    """The password's length and strength are Django's validators' call (in the service),
+    so that their messages are the ones a client sees."""
+
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(min_length=8, max_length=512, trim_whitespace=False)
+    password = serializers.CharField(max_length=512, trim_whitespace=False)
     full_name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
     username = serializers.RegexField(
         r"^[A-Za-z0-9_.@+-]{3,150}$", required=False, allow_null=True, default=None
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # An email-shaped username would claim that email before its owner registers
+        # (and lock them out of it), so only one's own email may be one's username.
+        username = attrs.get("username")
+        if username and "@" in username and username.lower() != attrs["email"].lower():
+            raise serializers.ValidationError(
+                {"username": ["A username may contain @ only if it is your own email address"]}
+            )
+        return attrs
 
 
 class UserOutputSerializer(serializers.Serializer):

@@ -19,6 +19,7 @@ from accounts.api.serializers import (
     TokenOutputSerializer,
     UserOutputSerializer,
 )
+from accounts.authentication import bearer_token
 from accounts.selectors import user_profile
 from accounts.tokens import IssuedTokens
 from sigmasight.api.permissions import IsAdmin
@@ -51,10 +52,8 @@ def _token_response(issued: IssuedTokens, status_code: int = 200) -> Response:
 
 def _raw_access_token(request: Request) -> str | None:
     """The access token from the Bearer header, else the cookie."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
+    if token := bearer_token(request.headers.get("Authorization")):
+        return token
     return request.COOKIES.get(settings.AUTH_COOKIE_NAME) or None
 
 
@@ -141,7 +140,17 @@ class RegisterView(APIView):
         tags=["auth"],
         summary="Register a trader with a default portfolio (admin-only when registration is closed)",
         request=RegisterInputSerializer,
-        responses={201: UserOutputSerializer, 409: OpenApiResponse(description="Email taken")},
+        description=(
+            "Emails and usernames share one case-insensitive namespace: an email or username "
+            "that already names an account is 409 (`error.details.field` says which). A "
+            "username may contain `@` only if it is the registrant's own email. The password "
+            "must pass the server's validators (length, common, numeric, not the demo's)."
+        ),
+        responses={
+            201: UserOutputSerializer,
+            409: OpenApiResponse(description="Email or username already taken"),
+            422: OpenApiResponse(description="Invalid email, username or password"),
+        },
     )
     def post(self, request: Request) -> Response:
         data = RegisterInputSerializer(data=request.data)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import factory
 
 from accounts.models import User
+from portfolios.services import portfolio_create
 
 DEFAULT_PASSWORD = "pass-w0rd-123"
 
@@ -22,6 +23,4 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             self.save()
             if extracted is not False:
-                from portfolios.services import portfolio_create
-
                 portfolio_create(owner=self, name=f"{self.email} portfolio")

@@ -41,9 +41,9 @@ def _state() -> dict[str, Any]:
 
 def test_seed_demo_twice_leaves_the_same_state(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(timezone, "now", lambda: NOW)
-    call_command("seed_demo", "--with-admin", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", "--demo-users", "--with-admin", stdout=open("/dev/null", "w"))  # noqa: SIM115
     first = _state()
-    call_command("seed_demo", "--with-admin", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", "--demo-users", "--with-admin", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert _state() == first
 
     hedge = Portfolio.objects.get(owner__email="demo_hedgefundstyle@sigmasight.com")
