@@ -76,6 +76,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "sigmasight.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "sigmasight.api.middleware.RateLimitMiddleware",  # wraps the rest: every answer counts
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sigmasight.api.middleware.TrailingSlashMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -84,7 +85,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "sigmasight.api.middleware.RateLimitHeadersMiddleware",
     "sigmasight.api.middleware.JsonErrorMiddleware",
 ]
 
@@ -198,7 +198,7 @@ RATE_LIMITS: dict[str, int] = {  # requests per minute, per user or per IP
     "global": env.int("RATE_LIMIT_GLOBAL", default=1000),
     "websocket": env.int("RATE_LIMIT_WEBSOCKET", default=1000),
 }
-RATE_LIMIT_WINDOW_SECONDS = 60
+RATE_LIMIT_WINDOW_SECONDS = 60  # the sliding window the limits above are counted over
 RATE_LIMIT_KEY_PREFIX: str = env.str("RATE_LIMIT_KEY_PREFIX", default="rl")
 NUM_PROXIES: int = env.int("NUM_PROXIES", default=0)  # trusted hops in X-Forwarded-For
 

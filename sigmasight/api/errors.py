@@ -124,6 +124,15 @@ def error_response(status_code: int, **kwargs: Any) -> JsonResponse:
     return JsonResponse(error_body(status_code, **kwargs), status=status_code)
 
 
+def rate_limited_body(retry_after: int) -> dict[str, Any]:
+    """The 429 envelope; ``retry_after`` in whole seconds, as in ``Retry-After``."""
+    return error_body(
+        429,
+        message=f"Rate limit exceeded; retry in {retry_after} s",
+        details={"retry_after": retry_after},
+    )
+
+
 def _flatten(errors: Any, prefix: list[str | int]) -> Iterable[dict[str, Any]]:
     """DRF's nested error dicts → SigmaSight's ``[{loc, msg, type}]`` list."""
     if isinstance(errors, dict):
@@ -203,15 +212,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             if isinstance(exc, exceptions.AuthenticationFailed) and _is_credentials_error(exc):
                 message = str(exc.detail)
         elif isinstance(exc, exceptions.Throttled):
-            status_code = 429
-            wait = int(exc.wait or 1)
-            headers["Retry-After"] = str(max(wait, 1))
-            message = f"Rate limit exceeded; retry in {max(wait, 1)} s"
-            return Response(
-                error_body(429, message=message, details={"retry_after": max(wait, 1)}),
-                status=429,
-                headers=headers,
-            )
+            wait = max(int(exc.wait or 1), 1)
+            headers["Retry-After"] = str(wait)
+            return Response(rate_limited_body(wait), status=429, headers=headers)
         else:
             status_code = exc.status_code
             message = str(exc.detail) if isinstance(exc.detail, str) else None

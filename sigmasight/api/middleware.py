@@ -1,12 +1,15 @@
-"""Cross-cutting HTTP behaviour: request ids, path normalisation, rate-limit headers,
-and the JSON error envelope for responses produced outside DRF views."""
+"""Cross-cutting HTTP behaviour: request ids, path normalisation, rate limits, and the
+JSON error envelope for responses produced outside DRF views."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from rest_framework.views import APIView
 
 from sigmasight.api.errors import error_response
 from sigmasight.api.request_id import (
@@ -14,7 +17,16 @@ from sigmasight.api.request_id import (
     reset_request_id,
     set_request_id,
 )
-from sigmasight.api.throttling import RATE_LIMIT_ATTR, RateLimitState, client_ip, hit
+from sigmasight.api.throttling import (
+    RATE_LIMIT_ATTR,
+    RateLimitState,
+    client_ip,
+    hit,
+    remember,
+    request_ident,
+    too_many_requests,
+    username_ident,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +67,22 @@ class TrailingSlashMiddleware:
         return self.get_response(request)
 
 
-class RateLimitHeadersMiddleware:
-    """Adds ``X-RateLimit-*`` to every response.
+class RateLimitMiddleware:
+    """The global limit on every path, the admin login limit, and ``X-RateLimit-*``.
 
-    DRF views record the tightest limit they checked; other responses (the admin, an
-    unknown path) count against the global limit per client IP here.
+    DRF views count themselves, per user or IP, with their throttles (global plus their
+    scope). Here the rest is counted once, against the same ``global`` limit:
+
+    * other views (the Django admin): before the view runs, so a flood is refused
+      without doing the work; a POST to the admin login also counts against the
+      ``auth`` limit, per IP and per submitted username (a guess at one account from
+      many addresses is limited too);
+    * requests no view counted (unknown paths, answers from earlier middleware, DRF
+      requests refused before their throttles, e.g. a bad token): after the response,
+      which is then replaced by the 429 if the limit is exceeded. Nothing had side
+      effects on those paths, so refusing afterwards is the same as refusing before.
+
+    Static files (whitenoise, earlier in the chain) are not counted.
     """
 
     def __init__(self, get_response: Handler):
@@ -69,15 +92,43 @@ class RateLimitHeadersMiddleware:
         response = self.get_response(request)
         state: RateLimitState | None = getattr(request, RATE_LIMIT_ATTR, None)
         if state is None:
-            if request.path_info.startswith("/static/"):
+            if request.path_info.startswith("/" + settings.STATIC_URL.lstrip("/")):
                 return response
-            state = hit("global", f"ip:{client_ip(request)}")
+            state = hit("global", request_ident(request))
+            remember(request, state)
+            if state.exceeded:
+                response = too_many_requests(state)
         response["X-RateLimit-Limit"] = str(state.limit)
         response["X-RateLimit-Remaining"] = str(max(state.remaining, 0))
         response["X-RateLimit-Reset"] = str(state.reset)
         if response.status_code == 429 and not response.has_header("Retry-After"):
-            response["Retry-After"] = str(state.retry_after)
+            response["Retry-After"] = str(state.retry_after or 1)
         return response
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        view_class = getattr(view_func, "cls", None)
+        if isinstance(view_class, type) and issubclass(view_class, APIView):
+            return None  # its throttles count it, per user when the token names one
+        checks = [("global", request_ident(request))]
+        match = request.resolver_match
+        if request.method == "POST" and match is not None and match.view_name == "admin:login":
+            checks.append(("auth", f"ip:{client_ip(request)}"))
+            if username := request.POST.get("username", ""):
+                checks.append(("auth", username_ident(username)))
+        for scope, ident in checks:
+            state = hit(scope, ident)
+            remember(request, state)
+            if state.exceeded:
+                # The later limits are not charged: an address that is already refused
+                # must not use up the username's allowance of its rightful owner.
+                return too_many_requests(state)
+        return None
 
 
 class JsonErrorMiddleware:
