@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "sigmasight.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "sigmasight.api.middleware.RateLimitMiddleware",  # wraps the rest: every answer counts
+    "sigmasight.api.middleware.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sigmasight.api.middleware.TrailingSlashMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -211,7 +212,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "sigmasight.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["sigmasight.api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "COERCE_DECIMAL_TO_STRING": False,
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
@@ -270,6 +271,11 @@ SESSION_COOKIE_SECURE = AUTH_COOKIE_SECURE
 CSRF_COOKIE_SECURE = AUTH_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Request size limits (RequestLimitsMiddleware, and the server launcher sigmasight/serve.py).
+MAX_REQUEST_HEADER_BYTES: int = env.int("MAX_REQUEST_HEADER_BYTES", default=16_384)  # → 431
+MAX_REQUEST_BODY_BYTES: int = env.int("MAX_REQUEST_BODY_BYTES", default=2_621_440)  # → 413
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES  # Django's own check agrees
 
 LOGGING = {
     "version": 1,

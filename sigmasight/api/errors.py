@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from django.utils import timezone
 from rest_framework import exceptions, status
@@ -89,6 +90,7 @@ _STATUS_CODES: dict[int, tuple[str, str]] = {
     415: ("UNSUPPORTED_MEDIA_TYPE", "Unsupported media type"),
     422: ("VALIDATION_ERROR", "Validation error"),
     429: ("RATE_LIMIT_EXCEEDED", "Too many requests"),
+    431: ("HEADERS_TOO_LARGE", "Request header fields too large"),
     500: ("INTERNAL_ERROR", "Internal server error"),
     503: ("DATA_UNAVAILABLE", "Service temporarily unavailable"),
 }
@@ -195,6 +197,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return Response(error_body(404, message=_http404_message(exc)), status=404)
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(error_body(413), status=413)
+    if isinstance(exc, SuspiciousOperation):  # Django answers these 400, and so do we
+        return Response(error_body(400, message="Bad request"), status=400)
     if isinstance(exc, (exceptions.ValidationError, exceptions.ParseError)):
         location = "query" if isinstance(exc, QueryValidationError) else "body"
         if isinstance(exc, exceptions.ParseError):

@@ -1,17 +1,19 @@
-"""Cross-cutting HTTP behaviour: request ids, path normalisation, rate limits, and the
-JSON error envelope for responses produced outside DRF views."""
+"""Cross-cutting HTTP behaviour: request ids, input limits, path normalisation, rate
+limits, and the JSON error envelope for responses produced outside DRF views."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParser
+from django.utils.http import parse_header_parameters
 from rest_framework.views import APIView
 
-from sigmasight.api.errors import error_response
+from sigmasight.api.errors import error_response, validation_body
 from sigmasight.api.request_id import (
     new_request_id,
     reset_request_id,
@@ -65,6 +67,71 @@ class TrailingSlashMiddleware:
             if stripped != path:
                 request.path_info = stripped
         return self.get_response(request)
+
+
+class RequestLimitsMiddleware:
+    """Input no view should see answers a 4xx envelope here, on every path.
+
+    * request line and headers over ``MAX_REQUEST_HEADER_BYTES`` → 431;
+    * a declared body over ``MAX_REQUEST_BODY_BYTES`` → 413, before anything reads it
+      (Django would raise ``RequestDataTooBig`` at the first ``request.body``);
+    * a ``Content-Length`` that is not a number → 400;
+    * a multipart body without a valid boundary → 422, as a malformed JSON body is.
+
+    The server launcher (:mod:`sigmasight.serve`) lets headers up to four times the
+    limit reach Django, so that this answer (with the echoed ``X-Request-ID`` and the
+    rate-limit headers) is the one clients see.
+    """
+
+    def __init__(self, get_response: Handler):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        header_limit: int = settings.MAX_REQUEST_HEADER_BYTES
+        if header_bytes(request.META) > header_limit:
+            return error_response(
+                431,
+                message=f"Request header fields too large: at most {header_limit} bytes",
+                details={"max_bytes": header_limit},
+            )
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if not declared.isdigit():
+            return error_response(400, message="Content-Length is not a number")
+        body_limit: int = settings.MAX_REQUEST_BODY_BYTES
+        if int(declared) > body_limit:
+            return error_response(
+                413,
+                message=f"Request body too large: at most {body_limit} bytes",
+                details={"max_bytes": body_limit},
+            )
+        content_type, params = parse_header_parameters(request.META.get("CONTENT_TYPE", ""))
+        if content_type.startswith("multipart/"):
+            boundary = params.get("boundary", "")
+            if not MultiPartParser.boundary_re.fullmatch(boundary):
+                return JsonResponse(
+                    validation_body(
+                        {
+                            "non_field_errors": [
+                                "Malformed request body: no valid multipart boundary"
+                            ]
+                        },
+                        "body",
+                    ),
+                    status=422,
+                )
+        return self.get_response(request)
+
+
+def header_bytes(meta: Mapping[str, Any]) -> int:
+    """The size of the request line and headers as sent, in bytes (names, values and
+    the ``": "``/CRLF separators; the method and protocol are not counted)."""
+    size = len(meta.get("PATH_INFO", "")) + len(meta.get("QUERY_STRING", ""))
+    for key, value in meta.items():
+        if key.startswith("HTTP_"):
+            size += len(key) - 5 + len(str(value)) + 4
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            size += len(key) + len(str(value)) + 4
+    return size
 
 
 class RateLimitMiddleware:
