@@ -75,11 +75,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "sigmasight.api.middleware.RequestIdMiddleware",
-    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.security.SecurityMiddleware",  # HSTS on HTTPS, nosniff
     "sigmasight.api.middleware.RateLimitMiddleware",  # wraps the rest: every answer counts
     "sigmasight.api.middleware.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sigmasight.api.middleware.TrailingSlashMiddleware",
+    "sigmasight.api.middleware.SecureCookieMiddleware",  # wraps every cookie-setting layer
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -176,7 +177,9 @@ REFRESH_TOKEN_LIFETIME = timedelta(
     seconds=env.int("REFRESH_TOKEN_LIFETIME_SECONDS", default=30 * 86400)
 )
 AUTH_COOKIE_NAME = "access_token"
-AUTH_COOKIE_SECURE: bool = env.bool("AUTH_COOKIE_SECURE", default=not DEBUG)
+# Cookies are Secure on HTTPS requests and not on plain HTTP (SecureCookieMiddleware);
+# true forces Secure on plain HTTP as well, for a TLS proxy that cannot say it is one.
+AUTH_COOKIE_SECURE: bool = env.bool("AUTH_COOKIE_SECURE", default=False)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
@@ -266,7 +269,24 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# --- Security when DEBUG is off ---------------------------------------------------------------
+
+# --- HTTP security (docs/security.md) ----------------------------------------------------------
+# Behind a TLS proxy, the header it sets on HTTPS requests, e.g. "X-Forwarded-Proto" (value
+# "https") or "X-Forwarded-Ssl=on". Off by default: a client could send it itself.
+def _proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    if not value.strip():
+        return None
+    name, _, expected = value.partition("=")
+    meta_name = "HTTP_" + name.strip().upper().replace("-", "_")
+    return meta_name, expected.strip() or "https"
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(env.str("SECURE_PROXY_SSL_HEADER", default=""))
+# HSTS goes out on HTTPS responses only (Django's SecurityMiddleware); seconds.
+SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS: bool = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD: bool = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# The per-request rule of SecureCookieMiddleware adds Secure on HTTPS; these stay the floor.
 SESSION_COOKIE_SECURE = AUTH_COOKIE_SECURE
 CSRF_COOKIE_SECURE = AUTH_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,5 +1,6 @@
 """Cross-cutting HTTP behaviour: request ids, input limits, path normalisation, rate
-limits, and the JSON error envelope for responses produced outside DRF views."""
+limits, per-request Secure cookies, and the JSON error envelope for responses produced
+outside DRF views."""
 
 from __future__ import annotations
 
@@ -196,6 +197,31 @@ class RateLimitMiddleware:
                 # must not use up the username's allowance of its rightful owner.
                 return too_many_requests(state)
         return None
+
+
+class SecureCookieMiddleware:
+    """Cookies are ``Secure`` exactly when the request came over HTTPS.
+
+    HTTPS is ``request.is_secure()``: a TLS connection to this server, or the header
+    ``SECURE_PROXY_SSL_HEADER`` names from a TLS proxy. A Secure cookie set over plain
+    HTTP is dropped by browsers (except on localhost), which broke the admin's CSRF
+    check on every real host; a cookie set over HTTPS must never travel in clear.
+    ``AUTH_COOKIE_SECURE=true`` forces Secure on plain HTTP too. ``__Secure-`` and
+    ``__Host-`` cookies are always Secure, as their prefix demands.
+
+    It wraps the session, CSRF and message middleware and the views, so it sees every
+    cookie they set: the session, ``csrftoken`` and the API's ``access_token``.
+    """
+
+    def __init__(self, get_response: Handler):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        secure = request.is_secure() or settings.AUTH_COOKIE_SECURE
+        for name, morsel in response.cookies.items():
+            morsel["secure"] = secure or name.startswith(("__Secure-", "__Host-"))
+        return response
 
 
 class JsonErrorMiddleware:
