@@ -4,6 +4,7 @@ so that the Django admin works on a real host over plain HTTP too."""
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -152,3 +153,83 @@ def test_the_proxy_ssl_header_setting_is_read_from_a_header_name(
     from sigmasight.settings import _proxy_ssl_header
 
     assert _proxy_ssl_header(value) == expected
+
+
+# --- Content-Security-Policy ----------------------------------------------------------------
+
+
+class _Resources(HTMLParser):
+    """What a page loads, and any inline script or style (which the policy forbids)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.inline: list[str] = []
+        self._in_inline_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if "style" in found:
+            self.inline.append(f"style attribute on <{tag}>")
+        if any(name.startswith("on") for name in found):
+            self.inline.append(f"event handler on <{tag}>")
+        if tag == "style":
+            self.inline.append("<style> element")
+        if tag == "script":
+            if found.get("src"):
+                self.urls.append(str(found["src"]))
+            elif found.get("type") not in ("application/json",):
+                self._in_inline_script = True
+        if tag == "link" and found.get("href"):
+            self.urls.append(str(found["href"]))
+
+    def handle_data(self, data: str) -> None:
+        if self._in_inline_script and data.strip():
+            self.inline.append("inline <script>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_inline_script = False
+
+
+def _policy(response: Any) -> dict[str, list[str]]:
+    header = response["Content-Security-Policy"]
+    directives = [part.split() for part in header.split(";") if part.strip()]
+    return {name: values for name, *values in directives}
+
+
+def _assert_loads_under_the_policy(client: Client, path: str) -> None:
+    page = client.get(path)
+    assert page.status_code == 200
+    policy = _policy(page)
+    assert policy["script-src"] == ["'self'"]
+    assert policy["style-src"] == ["'self'"]
+    assert policy["object-src"] == ["'none'"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    resources = _Resources()
+    resources.feed(page.content.decode())
+    assert resources.inline == [], f"{path} needs inline code the policy blocks"
+    assert resources.urls, path
+    for url in resources.urls:
+        assert url.startswith("/"), f"{url} is not from this origin"
+        assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("path", ["/api/v1/docs/", "/admin/login/"])
+def test_pages_load_under_the_content_security_policy(client: Client, path: str) -> None:
+    _assert_loads_under_the_policy(client, path)
+
+
+def test_admin_pages_load_under_the_content_security_policy(client: Client, make_user: Any) -> None:
+    admin = make_user(role="admin")
+    client.force_login(admin)
+    for path in ("/admin/", "/admin/accounts/user/", f"/admin/accounts/user/{admin.pk}/change/"):
+        _assert_loads_under_the_policy(client, path)
+
+
+def test_the_docs_script_comes_from_the_split_view(client: Client) -> None:
+    script = client.get("/api/v1/docs/?script=")
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("application/javascript")
+    assert b"SwaggerUIBundle" in script.content
+    assert b'"validatorUrl": null' in script.content  # no call to validator.swagger.io
