@@ -155,7 +155,8 @@ def test_static_files_are_not_counted(client: Client, clock: Clock, limits: Any)
     limits(**{"global": 1})
     for _ in range(3):
         assert client.get("/static/admin/css/base.css").status_code == 200
-    assert client.get("/no/such/path").status_code == 404
+    assert client.get("/static/no/such/file.css").status_code == 404  # counted: a 404
+    assert client.get("/static/no/such/file.css").status_code == 429
 
 
 def test_a_drf_request_with_a_bad_token_counts_per_ip(

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParser
 from django.utils.http import parse_header_parameters
 from rest_framework.views import APIView
+from whitenoise.middleware import WhiteNoiseFileResponse
 
 from sigmasight.api.errors import error_response, validation_body
 from sigmasight.api.request_id import (
@@ -150,7 +151,7 @@ class RateLimitMiddleware:
       which is then replaced by the 429 if the limit is exceeded. Nothing had side
       effects on those paths, so refusing afterwards is the same as refusing before.
 
-    Static files (whitenoise, earlier in the chain) are not counted.
+    Static files served by whitenoise are not counted (a missing one is: it is a 404).
     """
 
     def __init__(self, get_response: Handler):
@@ -160,7 +161,7 @@ class RateLimitMiddleware:
         response = self.get_response(request)
         state: RateLimitState | None = getattr(request, RATE_LIMIT_ATTR, None)
         if state is None:
-            if request.path_info.startswith("/" + settings.STATIC_URL.lstrip("/")):
+            if isinstance(response, WhiteNoiseFileResponse):
                 return response
             state = hit("global", request_ident(request))
             remember(request, state)

@@ -13,16 +13,19 @@ window's and the previous one's::
     count = floor(previous × (window − elapsed) / window) + current
 
 so the previous window's requests fade out linearly instead of vanishing at the
-boundary. Across a boundary a burst gets at most one request beyond the limit (the
-floor), against twice the limit with a fixed window.
+boundary: after the limit was spent at the end of one minute, the first 6 s of the
+next admit one request more (auth: 11 logins, against 20 with the fixed window), the
+next 6 s one more, and so on. Like every form of this approximation it assumes the
+previous window's requests were spread evenly, so any 60 s can hold more than the
+limit when they came late in it; a burst cannot.
 
 Atomicity: each counter is changed only with the cache's ``incr``/``decr`` (Redis
 ``INCR`` in production, a locked update in the local-memory cache of the embedded
-default), so concurrent workers never lose a count. The two counters are read one
-after the other, not in one transaction: a race may admit a request or two more near
-the limit, never an unbounded number. A refused request is taken back out of the
-count, so a client that keeps knocking is admitted again as soon as it retries after
-``Retry-After`` seconds, and the limit means "admitted requests per sliding window".
+default), so concurrent workers never lose a count and never admit more than the
+limit. A refused request is taken back out of the count (so under contention one may
+be refused while another's refusal is still being taken back: a few fewer pass, never
+more). A client that keeps knocking is therefore admitted again as soon as it retries
+after ``Retry-After`` seconds, and the limit means "admitted requests per window".
 
 This is also the login limiter of the Django admin (see
 :mod:`sigmasight.api.middleware`), rather than django-axes: axes would be a second
