@@ -77,4 +77,4 @@ cat <<TXT
          -d '{"email":"demo_hnw@sigmasight.com","password":"demo12345"}'
 
 TXT
-exec "$VENV/bin/daphne" -b "$HOST" -p "$PORT" sigmasight.asgi:application
+exec "$PY" -m sigmasight.serve -b "$HOST" -p "$PORT" sigmasight.asgi:application

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -89,6 +90,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "django_filters",
     "channels",
     "django_celery_beat",
@@ -104,16 +106,19 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "sigmasight.api.middleware.RequestIdMiddleware",
-    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.security.SecurityMiddleware",  # HSTS on HTTPS, nosniff
+    "csp.middleware.CSPMiddleware",
+    "sigmasight.api.middleware.RateLimitMiddleware",  # wraps the rest: every answer counts
+    "sigmasight.api.middleware.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sigmasight.api.middleware.TrailingSlashMiddleware",
+    "sigmasight.api.middleware.SecureCookieMiddleware",  # wraps every cookie-setting layer
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "sigmasight.api.middleware.RateLimitHeadersMiddleware",
     "sigmasight.api.middleware.JsonErrorMiddleware",
 ]
 
@@ -210,7 +215,9 @@ REFRESH_TOKEN_LIFETIME = timedelta(
     seconds=env.int("REFRESH_TOKEN_LIFETIME_SECONDS", default=30 * 86400)
 )
 AUTH_COOKIE_NAME = "access_token"
-AUTH_COOKIE_SECURE: bool = env.bool("AUTH_COOKIE_SECURE", default=not DEBUG)
+# Cookies are Secure on HTTPS requests and not on plain HTTP (SecureCookieMiddleware);
+# true forces Secure on plain HTTP as well, for a TLS proxy that cannot say it is one.
+AUTH_COOKIE_SECURE: bool = env.bool("AUTH_COOKIE_SECURE", default=False)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
@@ -233,7 +240,7 @@ RATE_LIMITS: dict[str, int] = {  # requests per minute, per user or per IP
     "global": env.int("RATE_LIMIT_GLOBAL", default=1000),
     "websocket": env.int("RATE_LIMIT_WEBSOCKET", default=1000),
 }
-RATE_LIMIT_WINDOW_SECONDS = 60
+RATE_LIMIT_WINDOW_SECONDS = 60  # the sliding window the limits above are counted over
 RATE_LIMIT_KEY_PREFIX: str = env.str("RATE_LIMIT_KEY_PREFIX", default="rl")
 NUM_PROXIES: int = env.int("NUM_PROXIES", default=0)  # trusted hops in X-Forwarded-For
 
@@ -246,7 +253,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "sigmasight.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["sigmasight.api.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "COERCE_DECIMAL_TO_STRING": False,
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%SZ",
@@ -268,6 +275,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",  # served locally: the docs work without internet
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No badge from validator.swagger.io: the docs call nothing outside (and the CSP agrees).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
 }
 
@@ -300,11 +309,56 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# --- Security when DEBUG is off ---------------------------------------------------------------
+
+# --- HTTP security (docs/security.md) ----------------------------------------------------------
+# Behind a TLS proxy, the header it sets on HTTPS requests, e.g. "X-Forwarded-Proto" (value
+# "https") or "X-Forwarded-Ssl=on". Off by default: a client could send it itself.
+def _proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    if not value.strip():
+        return None
+    name, _, expected = value.partition("=")
+    meta_name = "HTTP_" + name.strip().upper().replace("-", "_")
+    return meta_name, expected.strip() or "https"
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(env.str("SECURE_PROXY_SSL_HEADER", default=""))
+# HSTS goes out on HTTPS responses only (Django's SecurityMiddleware); seconds.
+SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS: bool = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD: bool = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# The per-request rule of SecureCookieMiddleware adds Secure on HTTPS; these stay the floor.
 SESSION_COOKIE_SECURE = AUTH_COOKIE_SECURE
 CSRF_COOKIE_SECURE = AUTH_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Request size limits (RequestLimitsMiddleware, and the server launcher sigmasight/serve.py).
+MAX_REQUEST_HEADER_BYTES: int = env.int("MAX_REQUEST_HEADER_BYTES", default=16_384)  # → 431
+MAX_REQUEST_BODY_BYTES: int = env.int("MAX_REQUEST_BODY_BYTES", default=2_621_440)  # → 413
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES  # Django's own check agrees
+
+# Content-Security-Policy (django-csp) for every response: the admin and the API docs
+# load only their own static files; the docs use SpectacularSwaggerSplitView and a
+# template without inline style, so no inline script or style is allowed anywhere.
+# CSP_REPORT_ONLY=true sends it as Content-Security-Policy-Report-Only (nothing blocked).
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # Swagger UI's icons are data: SVGs
+        "font-src": [SELF],
+        "connect-src": [SELF],  # Swagger UI fetches the schema and tries requests
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
 
 LOGGING = {
     "version": 1,

@@ -39,12 +39,17 @@ def test_login_with_email_returns_every_key_of_both_specs(
 
 
 def test_login_sets_an_httponly_lax_cookie(api_client: APIClient, trader: User) -> None:
-    response = _login(api_client, email=trader.email, password=PASSWORD)
+    response = api_client.post(  # over HTTPS: the cookie is Secure exactly then
+        "/api/v1/auth/login",
+        {"email": trader.email, "password": PASSWORD},
+        format="json",
+        secure=True,
+    )
     cookie = response.cookies[settings.AUTH_COOKIE_NAME]
     assert cookie.value == response.json()["access_token"]
     assert cookie["httponly"] is True
     assert cookie["samesite"] == "Lax"
-    assert cookie["secure"] is True  # DEBUG is off in the test settings
+    assert cookie["secure"] is True
 
 
 def test_login_with_username_or_email_in_username(api_client: APIClient, make_user: Any) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from django.utils import timezone
 from rest_framework import exceptions, status
@@ -55,6 +56,7 @@ _STATUS_CODES: dict[int, tuple[str, str]] = {
     415: ("UNSUPPORTED_MEDIA_TYPE", "Unsupported media type"),
     422: ("VALIDATION_ERROR", "Validation error"),
     429: ("RATE_LIMIT_EXCEEDED", "Too many requests"),
+    431: ("HEADERS_TOO_LARGE", "Request header fields too large"),
     500: ("INTERNAL_ERROR", "Internal server error"),
     503: ("DATA_UNAVAILABLE", "Service temporarily unavailable"),
 }
@@ -88,6 +90,15 @@ def error_body(
 def error_response(status_code: int, **kwargs: Any) -> JsonResponse:
     """A plain Django JSON error response, for code outside DRF views."""
     return JsonResponse(error_body(status_code, **kwargs), status=status_code)
+
+
+def rate_limited_body(retry_after: int) -> dict[str, Any]:
+    """The 429 envelope; ``retry_after`` in whole seconds, as in ``Retry-After``."""
+    return error_body(
+        429,
+        message=f"Rate limit exceeded; retry in {retry_after} s",
+        details={"retry_after": retry_after},
+    )
 
 
 def _flatten(errors: Any, prefix: list[str | int]) -> Iterable[dict[str, Any]]:
@@ -153,6 +164,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return Response(error_body(404, message=_http404_message(exc)), status=404)
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(error_body(413), status=413)
+    if isinstance(exc, SuspiciousOperation):  # Django answers these 400, and so do we
+        return Response(error_body(400, message="Bad request"), status=400)
     if isinstance(exc, (exceptions.ValidationError, exceptions.ParseError)):
         location = "query" if isinstance(exc, QueryValidationError) else "body"
         if isinstance(exc, exceptions.ParseError):
@@ -170,15 +185,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             if isinstance(exc, exceptions.AuthenticationFailed) and _is_credentials_error(exc):
                 message = str(exc.detail)
         elif isinstance(exc, exceptions.Throttled):
-            status_code = 429
-            wait = int(exc.wait or 1)
-            headers["Retry-After"] = str(max(wait, 1))
-            message = f"Rate limit exceeded; retry in {max(wait, 1)} s"
-            return Response(
-                error_body(429, message=message, details={"retry_after": max(wait, 1)}),
-                status=429,
-                headers=headers,
-            )
+            wait = max(int(exc.wait or 1), 1)
+            headers["Retry-After"] = str(wait)
+            return Response(rate_limited_body(wait), status=429, headers=headers)
         else:
             status_code = exc.status_code
             message = str(exc.detail) if isinstance(exc.detail, str) else None
