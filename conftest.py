@@ -38,6 +38,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _static_files_from_the_apps(settings: Any) -> None:
+    """Whitenoise serves the apps' static files straight from their finders, so tests of
+    the admin and docs pages see their CSS and scripts in a fresh clone, where nobody ran
+    ``collectstatic`` (``make run`` and production do)."""
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
+@pytest.fixture(autouse=True)
 def _isolated_rate_limits(settings: Any) -> None:
     """Each test counts requests under its own key prefix, so test order doesn't matter."""
     settings.RATE_LIMIT_KEY_PREFIX = f"rl-test-{uuid.uuid4().hex[:12]}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
@@ -20,7 +21,9 @@ from accounts.password_validation import DEMO_PASSWORD
 from accounts.selectors import identifier_is_taken, user_with_email
 from accounts.services import seeded_user_create
 from portfolios.demo import demo_market_data_seed, demo_portfolio_seed
-from portfolios.models import Portfolio
+
+if TYPE_CHECKING:  # types only
+    from portfolios.models import Portfolio
 
 
 @dataclass(frozen=True)

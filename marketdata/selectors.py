@@ -465,6 +465,31 @@ def bar_counts(*, symbols: Iterable[str], start: dt.date, end: dt.date) -> dict[
     )
 
 
+def closes_on(*, pairs: set[tuple[str, dt.date]]) -> dict[tuple[str, dt.date], Decimal]:
+    """Raw closes (dollars) for (symbol, session) pairs, in one query; missing pairs absent."""
+    symbols = {symbol for symbol, _ in pairs}
+    dates = {date for _, date in pairs}
+    rows = PriceBar.objects.filter(security_id__in=symbols, date__in=dates).values_list(
+        "security_id", "date", "close"
+    )
+    return {(symbol, date): close for symbol, date, close in rows if (symbol, date) in pairs}
+
+
+def latest_closes(*, symbols: set[str], on_or_before: dt.date) -> dict[str, Decimal]:
+    """The last raw close (dollars) of each symbol within the ten days up to
+    ``on_or_before``, in one query."""
+    rows = (
+        PriceBar.objects.filter(
+            security_id__in=symbols,
+            date__lte=on_or_before,
+            date__gte=on_or_before - dt.timedelta(days=10),
+        )
+        .order_by("security_id", "date")
+        .values_list("security_id", "close")
+    )
+    return dict(rows)  # the last (latest) close per symbol wins
+
+
 # --------------------------------------------------------------------------- risk inputs
 
 

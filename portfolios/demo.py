@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from marketdata import calendar
 from marketdata import services as marketdata_services
-from marketdata.models import FactorDefinition, PriceBar
 from marketdata.occ import OptionContract
+from marketdata.selectors import closes_on, factor_etf_symbols, latest_closes
 from portfolios import services as portfolio_services
 from portfolios.models import Portfolio, PortfolioType, Position, Transaction, TransactionKind
 
@@ -191,29 +191,6 @@ def entry_offset(index: int) -> int:
 ZERO_DTE_TICKERS = ("SPY", "QQQ", "IWM")
 
 
-def _closes_on(pairs: set[tuple[str, dt.date]]) -> dict[tuple[str, dt.date], Decimal]:
-    """Raw closes for (symbol, date) pairs, in one query."""
-    symbols = {symbol for symbol, _ in pairs}
-    dates = {date for _, date in pairs}
-    rows = PriceBar.objects.filter(security_id__in=symbols, date__in=dates).values_list(
-        "security_id", "date", "close"
-    )
-    return {(symbol, date): close for symbol, date, close in rows}
-
-
-def _latest_closes(symbols: set[str], on_or_before: dt.date) -> dict[str, Decimal]:
-    rows = (
-        PriceBar.objects.filter(
-            security_id__in=symbols,
-            date__lte=on_or_before,
-            date__gte=on_or_before - dt.timedelta(days=10),
-        )
-        .order_by("security_id", "date")
-        .values_list("security_id", "close")
-    )
-    return dict(rows)  # the last (latest) close per symbol wins
-
-
 def _book_demo_positions(
     portfolio: Portfolio, email: str, seed_date: dt.date, option_symbols: list[str]
 ) -> int:
@@ -235,8 +212,8 @@ def _book_demo_positions(
         option_dates.get(symbol, date)
         for (symbol, _), date in zip(holdings, entry_dates, strict=True)
     ]
-    closes = _closes_on(
-        {(symbol, date) for (symbol, _), date in zip(holdings, entry_dates, strict=True)}
+    closes = closes_on(
+        pairs={(symbol, date) for (symbol, _), date in zip(holdings, entry_dates, strict=True)}
     )
     multipliers = {symbol: 100 for symbol in option_symbols}
     cost = sum(
@@ -279,7 +256,7 @@ def _demo_option_symbols(seed_date: dt.date) -> list[str]:
     )
     if len(existing) == len(DEMO_OPTIONS):
         return existing
-    spots = _latest_closes({leg.underlying for leg in DEMO_OPTIONS}, seed_date)
+    spots = latest_closes(symbols={leg.underlying for leg in DEMO_OPTIONS}, on_or_before=seed_date)
     return [
         demo_option_symbol(leg, spot=spots[leg.underlying], seed_date=seed_date)
         for leg in DEMO_OPTIONS
@@ -291,7 +268,7 @@ def demo_symbols() -> list[str]:
     the 0DTE tickers."""
     symbols = {symbol for holdings in DEMO_HOLDINGS.values() for symbol, _ in holdings}
     symbols |= {leg.underlying for leg in DEMO_OPTIONS}
-    symbols |= set(FactorDefinition.objects.values_list("etf_symbol", flat=True))
+    symbols |= set(factor_etf_symbols())
     symbols |= set(ZERO_DTE_TICKERS)
     return sorted(symbols)
 

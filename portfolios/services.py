@@ -15,7 +15,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from marketdata import services as marketdata_services
-from marketdata.models import Security
 from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
 from marketdata.selectors import price_snapshots
 from portfolios.models import (
@@ -31,8 +30,9 @@ from portfolios.valuation import fifo_close, money
 from risk.engine.conventions import OPTION_MULTIPLIER
 from sigmasight.errors import Conflict, InvalidSymbol, ValidationFailed
 
-if TYPE_CHECKING:  # types only: the user model is the accounts app's
+if TYPE_CHECKING:  # types only: rows come from the owning apps' selectors and services
     from accounts.models import User
+    from marketdata.models import Security
 
 
 @transaction.atomic
