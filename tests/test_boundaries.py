@@ -7,6 +7,7 @@ the check on a copy of the packages with one bad import added.
 
 from __future__ import annotations
 
+import configparser
 import shutil
 import subprocess
 import sys
@@ -15,16 +16,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = (
-    "sigmasight",
-    "accounts",
-    "portfolios",
-    "marketdata",
-    "risk",
-    "signals",
-    "trading",
-    "batch",
-)
+_CONFIG = configparser.ConfigParser()
+_CONFIG.read(REPO / ".importlinter")
+PACKAGES = tuple(_CONFIG["importlinter"]["root_packages"].split())
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 

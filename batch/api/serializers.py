@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from batch import registry
 from batch.models import JobStatus
+from sigmasight.api.fields import PercentFigure, Seconds, Strings, Timestamp
 from sigmasight.api.inputs import Warnings
 from sigmasight.api.pagination import PaginationSerializer
 
@@ -26,22 +27,6 @@ def _job_name(value: str) -> str:
     if not registry.is_job_name(value):
         raise serializers.ValidationError(f"Unknown job name; use one of {registry.job_names()}.")
     return value
-
-
-def _percent(help_text: str = "Percent: 83.33 means 83.33%") -> serializers.FloatField:
-    return serializers.FloatField(allow_null=True, help_text=help_text)
-
-
-def _seconds(help_text: str = "Seconds") -> serializers.FloatField:
-    return serializers.FloatField(allow_null=True, help_text=help_text)
-
-
-def _time(help_text: str = "ISO 8601 UTC") -> serializers.DateTimeField:
-    return serializers.DateTimeField(allow_null=True, help_text=help_text)
-
-
-def _strings(help_text: str) -> serializers.ListField:
-    return serializers.ListField(child=serializers.CharField(), help_text=help_text)
 
 
 # --------------------------------------------------------------------------- input
@@ -88,7 +73,7 @@ class JobMetadataSerializer(serializers.Serializer):
     """The documented keys; every other key of ``metadata`` is passed through."""
 
     source = serializers.CharField(help_text="api_trigger, scheduled_job or management_command")
-    calculation_engines = _strings("Engines the job runs (['all'] for the full chain)")
+    calculation_engines = Strings("Engines the job runs (['all'] for the full chain)")
     retry_count = serializers.IntegerField(help_text="Celery retries after provider outages")
     celery_task_id = serializers.CharField(allow_null=True)
     steps = serializers.ListField(
@@ -98,9 +83,9 @@ class JobMetadataSerializer(serializers.Serializer):
         "processed, successful, failed, result | error | warning}",
     )
     result = serializers.DictField(required=False, help_text="What the step returned")
-    warnings = _strings("Skipped steps and other warnings")
-    item_errors = _strings("The first failed items, with their reason")
-    quality_score = _percent("Data-quality score measured after the job (0–100)")
+    warnings = Strings("Skipped steps and other warnings")
+    item_errors = Strings("The first failed items, with their reason")
+    quality_score = PercentFigure("Data-quality score measured after the job (0–100)")
 
     def to_representation(self, instance: Any) -> Any:
         return dict(instance or {})
@@ -111,22 +96,22 @@ class JobSerializer(serializers.Serializer):
     job_name = serializers.CharField()
     status = serializers.ChoiceField(choices=JobStatus.values)
     portfolio_id = serializers.UUIDField(allow_null=True, help_text="Null: every portfolio")
-    created_at = _time()
-    started_at = _time()
-    completed_at = _time()
-    duration_seconds = _seconds("Wall-clock seconds from start to finish")
+    created_at = Timestamp()
+    started_at = Timestamp()
+    completed_at = Timestamp()
+    duration_seconds = Seconds("Wall-clock seconds from start to finish")
     total_items = serializers.IntegerField(allow_null=True, help_text="Items announced so far")
     processed_items = serializers.IntegerField()
     successful_items = serializers.IntegerField()
     failed_items = serializers.IntegerField()
-    progress_percent = _percent("processed / total items, percent")
+    progress_percent = PercentFigure("processed / total items, percent")
     error_message = serializers.CharField(
         allow_null=True, help_text="Safe to show: no database text; details in the server log"
     )
     error_id = serializers.CharField(
         allow_null=True, required=False, help_text="Finds the full error in the server log"
     )
-    cancel_requested_at = _time()
+    cancel_requested_at = Timestamp()
     requested_by = serializers.CharField(allow_null=True, help_text="User id")
     metadata = JobMetadataSerializer()
 
@@ -155,7 +140,7 @@ class JobStatusReportSerializer(serializers.Serializer):
     summary = StatusSummarySerializer(help_text="Every status, zeros included")
     filters_applied = FiltersAppliedSerializer()
     warnings = Warnings()
-    last_updated = _time()
+    last_updated = Timestamp()
 
 
 # --------------------------------------------------------------------------- 3.2
@@ -174,8 +159,8 @@ class JobStatisticsSerializer(serializers.Serializer):
     completed_jobs = serializers.IntegerField()
     failed_jobs = serializers.IntegerField()
     cancelled_jobs = serializers.IntegerField()
-    success_rate = _percent("Completed / all jobs of the period, percent")
-    avg_duration_seconds = _seconds("Mean duration of completed jobs, seconds")
+    success_rate = PercentFigure("Completed / all jobs of the period, percent")
+    avg_duration_seconds = Seconds("Mean duration of completed jobs, seconds")
 
 
 class JobTypeStatisticsSerializer(serializers.Serializer):
@@ -185,8 +170,8 @@ class JobTypeStatisticsSerializer(serializers.Serializer):
     completed = serializers.IntegerField()
     failed = serializers.IntegerField()
     cancelled = serializers.IntegerField()
-    success_rate = _percent("Completed / total, percent (null without jobs)")
-    avg_duration = _seconds("Mean duration of completed jobs, seconds")
+    success_rate = PercentFigure("Completed / total, percent (null without jobs)")
+    avg_duration = Seconds("Mean duration of completed jobs, seconds")
 
 
 class DailyCountSerializer(serializers.Serializer):
@@ -198,9 +183,9 @@ class DailyCountSerializer(serializers.Serializer):
 
 
 class DurationTrendSerializer(serializers.Serializer):
-    current_week = _seconds("Mean completed duration, last 7 days, seconds")
-    previous_week = _seconds("Mean completed duration, the 7 days before, seconds")
-    improvement_percent = _percent("(previous − current) / previous, percent; > 0 is faster")
+    current_week = Seconds("Mean completed duration, last 7 days, seconds")
+    previous_week = Seconds("Mean completed duration, the 7 days before, seconds")
+    improvement_percent = PercentFigure("(previous − current) / previous, percent; > 0 is faster")
 
 
 class PerformanceTrendsSerializer(serializers.Serializer):
@@ -211,7 +196,7 @@ class PerformanceTrendsSerializer(serializers.Serializer):
 class ErrorTypeSerializer(serializers.Serializer):
     error_pattern = serializers.CharField(help_text="The message with numbers and ids blanked")
     count = serializers.IntegerField()
-    percentage = _percent("Share of the failed jobs, percent")
+    percentage = PercentFigure("Share of the failed jobs, percent")
 
 
 class ErrorAnalysisSerializer(serializers.Serializer):
@@ -227,9 +212,9 @@ class JobSummaryReportSerializer(serializers.Serializer):
     )
     performance_trends = PerformanceTrendsSerializer()
     error_analysis = ErrorAnalysisSerializer()
-    recommendations = _strings("Derived from the period's failures and durations")
+    recommendations = Strings("Derived from the period's failures and durations")
     warnings = Warnings()
-    last_updated = _time()
+    last_updated = Timestamp()
 
 
 # --------------------------------------------------------------------------- 3.3
@@ -242,8 +227,8 @@ class CancelDetailsSerializer(serializers.Serializer):
     new_status = serializers.CharField(
         help_text="cancelled, or cancelling while a running job reaches its next checkpoint"
     )
-    cancelled_at = _time("When the cancel was requested, ISO 8601 UTC")
-    runtime_before_cancellation = _seconds("Seconds the job had run")
+    cancelled_at = Timestamp("When the cancel was requested, ISO 8601 UTC")
+    runtime_before_cancellation = Seconds("Seconds the job had run")
     processed_items = serializers.IntegerField()
     successful_items = serializers.IntegerField()
     items_in_progress = serializers.IntegerField(help_text="0 or 1: the item being finished")
@@ -263,7 +248,7 @@ class ImpactSerializer(serializers.Serializer):
 class CancelReportSerializer(serializers.Serializer):
     message = serializers.CharField()
     job_details = CancelDetailsSerializer()
-    cleanup_actions = _strings("What was done")
+    cleanup_actions = Strings("What was done")
     impact_assessment = ImpactSerializer()
 
 
@@ -301,10 +286,10 @@ class JobBriefSerializer(serializers.Serializer):
     id = serializers.CharField()
     job_name = serializers.CharField()
     status = serializers.CharField()
-    created_at = _time()
-    started_at = _time()
-    completed_at = _time()
-    duration_seconds = _seconds()
+    created_at = Timestamp()
+    started_at = Timestamp()
+    completed_at = Timestamp()
+    duration_seconds = Seconds()
     processed_items = serializers.IntegerField()
     error_message = serializers.CharField(
         allow_null=True, help_text="Safe to show: no database text; details in the server log"
@@ -345,7 +330,7 @@ class SchedulerEntrySerializer(serializers.Serializer):
     enabled = serializers.BooleanField()
     schedule = serializers.CharField(help_text="Crontab: minute hour day month weekday")
     timezone = serializers.CharField(allow_null=True)
-    last_run_at = _time()
+    last_run_at = Timestamp()
     total_run_count = serializers.IntegerField()
 
 
@@ -361,4 +346,4 @@ class SystemStatusSerializer(serializers.Serializer):
     batch = BatchStateSerializer()
     scheduler = SchedulerSerializer()
     warnings = Warnings()
-    last_updated = _time()
+    last_updated = Timestamp()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from sigmasight.api.fields import Money
+from sigmasight.api.fields import Money, PercentFigure, Strings, Timestamp
 from sigmasight.api.inputs import Warnings
 
 
@@ -240,18 +240,6 @@ class ScenariosSerializer(serializers.Serializer):
 # ---- /admin/batch/data-quality (spec 3.4, 3.5) --------------------------------------------------
 
 
-def _percent(help_text: str = "Percent: 83.33 means 83.33%") -> serializers.FloatField:
-    return serializers.FloatField(allow_null=True, help_text=help_text)
-
-
-def _time(help_text: str = "ISO 8601 UTC") -> serializers.DateTimeField:
-    return serializers.DateTimeField(allow_null=True, help_text=help_text)
-
-
-def _strings(help_text: str) -> serializers.ListField:
-    return serializers.ListField(child=serializers.CharField(), help_text=help_text)
-
-
 class PortfolioQuerySerializer(serializers.Serializer):
     portfolio_id = serializers.UUIDField(
         required=False, allow_null=True, help_text="One portfolio (default: every live one)"
@@ -259,31 +247,31 @@ class PortfolioQuerySerializer(serializers.Serializer):
 
 
 class CompletenessSerializer(serializers.Serializer):
-    price_coverage = _percent("Open positions with a price, percent")
-    greeks_coverage = _percent("Option positions with Greeks, percent (risk engine)")
-    factor_coverage = _percent("Positions with factor exposures, percent (risk engine)")
-    historical_data_coverage = _percent(
+    price_coverage = PercentFigure("Open positions with a price, percent")
+    greeks_coverage = PercentFigure("Option positions with Greeks, percent (risk engine)")
+    factor_coverage = PercentFigure("Positions with factor exposures, percent (risk engine)")
+    historical_data_coverage = PercentFigure(
         "Positions with bars on ≥ 95% of the last 252 sessions (options: the underlying), percent"
     )
 
 
 class FreshnessSerializer(serializers.Serializer):
-    last_price_update = _time("Newest price update of the portfolio's positions")
+    last_price_update = Timestamp("Newest price update of the portfolio's positions")
     hours_since_update = serializers.FloatField(allow_null=True, help_text="Hours")
-    freshness_score = _percent(
+    freshness_score = PercentFigure(
         "0–100: 100 for a price at or after the last close, −20 per session behind"
     )
-    last_market_close = _time("Close of the last completed NYSE session")
+    last_market_close = Timestamp("Close of the last completed NYSE session")
 
 
 class PortfolioQualitySerializer(serializers.Serializer):
     portfolio_id = serializers.UUIDField()
     portfolio_name = serializers.CharField()
-    quality_score = _percent("0–100, weighted mean of the figures available")
+    quality_score = PercentFigure("0–100, weighted mean of the figures available")
     position_count = serializers.IntegerField(help_text="Open positions")
     data_completeness = CompletenessSerializer()
     data_freshness = FreshnessSerializer()
-    issues = _strings("Problems, naming the positions at fault")
+    issues = Strings("Problems, naming the positions at fault")
     warnings = Warnings()
 
 
@@ -291,8 +279,8 @@ class SystemOverviewSerializer(serializers.Serializer):
     total_portfolios = serializers.IntegerField(help_text="Including soft-deleted ones")
     active_portfolios = serializers.IntegerField()
     total_positions = serializers.IntegerField(help_text="Open positions")
-    overall_data_quality_score = _percent("0–100, position-weighted mean")
-    last_assessment = _time()
+    overall_data_quality_score = PercentFigure("0–100, position-weighted mean")
+    last_assessment = Timestamp()
 
 
 class ProviderStatusSerializer(serializers.Serializer):
@@ -300,7 +288,7 @@ class ProviderStatusSerializer(serializers.Serializer):
         help_text="operational, degraded, idle (primary, no run in 24 h) or standby"
     )
     role = serializers.CharField(help_text="primary or fallback")
-    last_successful_call = _time()
+    last_successful_call = Timestamp()
     daily_api_calls = serializers.IntegerField(allow_null=True)
     daily_limit = serializers.IntegerField(allow_null=True)
     error_rate_24h = serializers.FloatField(
@@ -310,7 +298,9 @@ class ProviderStatusSerializer(serializers.Serializer):
 
 class DatabaseHealthSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="healthy, degraded or error: <reason>")
-    connection_pool_usage = _percent("Connections in use / max_connections, percent (PostgreSQL)")
+    connection_pool_usage = PercentFigure(
+        "Connections in use / max_connections, percent (PostgreSQL)"
+    )
     avg_query_time_ms = serializers.FloatField(
         allow_null=True, help_text="Mean of five SELECT 1 round trips, milliseconds"
     )
@@ -326,12 +316,12 @@ class DataSourceStatusSerializer(serializers.Serializer):
 
 class ScorePointSerializer(serializers.Serializer):
     date = serializers.DateField()
-    score = _percent("0–100")
+    score = PercentFigure("0–100")
 
 
 class QualityTrendsSerializer(serializers.Serializer):
     score_history_7d = ScorePointSerializer(many=True, help_text="Scores jobs recorded")
-    improvement_areas = _strings("Weakest figures first")
+    improvement_areas = Strings("Weakest figures first")
 
 
 class DataQualityStatusSerializer(serializers.Serializer):
@@ -339,16 +329,16 @@ class DataQualityStatusSerializer(serializers.Serializer):
     portfolio_quality = PortfolioQualitySerializer(many=True)
     data_source_status = DataSourceStatusSerializer()
     quality_trends = QualityTrendsSerializer()
-    recommendations = _strings("Derived from the figures above")
+    recommendations = Strings("Derived from the figures above")
     warnings = Warnings()
-    last_updated = _time()
+    last_updated = Timestamp()
 
 
 class RefreshJobSerializer(serializers.Serializer):
     job_id = serializers.CharField()
     job_name = serializers.CharField()
     status = serializers.CharField()
-    initiated_at = _time()
+    initiated_at = Timestamp()
     estimated_duration_minutes = serializers.FloatField(
         allow_null=True, help_text="Minutes: mean of the last ten refreshes"
     )
@@ -357,20 +347,20 @@ class RefreshJobSerializer(serializers.Serializer):
 class RefreshScopeSerializer(serializers.Serializer):
     portfolios_targeted = serializers.IntegerField()
     positions_to_refresh = serializers.IntegerField(help_text="Open positions")
-    data_types = _strings("What the refresh covers")
+    data_types = Strings("What the refresh covers")
 
 
 class PreRefreshSerializer(serializers.Serializer):
-    overall_score = _percent("0–100")
+    overall_score = PercentFigure("0–100")
     portfolios_below_threshold = serializers.IntegerField(help_text="Score below 80")
-    critical_issues = _strings("Issues found before the refresh")
+    critical_issues = Strings("Issues found before the refresh")
 
 
 class ExpectedImprovementsSerializer(serializers.Serializer):
     estimated_score_increase = serializers.FloatField(
         allow_null=True, help_text="Score points: mean gain of past refreshes"
     )
-    target_quality_score = _percent("0–100")
+    target_quality_score = PercentFigure("0–100")
     issues_to_resolve = serializers.IntegerField()
     data_freshness_improvement = serializers.CharField()
 
@@ -378,11 +368,11 @@ class ExpectedImprovementsSerializer(serializers.Serializer):
 class MonitoringSerializer(serializers.Serializer):
     progress_endpoint = serializers.CharField()
     completion_webhook = serializers.CharField(allow_null=True)
-    notification_channels = _strings("Where progress is published")
+    notification_channels = Strings("Where progress is published")
 
 
 class BackupPlanSerializer(serializers.Serializer):
-    fallback_providers = _strings("The failover chain after the primary")
+    fallback_providers = Strings("The failover chain after the primary")
     rollback_available = serializers.BooleanField()
     previous_data_retained = serializers.BooleanField()
 

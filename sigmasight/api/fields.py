@@ -31,3 +31,21 @@ def Percent(**kwargs: object) -> serializers.DecimalField:
 def Quantity(**kwargs: object) -> serializers.FloatField:
     kwargs.setdefault("help_text", "Signed: negative is short; options count contracts")
     return serializers.FloatField(**kwargs)
+
+
+def PercentFigure(help_text: str = "Percent: 83.33 means 83.33%") -> serializers.FloatField:
+    """A computed percent figure (a score, a rate), null where it cannot be computed."""
+    return serializers.FloatField(allow_null=True, help_text=help_text)
+
+
+def Seconds(help_text: str = "Seconds") -> serializers.FloatField:
+    return serializers.FloatField(allow_null=True, help_text=help_text)
+
+
+def Timestamp(help_text: str = "ISO 8601 UTC") -> serializers.DateTimeField:
+    return serializers.DateTimeField(allow_null=True, help_text=help_text)
+
+
+def Strings(help_text: str) -> serializers.ListField:
+    """A list of human-readable strings (issues, recommendations, names)."""
+    return serializers.ListField(child=serializers.CharField(), help_text=help_text)
