@@ -191,8 +191,10 @@ def _summary_recommendations(
         )
     for pattern in patterns:
         text = pattern["error_pattern"].lower()
-        if "step not available" in text:
-            advice.append(f"Deploy the missing step code: {pattern['error_pattern']}")
+        if "database error" in text:
+            advice.append(
+                "Jobs failed on database errors: look their error ids up in the server log."
+            )
         elif "rate limit" in text or "budget" in text:
             advice.append(
                 "Market-data providers are hitting rate limits or their daily budget: spread "
