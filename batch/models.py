@@ -63,6 +63,11 @@ class BatchJob(models.Model):
     error_message = models.TextField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Last sign of life of the process running the job (every few seconds).",
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -77,6 +82,7 @@ class BatchJob(models.Model):
         indexes = [
             models.Index(fields=["job_name", "created_at"]),
             models.Index(fields=["status"]),
+            models.Index(fields=["status", "heartbeat_at"]),
         ]
 
     def __str__(self) -> str:

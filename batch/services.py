@@ -54,6 +54,8 @@ from celery import current_app
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, close_old_connections, connections, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from batch import registry, scope
@@ -483,16 +485,85 @@ class JobContext:
 
 def _claim(job_id: str, task_id: str | None) -> BatchJob | None:
     """Pending → running, atomically; or the same Celery task redelivered (acks_late after
-    a worker died) taking its running job back. None when someone else has it."""
+    a pool child died) taking its running job back, the lost attempt recorded. None when
+    someone else has it.
+
+    ``started_at`` is the first attempt's start, kept across retries and lost workers, so
+    that ``duration_seconds`` is the honest wall-clock time the job took.
+    """
     now = timezone.now()
     claimed = BatchJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
-        status=JobStatus.RUNNING, started_at=now, completed_at=None, duration_seconds=None
+        status=JobStatus.RUNNING,
+        started_at=Coalesce(F("started_at"), Value(now)),
+        heartbeat_at=now,
+        completed_at=None,
+        duration_seconds=None,
     )
     if not claimed and task_id is not None:
-        claimed = BatchJob.objects.filter(
-            pk=job_id, status=JobStatus.RUNNING, metadata__celery_task_id=task_id
-        ).update(started_at=now)
+        with transaction.atomic():
+            job = (
+                BatchJob.objects.select_for_update()
+                .filter(pk=job_id, status=JobStatus.RUNNING, metadata__celery_task_id=task_id)
+                .first()
+            )
+            if job is not None:
+                job.metadata = _with_lost_attempt(job, now=now, how="redelivered")
+                job.heartbeat_at = now
+                job.save(update_fields=["metadata", "heartbeat_at"])
+                claimed = 1
     return BatchJob.objects.filter(pk=job_id).first() if claimed else None
+
+
+def _with_lost_attempt(job: BatchJob, *, now: dt.datetime, how: str) -> dict[str, Any]:
+    """The job's metadata with one more entry in ``attempts``: an attempt whose worker
+    stopped answering (its last heartbeat), found by ``how`` (``redelivered`` by the
+    broker, or ``stale_heartbeat`` by the watchdog)."""
+    metadata = dict(job.metadata or {})
+    attempts = list(metadata.get("attempts") or [])
+    attempts.append(
+        {
+            "outcome": "worker_lost",
+            "found_by": how,
+            "last_heartbeat": _jsonable(job.heartbeat_at),
+            "found_at": _jsonable(now),
+            "celery_task_id": metadata.get("celery_task_id"),
+        }
+    )
+    metadata["attempts"] = attempts
+    return metadata
+
+
+class _Heartbeat:
+    """While a step runs, write ``heartbeat_at`` every ``interval`` seconds from a thread
+    of this process, so that a job whose process died (the beats stop) can be told from
+    a job busy in a long computation (the beats go on). The thread has its own database
+    connection."""
+
+    def __init__(self, job_id: str, interval: float) -> None:
+        self.job_id = job_id
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval + 5)
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    BatchJob.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except DatabaseError as exc:  # the next beat tries again
+                    logger.warning("batch: heartbeat of %s not written: %s", self.job_id, exc)
+        finally:
+            connections.close_all()
 
 
 def _finish(
@@ -576,7 +647,8 @@ def job_run(
     try:
         if step is None:
             step = _step_of(job.job_name)
-        result = step(ctx, portfolio_ids=ctx.portfolio_ids)
+        with _Heartbeat(job_id, settings.BATCH_HEARTBEAT_SECONDS):
+            result = step(ctx, portfolio_ids=ctx.portfolio_ids)
     except JobCancelled:
         ctx.message = "cancelled at a checkpoint"
         finished = _finish(job_id, JobStatus.CANCELLED, ctx=ctx)
@@ -731,6 +803,94 @@ def run_chain(
         ctx.end_step()
         ctx.set_metadata("steps", steps)
     return {"completed": [s["name"] for s in steps if s["status"] == "completed"]}
+
+
+# --------------------------------------------------------------------------- lost workers
+
+
+@dataclass(frozen=True)
+class RecoveryOutcome:
+    requeued: list[str]
+    failed: list[str]
+    cancelled: list[str]
+
+
+def jobs_recover_stale(
+    *, now: dt.datetime | None = None, stale_after: dt.timedelta | None = None
+) -> RecoveryOutcome:
+    """Find running jobs whose worker died (no heartbeat for ``stale_after``, default
+    ``BATCH_STALE_AFTER_SECONDS``) and settle each one clearly, never leaving it running:
+
+    * a cancel was asked: cancelled;
+    * fewer than ``BATCH_MAX_LOST_ATTEMPTS`` lost attempts: the attempt is recorded in
+      ``metadata.attempts``, the job goes back to pending and is dispatched again under a
+      new task id (the old message, should the broker redeliver it later, finds the id
+      changed and is discarded); items already written stay written (they are atomic and
+      idempotent per item);
+    * otherwise: failed, saying the worker was lost that many times.
+
+    Run every minute by beat (``batch.tasks.recover_stale_jobs``). In the embedded
+    default the job threads die with the server, so a restart fails what they left.
+    """
+    now = now or timezone.now()
+    stale_after = stale_after or dt.timedelta(seconds=settings.BATCH_STALE_AFTER_SECONDS)
+    cutoff = now - stale_after
+    requeued: list[str] = []
+    failed: list[str] = []
+    cancelled: list[str] = []
+    candidates = list(
+        BatchJob.objects.filter(status=JobStatus.RUNNING)
+        .filter(_stale(cutoff))
+        .values_list("pk", flat=True)
+    )
+    for job_id in candidates:
+        with transaction.atomic():
+            job = (
+                BatchJob.objects.select_for_update()
+                .filter(pk=job_id, status=JobStatus.RUNNING)
+                .filter(_stale(cutoff))
+                .first()
+            )
+            if job is None:  # it beat or finished meanwhile
+                continue
+            job.metadata = _with_lost_attempt(job, now=now, how="stale_heartbeat")
+            job.metadata["steps"] = _steps_stopped(job.metadata.get("steps"))
+            job.metadata.pop("current_step", None)
+            lost = len(job.metadata["attempts"])
+            fields = ["metadata", "status"]
+            if job.cancel_requested_at is not None:
+                job.status = JobStatus.CANCELLED
+                cancelled.append(job.pk)
+            elif lost >= settings.BATCH_MAX_LOST_ATTEMPTS or settings.BATCH_RUN_IN_THREAD:
+                job.status = JobStatus.FAILED
+                job.error_message = (
+                    f"the worker running the job stopped ({lost} time(s)); "
+                    "its finished items are kept: start the job again"
+                )
+                fields.append("error_message")
+                failed.append(job.pk)
+            else:
+                job.status = JobStatus.PENDING
+                requeued.append(job.pk)
+            if job.status != JobStatus.PENDING:
+                job.completed_at = now
+                job.duration_seconds = (
+                    round((now - job.started_at).total_seconds(), 3) if job.started_at else None
+                )
+                fields += ["completed_at", "duration_seconds"]
+            job.save(update_fields=fields)
+            if job.status == JobStatus.PENDING:
+                old_task_id = job.metadata.get("celery_task_id")
+                job_dispatch(job)
+                if old_task_id:
+                    transaction.on_commit(lambda task=old_task_id: _revoke(task))
+        logger.warning("batch: %s lost its worker; now %s", job_id, job.status)
+    return RecoveryOutcome(requeued=requeued, failed=failed, cancelled=cancelled)
+
+
+def _stale(cutoff: dt.datetime) -> Q:
+    """Running jobs whose last sign of life (heartbeat, else start) is before ``cutoff``."""
+    return Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
 
 
 # --------------------------------------------------------------------------- schedule

@@ -45,3 +45,11 @@ def run_batch_job(self: Any, job_id: str) -> dict[str, Any]:
         logger.warning("batch: job %s does not exist; nothing to run", job_id)
         return {"job_id": job_id, "status": "missing"}
     return {"job_id": job.pk, "status": job.status}
+
+
+@shared_task
+def recover_stale_jobs() -> dict[str, Any]:
+    """Beat fires this every minute: running jobs whose worker died are re-queued or
+    failed (see ``services.jobs_recover_stale``)."""
+    outcome = services.jobs_recover_stale()
+    return {"requeued": outcome.requeued, "failed": outcome.failed, "cancelled": outcome.cancelled}

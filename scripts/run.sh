@@ -56,6 +56,7 @@ export DEBUG=${DEBUG:-false}
 "$PY" manage.py migrate --noinput -v 0
 "$PY" manage.py collectstatic --noinput -v 0
 "$PY" manage.py seed_demo
+"$PY" manage.py recover_stale_jobs --all  # the embedded job threads died with the last server
 "$PY" manage.py run_batch full_portfolio_calculation --no-progress \
   || echo "WARNING: the first batch run failed; the API serves what it could compute (see /admin/batch/batchjob/)"
 

@@ -191,7 +191,21 @@ CELERY_RESULT_BACKEND: str | None = (
 CELERY_TASK_ALWAYS_EAGER: bool = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# A pool child killed mid-task (OOM, kill -9) gives its message back instead of acking it.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+#: Seconds an unacknowledged message stays with its worker before Redis hands it to
+#: another: above the longest job (else a long job would run twice). A worker that dies
+#: outright is found sooner by the job heartbeat (BATCH_HEARTBEAT_SECONDS).
+BATCH_VISIBILITY_TIMEOUT: int = env.int("BATCH_VISIBILITY_TIMEOUT", default=6 * 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BATCH_VISIBILITY_TIMEOUT}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": BATCH_VISIBILITY_TIMEOUT}
+#: A running job writes a heartbeat this often (seconds); one whose heartbeat is older than
+#: BATCH_STALE_AFTER_SECONDS has lost its worker and is re-queued (at most
+#: BATCH_MAX_LOST_ATTEMPTS times, then failed) by the minutely recover_stale_jobs task.
+BATCH_HEARTBEAT_SECONDS: int = env.int("BATCH_HEARTBEAT_SECONDS", default=15)
+BATCH_STALE_AFTER_SECONDS: int = env.int("BATCH_STALE_AFTER_SECONDS", default=120)
+BATCH_MAX_LOST_ATTEMPTS: int = env.int("BATCH_MAX_LOST_ATTEMPTS", default=3)
 CELERY_TIMEZONE = "America/New_York"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_SERIALIZER = "json"

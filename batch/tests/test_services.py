@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+import time
 from typing import Any
 
 import pytest
@@ -432,3 +433,100 @@ def test_registry_names_are_the_specs() -> None:
         "full_portfolio_calculation",
     }
     assert set(RISK_STEPS) < set(registry.job_names())
+
+
+# --------------------------------------------------------------------------- lost workers
+
+
+def _running(job: BatchJob, *, beat_seconds_ago: float, started_seconds_ago: float = 600) -> None:
+    now = timezone.now()
+    BatchJob.objects.filter(pk=job.pk).update(
+        status="running",
+        started_at=now - dt.timedelta(seconds=started_seconds_ago),
+        heartbeat_at=now - dt.timedelta(seconds=beat_seconds_ago),
+        metadata={**job.metadata, "celery_task_id": "task-of-a-dead-worker"},
+    )
+
+
+def test_a_job_whose_worker_died_is_requeued_and_finishes_with_honest_timings(
+    eager_celery: None, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    monkeypatch.setitem(registry.JOB_STEPS, "market_data_update", fast_step)
+    job = _create()
+    _running(job, beat_seconds_ago=300, started_seconds_ago=3600)
+    fresh = _create()
+    _running(fresh, beat_seconds_ago=5)  # a long computation still beating: left alone
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = services.jobs_recover_stale()
+    assert outcome.requeued == [job.pk] and not outcome.failed
+    job.refresh_from_db()
+    assert job.status == "completed"  # re-dispatched (inline here) and run again
+    assert job.metadata["celery_task_id"] != "task-of-a-dead-worker"
+    [lost] = job.metadata["attempts"]
+    assert lost["outcome"] == "worker_lost" and lost["found_by"] == "stale_heartbeat"
+    assert lost["celery_task_id"] == "task-of-a-dead-worker"
+    assert job.duration_seconds >= 3600  # the lost hour is in the duration, not hidden
+    fresh.refresh_from_db()
+    assert fresh.status == "running"
+
+
+def test_a_job_that_keeps_losing_its_worker_fails_clearly(settings: Any) -> None:
+    settings.BATCH_MAX_LOST_ATTEMPTS = 2
+    job = _create()
+    _running(job, beat_seconds_ago=300)
+    BatchJob.objects.filter(pk=job.pk).update(
+        metadata={**job.metadata, "celery_task_id": "t", "attempts": [{"outcome": "worker_lost"}]}
+    )
+    outcome = services.jobs_recover_stale()
+    assert outcome.failed == [job.pk]
+    job.refresh_from_db()
+    assert (
+        job.status == "failed" and "worker running the job stopped (2 time(s))" in job.error_message
+    )
+    assert job.completed_at is not None and job.duration_seconds is not None
+
+
+def test_a_lost_job_with_a_cancel_request_ends_cancelled() -> None:
+    job = _create()
+    _running(job, beat_seconds_ago=300)
+    BatchJob.objects.filter(pk=job.pk).update(cancel_requested_at=timezone.now())
+    assert services.jobs_recover_stale().cancelled == [job.pk]
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+
+
+def test_restarting_the_embedded_default_fails_jobs_its_threads_left(settings: Any) -> None:
+    settings.BATCH_RUN_IN_THREAD = True
+    job = _create()
+    _running(job, beat_seconds_ago=1)
+    call_command("recover_stale_jobs", "--all", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    job.refresh_from_db()
+    assert job.status == "failed"
+
+
+@pytest.mark.django_db(transaction=True)  # the heartbeat thread has its own connection
+def test_a_running_job_beats_while_its_step_computes(settings: Any) -> None:
+    settings.BATCH_HEARTBEAT_SECONDS = 0.05
+    job = _create()
+    beats = []
+
+    def slow(ctx: services.JobContext, *, portfolio_ids: Any) -> dict[str, Any]:
+        for _ in range(4):
+            time.sleep(0.1)
+            beats.append(BatchJob.objects.values_list("heartbeat_at", flat=True).get(pk=ctx.job_id))
+        return {}
+
+    services.job_run(job.pk, slow)
+    assert len(set(beats)) >= 2  # the heartbeat moved during the step, with no checkpoint
+
+
+def test_a_redelivered_task_records_the_lost_attempt_and_keeps_the_start() -> None:
+    job = _create()
+    started = timezone.now() - dt.timedelta(minutes=30)
+    BatchJob.objects.filter(pk=job.pk).update(
+        status="running", started_at=started, metadata={**job.metadata, "celery_task_id": "t1"}
+    )
+    finished = services.job_run(job.pk, fast_step, task_id="t1")  # acks_late redelivery
+    assert finished.status == "completed"
+    assert finished.started_at == started
+    assert finished.metadata["attempts"][0]["found_by"] == "redelivered"
