@@ -254,6 +254,8 @@ RATE_LIMITS: dict[str, int] = {  # requests per minute, per user or per IP
     "global": env.int("RATE_LIMIT_GLOBAL", default=1000),
     "websocket": env.int("RATE_LIMIT_WEBSOCKET", default=1000),
 }
+#: Seconds between the heartbeat messages every WebSocket gets (API-CONVENTIONS).
+WEBSOCKET_HEARTBEAT_SECONDS: int = env.int("WEBSOCKET_HEARTBEAT_SECONDS", default=30)
 RATE_LIMIT_WINDOW_SECONDS = 60  # the sliding window the limits above are counted over
 RATE_LIMIT_KEY_PREFIX: str = env.str("RATE_LIMIT_KEY_PREFIX", default="rl")
 NUM_PROXIES: int = env.int("NUM_PROXIES", default=0)  # trusted hops in X-Forwarded-For

@@ -15,6 +15,9 @@ layer.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,6 +26,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from sigmasight.api.throttling import hit
 
@@ -32,6 +36,8 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_RATE_LIMITED = 4429
+#: Inbound messages longer than this are refused unread (clients only ever send pings).
+MAX_INBOUND_CHARS = 4096
 
 
 class AuthenticatedConsumer(AsyncJsonWebsocketConsumer):
@@ -66,6 +72,7 @@ class AuthenticatedConsumer(AsyncJsonWebsocketConsumer):
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.send_json({"type": "connected", "groups": self.joined})
+        self._heartbeat = asyncio.ensure_future(self._beat())
         first = await self.snapshot(user)
         if first is not None:
             await self.send_json(first)
@@ -85,7 +92,19 @@ class AuthenticatedConsumer(AsyncJsonWebsocketConsumer):
         revoked: Callable[[], Awaitable[bool]] | None = self.scope.get("auth_session_revoked")
         return not (revoked is not None and await revoked())
 
+    async def _beat(self) -> None:
+        """``{"type": "heartbeat", "timestamp"}`` every ``WEBSOCKET_HEARTBEAT_SECONDS``
+        (API-CONVENTIONS, Live messages): clients and proxies see a live socket."""
+        interval = settings.WEBSOCKET_HEARTBEAT_SECONDS
+        while True:
+            await asyncio.sleep(interval)
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            await self.send_json({"type": "heartbeat", "timestamp": stamp})
+
     async def disconnect(self, code: int) -> None:
+        beat = getattr(self, "_heartbeat", None)
+        if beat is not None:
+            beat.cancel()
         for group in [*getattr(self, "joined", []), getattr(self, "session_group", None)]:
             if group:
                 await self.channel_layer.group_discard(group, self.channel_name)
@@ -100,25 +119,41 @@ class AuthenticatedConsumer(AsyncJsonWebsocketConsumer):
     async def snapshot(self, user: Any) -> dict[str, Any] | None:
         return None
 
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        """Clients may only ping; inbound messages count against the WebSocket limit."""
-        user = self.scope["user"]
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Every inbound frame counts against the WebSocket limit first, whatever it holds
+        (so junk cannot flood past it); a frame that is not a JSON text message gets an
+        error message rather than closing the socket (the framework's default is 1011)."""
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return
         state = await database_sync_to_async(hit)("websocket", f"user:{user.pk}")
         if state.exceeded:
             await self.close(code=CLOSE_RATE_LIMITED)
             return
+        if text_data is None:
+            await self._reject("Binary frames are not accepted; send JSON text")
+            return
+        if len(text_data) > MAX_INBOUND_CHARS:
+            await self._reject(f"Messages are at most {MAX_INBOUND_CHARS} characters")
+            return
+        try:
+            content = json.loads(text_data)
+        except (ValueError, RecursionError):
+            await self._reject("The message is not valid JSON")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Clients may only ping."""
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
         else:
-            await self.send_json(
-                {
-                    "type": "error",
-                    "error": {
-                        "code": "VALIDATION_ERROR",
-                        "message": 'Only {"type": "ping"} is accepted',
-                    },
-                }
-            )
+            await self._reject('Only {"type": "ping"} is accepted')
+
+    async def _reject(self, message: str) -> None:
+        await self.send_json(
+            {"type": "error", "error": {"code": "VALIDATION_ERROR", "message": message}}
+        )
 
     async def broadcast(self, event: dict[str, Any]) -> None:
         """Group events of type ``broadcast`` carry the client message in ``message``."""
@@ -154,3 +189,12 @@ def end_session_sockets(session_id: str) -> None:
         async_to_sync(layer.group_send)(session_group(session_id), {"type": SESSION_ENDED_EVENT})
     except Exception as exc:  # noqa: BLE001 - see docstring
         logger.warning("ws: could not close the sockets of session %s: %s", session_id, exc)
+
+
+class UnknownPathConsumer(AsyncJsonWebsocketConsumer):
+    """Any ``/ws/`` path no consumer serves: accepted and closed with 4404 (a plain
+    refusal, not the router's HTTP 500 on the upgrade)."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.close(code=CLOSE_NOT_FOUND)

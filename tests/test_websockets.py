@@ -212,3 +212,59 @@ def test_a_logout_during_the_handshake_still_closes_the_socket(trader: Any) -> N
         }
 
     run(scenario())
+
+
+def test_malformed_frames_get_an_error_and_count_against_the_limit(
+    trader: Any, settings: Any
+) -> None:
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "websocket": 4}
+    token = issue_for_new_session(trader).access_token
+
+    async def scenario() -> None:
+        communicator, connected, _ = await _connect(f"/ws/signals?token={token}")
+        assert connected
+        await communicator.receive_json_from(timeout=5)  # connected
+        for frame in (
+            {"text_data": "not json {"},
+            {"bytes_data": b"\x00\x01"},
+            {"text_data": "[" * 50_000},
+        ):
+            await communicator.send_to(**frame)
+            reply = await communicator.receive_json_from(timeout=5)
+            assert reply["type"] == "error" and reply["error"]["code"] == "VALIDATION_ERROR"
+        await communicator.send_json_to({"type": "ping"})
+        assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}  # still open
+        await communicator.send_to(text_data="junk")  # the 5th frame: over the limit of 4
+        assert await communicator.receive_output(timeout=5) == {
+            "type": "websocket.close",
+            "code": 4429,
+        }
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("path", ["/ws/nowhere", "/ws/market/SPY/extra", "/elsewhere"])
+def test_an_unknown_path_is_refused_with_4404_not_a_500(path: str) -> None:
+    async def scenario() -> None:
+        communicator, connected, _ = await _connect(path)
+        assert connected
+        assert await communicator.receive_output(timeout=5) == {
+            "type": "websocket.close",
+            "code": 4404,
+        }
+
+    run(scenario())
+
+
+def test_every_socket_gets_a_heartbeat(trader: Any, settings: Any) -> None:
+    settings.WEBSOCKET_HEARTBEAT_SECONDS = 0.2
+    token = issue_for_new_session(trader).access_token
+
+    async def scenario() -> None:
+        communicator, _, _ = await _connect(f"/ws/signals?token={token}")
+        await communicator.receive_json_from(timeout=5)  # connected
+        beat = await communicator.receive_json_from(timeout=5)
+        assert beat["type"] == "heartbeat" and beat["timestamp"].endswith("Z")
+        await communicator.disconnect()
+
+    run(scenario())
