@@ -20,10 +20,17 @@ TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(TEST_DB) \
 	DEBUG=false \
 	SIGMASIGHT_REQUIRE_SERVICES=1
 
+# `make serve`: the production stack on this machine's PostgreSQL and Redis.
+SERVE_DB ?= sigmasight_serve
+SERVE_REDIS_DB ?= 1
+SERVE_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/$(SERVE_DB)} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/$(SERVE_REDIS_DB)} \
+	DEBUG=false HOST=$(HOST) PORT=$(PORT)
+
 RUNTIME_STAMP := $(VENV)/.runtime-$(shell cat requirements.txt | md5sum | cut -c1-10)
 DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-10)
 
-.PHONY: help run test install install-dev lint format bench clean
+.PHONY: help run serve test install install-dev lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || (rm -rf $(VENV) && sleep 2 && $(PYTHON) -m venv $(VENV))
@@ -60,6 +67,13 @@ install-dev: $(DEV_STAMP)
 ## run: the embedded demo: migrate, seed, run the batch once, serve HTTP + WebSockets on HOST:PORT.
 run: install
 	@HOST=$(HOST) PORT=$(PORT) VENV=$(VENV) scripts/run.sh
+
+## serve: the production stack here: migrate, N web processes (WEB_CONCURRENCY) + WebSockets on HOST:PORT, a Celery worker and beat, on PostgreSQL and Redis; SEED_DEMO=1 seeds the demo.
+serve: install
+	SIGMASIGHT_DB_NAME=$(SERVE_DB) scripts/ensure_services.sh
+	@mkdir -p .local; if [ -z "$${SECRET_KEY:-}" ] && [ ! -s .local/serve_secret_key ]; then \
+		umask 077; $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > .local/serve_secret_key; fi
+	$(SERVE_ENV) SECRET_KEY_FILE=$${SECRET_KEY_FILE:-$$PWD/.local/serve_secret_key} $(BIN)/python scripts/serve.py
 
 ## test: start PostgreSQL and Redis if needed, then ruff, ruff format --check, mypy, pytest.
 test: install-dev
