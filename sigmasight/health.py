@@ -84,6 +84,24 @@ def check_broker() -> str:
 EMBEDDED_OK = {"ok", "eager", "in-memory"}
 
 
+def pool_report() -> dict[str, int] | None:
+    """This process's database connection pool (psycopg's counters), or None without one:
+    ``size`` connections open, ``available`` idle, ``max_size``, ``requests_waiting``, and
+    the totals of connections ever opened and of requests that waited."""
+    pool = getattr(connection, "pool", None)
+    if pool is None:
+        return None
+    stats = pool.get_stats()
+    return {
+        "max_size": int(pool.max_size),
+        "size": int(stats.get("pool_size", 0)),
+        "available": int(stats.get("pool_available", 0)),
+        "requests_waiting": int(stats.get("requests_waiting", 0)),
+        "connections_opened": int(stats.get("connections_num", 0)),
+        "requests_queued_total": int(stats.get("requests_queued", 0)),
+    }
+
+
 def health_report() -> dict[str, object]:
     checks = {
         "database": check_database(),
@@ -92,7 +110,11 @@ def health_report() -> dict[str, object]:
         "broker": check_broker(),
     }
     healthy = all(value in EMBEDDED_OK for value in checks.values())
-    return {"status": "ok" if healthy else "degraded", "checks": checks}
+    report: dict[str, object] = {"status": "ok" if healthy else "degraded", "checks": checks}
+    pool = pool_report()
+    if pool is not None:
+        report["database_pool"] = pool  # an added key: this process's pool
+    return report
 
 
 # --------------------------------------------------------------------------- sections

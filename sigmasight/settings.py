@@ -151,6 +151,20 @@ if DATABASE_URL:
     # being reused. Pool outside Django (pgbouncer) if connecting costs too much.
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    #: Django's psycopg pool (needs CONN_MAX_AGE 0): each process keeps up to this many
+    #: connections open and hands them to requests and jobs in turn, so that a burst of
+    #: requests waits for a connection instead of opening one each (and exhausting
+    #: PostgreSQL's max_connections). 0 turns the pool off. Size the whole stack:
+    #: (web processes + Celery processes + beat) × DB_POOL_MAX_SIZE < max_connections.
+    DB_POOL_MAX_SIZE: int = env.int("DB_POOL_MAX_SIZE", default=4)
+    if DB_POOL_MAX_SIZE > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": DB_POOL_MAX_SIZE,
+            # seconds a request waits for a free connection before it fails (503, logged)
+            "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+        }
 else:
     LOCAL_DIR.mkdir(exist_ok=True)
     DATABASES = {

@@ -31,6 +31,19 @@ class HealthView(APIView):
                             "broker": serializers.CharField(),
                         },
                     ),
+                    "database_pool": inline_serializer(
+                        "HealthDatabasePool",
+                        {
+                            "max_size": serializers.IntegerField(),
+                            "size": serializers.IntegerField(help_text="Connections open"),
+                            "available": serializers.IntegerField(help_text="Idle connections"),
+                            "requests_waiting": serializers.IntegerField(),
+                            "connections_opened": serializers.IntegerField(),
+                            "requests_queued_total": serializers.IntegerField(),
+                        },
+                        required=False,
+                        help_text="This process's connection pool (PostgreSQL with a pool)",
+                    ),
                 },
             )
         },

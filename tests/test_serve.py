@@ -77,3 +77,84 @@ def test_two_web_processes_share_one_port_and_stop_together(settings: Any) -> No
         assert (
             not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
         )
+
+
+def test_a_burst_of_50_requests_stays_within_the_pool(settings: Any, make_user: Any) -> None:
+    """50 concurrent API requests and a burst of anonymous /health on one web process with
+    a pool of 3: no 5xx, and never more connections to the database than the pool."""
+    if "postgresql" not in settings.DATABASES["default"]["ENGINE"] or not settings.REDIS_URL:
+        pytest.skip("make serve is the PostgreSQL + Redis stack")
+    from accounts.tokens import issue_for_new_session
+
+    token = issue_for_new_session(make_user(role="trader")).access_token
+    db = connection.settings_dict
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        "?application_name=sigmasight-pool-test",
+        "REDIS_URL": settings.REDIS_URL,
+        "WEB_CONCURRENCY": "1",
+        "DB_POOL_MAX_SIZE": "3",
+        "RATE_LIMIT_GLOBAL": "100000",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
+    supervisor = subprocess.Popen(
+        [sys.executable, "scripts/serve.py", "--web-only", "--skip-setup"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def get(path: str, auth: bool) -> int:
+        request = urllib.request.Request(base + path)
+        if auth:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    def server_connections() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE application_name = 'sigmasight-pool-test'"
+            )
+            return int(cursor.fetchone()[0])
+
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if get("/health", auth=False) == 200:
+                    break
+            except OSError:
+                time.sleep(0.3)
+        peak = 0
+        with concurrent.futures.ThreadPoolExecutor(50) as pool:
+            futures = [pool.submit(get, "/api/v1/data/portfolios", True) for _ in range(150)]
+            futures += [pool.submit(get, "/health", False) for _ in range(100)]
+            while not all(f.done() for f in futures):
+                peak = max(peak, server_connections())
+                time.sleep(0.02)
+        codes = [f.result() for f in futures]
+        health = json_health(base)
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        supervisor.wait(timeout=30)
+    assert all(code < 500 for code in codes), sorted(set(codes))
+    assert codes.count(200) == len(codes)
+    assert 1 <= peak <= 3, f"{peak} connections with a pool of 3"
+    assert health["database_pool"]["max_size"] == 3
+
+
+def json_health(base: str) -> dict[str, Any]:
+    import json
+
+    with urllib.request.urlopen(base + "/health", timeout=30) as response:
+        return dict(json.loads(response.read()))
