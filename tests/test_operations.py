@@ -148,7 +148,9 @@ def _database_settings(**env: str) -> str:
 def test_no_persistent_database_connections_under_daphne_by_default() -> None:
     url = "postgres://nobody@127.0.0.1:1/none"  # settings never connect at import
     assert _database_settings(DATABASE_URL=url) == "0"
-    assert _database_settings(DATABASE_URL=url, DB_CONN_MAX_AGE="30") == "30"
+    # Django's pool needs CONN_MAX_AGE 0; persistent connections only without it
+    assert _database_settings(DATABASE_URL=url, DB_CONN_MAX_AGE="30") == "0"
+    assert _database_settings(DATABASE_URL=url, DB_CONN_MAX_AGE="30", DB_POOL_MAX_SIZE="0") == "30"
 
 
 def _run_sh(checkout: Path, **env: str) -> subprocess.CompletedProcess[str]:

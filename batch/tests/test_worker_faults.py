@@ -25,7 +25,7 @@ from django.db import connection
 
 from batch import services
 from batch.models import BatchJob, JobSource
-from batch.tests.worker_jobs import ITEMS, SLOW_JOB
+from batch.tests.worker_jobs import ITEMS, REGISTER_ON_IMPORT, SLOW_JOB, registered
 from sigmasight.celery import app
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
@@ -48,7 +48,8 @@ def broker(settings: Any) -> Iterator[None]:
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.BATCH_RUN_IN_THREAD = False
     app.control.purge()
-    yield
+    with registered():
+        yield
     app.control.purge()
     app.conf.update(saved)
 
@@ -62,6 +63,7 @@ def _start_worker() -> subprocess.Popen[bytes]:
         "BATCH_RUN_IN_THREAD": "false",
         "BATCH_HEARTBEAT_SECONDS": "1",
         "PYTHONPATH": str(REPO),
+        REGISTER_ON_IMPORT: "1",
     }
     return subprocess.Popen(
         [
