@@ -188,10 +188,19 @@ if REDIS_URL:
             "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
+    #: Redis connections each web process's channel layer may hold: a burst of socket
+    #: connects waits for one (CHANNEL_REDIS_POOL_TIMEOUT seconds) instead of failing.
+    #: Size the stack: web processes × this + Celery stays well under Redis's maxclients.
+    CHANNEL_REDIS_MAX_CONNECTIONS: int = env.int("CHANNEL_REDIS_MAX_CONNECTIONS", default=50)
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{CACHE_KEY_PREFIX}:asgi"},
+            "BACKEND": "sigmasight.channel_layer.PooledRedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL}],
+                "prefix": f"{CACHE_KEY_PREFIX}:asgi",
+                "max_connections": CHANNEL_REDIS_MAX_CONNECTIONS,
+                "pool_timeout": env.float("CHANNEL_REDIS_POOL_TIMEOUT", default=20.0),
+            },
         }
     }
 else:
