@@ -252,9 +252,9 @@ def _as_decimal(value: Any) -> Decimal | None:
 
 
 def price_snapshots(
-    *, symbols: Iterable[str], as_of: dt.date | None = None
+    *, symbols: Iterable[str], as_of: dt.date | None = None, year_range: bool = False
 ) -> dict[str, PriceSnapshot]:
-    """Snapshots keyed by symbol; symbols without data are absent. Four queries at most.
+    """Snapshots keyed by symbol; symbols without data are absent.
 
     * ``as_of`` None (live): the latest quote's ``last`` (its mid when there is no last),
       against the last bar before the quote's session; where the bars are newer than the
@@ -262,10 +262,14 @@ def price_snapshots(
     * ``as_of`` given: the close of the last bar on or before ``as_of``, against the bar
       before it. Quotes are not used.
 
-    The queries: quotes (live only); splits in the year; the 52-week high/low and the last
-    bar date per symbol (one grouped aggregate, split-adjusted in SQL); the bars near each
-    symbol's last bar. The 52 weeks end at the quote's session (live) or at ``as_of``; a
-    symbol without a bar in them is priced from its quote alone, or is absent.
+    The reads are proportional to the symbols asked for, never to the bar table: quotes
+    (live only); splits in the window; the bars of the last ``_RECENT_WINDOW_DAYS`` up to
+    the end date (an index range per symbol on ``(security, date)``), and only for a symbol
+    with fewer than two bars there, its last bar date and the bars before it.
+
+    ``year_range`` adds ``year_high``/``year_low`` (one grouped, split-adjusted aggregate
+    over each symbol's 52 weeks, which end at the quote's session (live) or at ``as_of``).
+    Only the reads that show them ask for it; elsewhere they are None.
     """
     wanted = list(dict.fromkeys(symbols))
     if not wanted:
@@ -283,54 +287,18 @@ def price_snapshots(
             )
         }
 
-    # The 52 weeks end at the quote's session for a quoted symbol (an old quote keeps its
-    # own year), else at ``end``; bars up to ``end`` are always seen, so fresher bars win.
     year_start: dict[dt.date, list[str]] = defaultdict(list)
-    for symbol in wanted:
-        quote = quotes.get(symbol)
-        anchor = min(_quote_session(quote.timestamp), end) if quote is not None else end
-        year_start[anchor - dt.timedelta(days=_YEAR_DAYS)].append(symbol)
-    splits = _splits(wanted, min(year_start) - dt.timedelta(days=_RECENT_WINDOW_DAYS), end)
-    in_year = Q()
-    for start, group in year_start.items():
-        in_year |= Q(security_id__in=group, date__gt=start)
-    aggregate = (
-        PriceBar.objects.filter(in_year, date__lte=end)
-        .values("security_id")
-        .annotate(
-            last_date=Max("date"),
-            year_high=Max(_adjusted("high", splits)),
-            year_low=Min(_adjusted("low", splits)),
-        )
-    )
-    last_dates: dict[str, dt.date] = {}
-    year_range: dict[str, tuple[Decimal | None, Decimal | None]] = {}
-    for row in aggregate:
-        last_dates[row["security_id"]] = row["last_date"]
-        year_range[row["security_id"]] = (
-            _as_decimal(row["year_high"]),
-            _as_decimal(row["year_low"]),
-        )
+    if year_range:
+        # An old quote keeps its own year; bars up to ``end`` are always seen.
+        for symbol in wanted:
+            quote = quotes.get(symbol)
+            anchor = min(_quote_session(quote.timestamp), end) if quote is not None else end
+            year_start[anchor - dt.timedelta(days=_YEAR_DAYS)].append(symbol)
+    since = min(year_start) if year_start else end - dt.timedelta(days=_RECENT_WINDOW_DAYS)
+    splits = _splits(wanted, since - dt.timedelta(days=_RECENT_WINDOW_DAYS), end)
 
-    by_last_date: dict[dt.date, list[str]] = defaultdict(list)
-    for symbol, last in last_dates.items():
-        by_last_date[last].append(symbol)
-    bars: dict[str, list[Any]] = defaultdict(list)
-    if by_last_date:
-        window = Q()
-        for last, group in by_last_date.items():
-            window |= Q(
-                security_id__in=group,
-                date__gt=last - dt.timedelta(days=_RECENT_WINDOW_DAYS),
-                date__lte=last,
-            )
-        rows = (
-            PriceBar.objects.filter(window)
-            .order_by("security_id", "-date")
-            .values_list(*_BAR_FIELDS, named=True)
-        )
-        for bar in rows:
-            bars[bar.security_id].append(bar)  # newest first
+    bars = _recent_bars(wanted, end)
+    year_ranges = _year_ranges(year_start, end, splits) if year_range else {}
 
     result: dict[str, PriceSnapshot] = {}
     for symbol in wanted:
@@ -338,12 +306,80 @@ def price_snapshots(
             symbol,
             quote=quotes.get(symbol),
             bars=bars.get(symbol, []),
-            year=year_range.get(symbol, (None, None)),
+            year=year_ranges.get(symbol, (None, None)),
             splits=splits.get(symbol, []),
         )
         if snapshot is not None:
             result[symbol] = snapshot
     return result
+
+
+def _bars_in_windows(windows: dict[dt.date, list[str]]) -> dict[str, list[Any]]:
+    """Bars of ``(last − _RECENT_WINDOW_DAYS, last]`` for each ``last`` and its symbols,
+    newest first per symbol (one query)."""
+    window = Q()
+    for last, group in windows.items():
+        window |= Q(
+            security_id__in=group,
+            date__gt=last - dt.timedelta(days=_RECENT_WINDOW_DAYS),
+            date__lte=last,
+        )
+    bars: dict[str, list[Any]] = defaultdict(list)
+    rows = (
+        PriceBar.objects.filter(window)
+        .order_by("security_id", "-date")
+        .values_list(*_BAR_FIELDS, named=True)
+    )
+    for bar in rows:
+        bars[bar.security_id].append(bar)
+    return bars
+
+
+def _recent_bars(symbols: list[str], end: dt.date) -> dict[str, list[Any]]:
+    """The bars near each symbol's last bar on or before ``end``, newest first.
+
+    One indexed range read for the window before ``end``; a symbol with fewer than two
+    bars in it (halted, delisted, or new) then gets its last bar date (a grouped max over
+    those symbols only) and the window before that date."""
+    bars = _bars_in_windows({end: symbols})
+    sparse = [s for s in symbols if len(bars.get(s, ())) < 2]
+    if sparse:
+        lasts = (
+            PriceBar.objects.filter(security_id__in=sparse, date__lte=end)
+            .values("security_id")
+            .annotate(last=Max("date"))
+            .values_list("security_id", "last")
+        )
+        by_last: dict[dt.date, list[str]] = defaultdict(list)
+        for symbol, last in lasts:
+            by_last[last].append(symbol)
+        if by_last:
+            bars.update(_bars_in_windows(by_last))
+    return bars
+
+
+def _year_ranges(
+    year_start: dict[dt.date, list[str]],
+    end: dt.date,
+    splits: dict[str, list[tuple[dt.date, Decimal]]],
+) -> dict[str, tuple[Decimal | None, Decimal | None]]:
+    """Split-adjusted 52-week (high, low) per symbol: one grouped aggregate over the
+    symbols' own bars (``(security, date)`` index ranges)."""
+    in_year = Q()
+    for start, group in year_start.items():
+        in_year |= Q(security_id__in=group, date__gt=start)
+    aggregate = (
+        PriceBar.objects.filter(in_year, date__lte=end)
+        .values("security_id")
+        .annotate(
+            year_high=Max(_adjusted("high", splits)),
+            year_low=Min(_adjusted("low", splits)),
+        )
+    )
+    return {
+        row["security_id"]: (_as_decimal(row["year_high"]), _as_decimal(row["year_low"]))
+        for row in aggregate
+    }
 
 
 def _quote_price(quote: Any) -> Decimal | None:
@@ -679,7 +715,7 @@ def quote_board(*, symbols: Sequence[str]) -> dict[str, Any]:
             f"Unknown or unsupported symbol(s): {', '.join(unknown)}",
             details={"symbols": unknown},
         )
-    snapshots = price_snapshots(symbols=resolved)
+    snapshots = price_snapshots(symbols=resolved, year_range=True)
     warnings: list[str] = []
     quotes = []
     for symbol in resolved:

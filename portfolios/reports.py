@@ -360,8 +360,10 @@ def position_detail(*, user: User, position_id: Any, include_history: bool) -> d
     if m is None:  # closed: value it on its own
         m = portfolio_book(portfolio=position.portfolio, include_closed=True).marked
         m = next(x for x in m if x.position.id == position.id)
-    snapshot = m.snapshot or price_snapshots(symbols=[position.security_id]).get(
-        position.security_id
+    # The detail shows the 52-week range, which the book's snapshots leave out.
+    snapshot = (
+        price_snapshots(symbols=[position.security_id], year_range=True).get(position.security_id)
+        or m.snapshot
     )
     security = position.security
     warnings = [w for w in book.warnings if position.security_id in w]

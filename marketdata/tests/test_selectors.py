@@ -83,7 +83,7 @@ def test_snapshot_as_of_is_the_bar_close_against_the_bar_before() -> None:
             (dt.date(2025, 9, 8), "180.00"),
         ],
     )
-    snap = price_snapshots(symbols=["AAA"], as_of=dt.date(2025, 9, 7))["AAA"]
+    snap = price_snapshots(symbols=["AAA"], as_of=dt.date(2025, 9, 7), year_range=True)["AAA"]
     assert snap.price == Decimal("175.25") and snap.price_date == dt.date(2025, 9, 5)
     assert snap.previous_close == Decimal("174.65") and snap.previous_date == dt.date(2025, 9, 4)
     assert snap.change == Decimal("0.60")
@@ -104,7 +104,7 @@ def test_live_snapshot_uses_the_quote_against_the_last_bar_before_its_session() 
         timestamp=stamp,
         volume=58432100,
     )
-    snap = price_snapshots(symbols=["AAA"])["AAA"]
+    snap = price_snapshots(symbols=["AAA"], year_range=True)["AAA"]
     assert snap.price == Decimal("175.25") and snap.price_date == today
     assert snap.previous_close == Decimal("174.65")
     assert snap.bid == Decimal("99.95") and snap.volume == 58432100
@@ -139,6 +139,28 @@ def test_bars_fresher_than_the_quote_win() -> None:
     assert snap.price == Decimal("51") and snap.previous_close == Decimal("50")
 
 
+def test_the_52_week_range_is_read_only_when_asked_for() -> None:
+    previous, today = _recent_sessions(2)
+    bars("AAA", [(today - dt.timedelta(days=200), "300"), (previous, "50"), (today, "51")])
+    plain = price_snapshots(symbols=["AAA"])["AAA"]
+    assert plain.year_high is None and plain.year_low is None
+    ranged = price_snapshots(symbols=["AAA"], year_range=True)["AAA"]
+    assert ranged.year_high == Decimal("303")  # 300 x 1.01, 200 days back
+    assert (plain.price, plain.previous_close) == (ranged.price, ranged.previous_close)
+
+
+def test_a_symbol_whose_last_bars_are_old_is_still_priced_from_them() -> None:
+    # Halted or delisted: nothing in the recent window, so its last bar date is looked up.
+    (today,) = _recent_sessions(1)
+    old = today - dt.timedelta(days=60)
+    bars("OLD", [(old - dt.timedelta(days=1), "20"), (old, "21")])
+    bars("NEW", [(today, "5")])
+    snaps = price_snapshots(symbols=["OLD", "NEW"])
+    assert snaps["OLD"].price == Decimal("21") and snaps["OLD"].price_date == old
+    assert snaps["OLD"].previous_close == Decimal("20")
+    assert snaps["NEW"].price == Decimal("5") and snaps["NEW"].previous_close is None
+
+
 def test_symbols_without_data_are_absent() -> None:
     SecurityFactory(symbol="EMPTY")
     assert price_snapshots(symbols=["EMPTY", "UNKNOWN"]) == {}
@@ -165,7 +187,7 @@ def test_previous_close_is_split_adjusted_across_the_real_aapl_split() -> None:
         ratio=Decimal(2),
         source="test",
     )
-    snap = price_snapshots(symbols=["AAPL"], as_of=dt.date(2005, 2, 28))["AAPL"]
+    snap = price_snapshots(symbols=["AAPL"], as_of=dt.date(2005, 2, 28), year_range=True)["AAPL"]
     assert snap.price == Decimal("44.86")
     assert snap.previous_close == Decimal("44.495")  # 88.99 / 2
     assert snap.change == Decimal("0.365")
@@ -176,7 +198,7 @@ def test_previous_close_is_split_adjusted_across_the_real_aapl_split() -> None:
 
 def test_without_the_split_record_the_raw_change_shows() -> None:
     _load_bokeh("AAPL", ["2005-02-25", "2005-02-28"])
-    snap = price_snapshots(symbols=["AAPL"], as_of=dt.date(2005, 2, 28))["AAPL"]
+    snap = price_snapshots(symbols=["AAPL"], as_of=dt.date(2005, 2, 28), year_range=True)["AAPL"]
     assert snap.previous_close == Decimal("88.99")
     assert snap.year_high == Decimal("89.91")
 
