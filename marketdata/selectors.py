@@ -35,8 +35,9 @@ from django.db.models import (
     Q,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from marketdata import calendar
@@ -325,8 +326,16 @@ def _bars_in_windows(windows: dict[dt.date, list[str]]) -> dict[str, list[Any]]:
             date__lte=last,
         )
     bars: dict[str, list[Any]] = defaultdict(list)
+    # Only the two newest bars per symbol leave the database: a snapshot needs the price's
+    # session and the one before it (a quote's session is never older than the second).
     rows = (
         PriceBar.objects.filter(window)
+        .annotate(
+            newness=Window(
+                RowNumber(), partition_by=[F("security_id")], order_by=F("date").desc()
+            )
+        )
+        .filter(newness__lte=2)
         .order_by("security_id", "-date")
         .values_list(*_BAR_FIELDS, named=True)
     )
