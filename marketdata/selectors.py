@@ -331,9 +331,7 @@ def _bars_in_windows(windows: dict[dt.date, list[str]]) -> dict[str, list[Any]]:
     rows = (
         PriceBar.objects.filter(window)
         .annotate(
-            newness=Window(
-                RowNumber(), partition_by=[F("security_id")], order_by=F("date").desc()
-            )
+            newness=Window(RowNumber(), partition_by=[F("security_id")], order_by=F("date").desc())
         )
         .filter(newness__lte=2)
         .order_by("security_id", "-date")
