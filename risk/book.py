@@ -42,13 +42,14 @@ class RiskInputs:
     underlying_returns: np.ndarray  # T × u, NaN filled with 0
     factor_names: list[str]
     factor_symbols: list[str]
-    design: np.ndarray  # T × k: market, styles in excess of the market
-    benchmark: np.ndarray  # SPY (the market factor ETF) daily returns
-    fit: FactorFit  # regression of each underlying on the design
+    design: np.ndarray  # W × k over the factor window: market, orthogonalized styles
+    benchmark: np.ndarray  # SPY (the market factor ETF) daily returns, aligned with dates
+    fit: FactorFit  # regression of each underlying on the design (the factor window)
     rate: float
     rate_source: str
     greeks_rows: dict[str, dict] = field(default_factory=dict)  # position id → Greeks row
     warnings: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # positions left out, with the reason
 
     @property
     def positions_value(self) -> float:
@@ -62,65 +63,113 @@ class RiskInputs:
     def gross_exposure(self) -> float:
         return float(np.abs(self.market_values).sum())
 
+    @property
+    def is_volatility(self) -> np.ndarray:
+        """Positions that are volatility exposure, not equity delta: options on the VIX
+        (priced with Black-76 on the VIX level; RISK-MODEL "Factor model")."""
+        return self.book.is_option & (self.book.model == MODEL_BLACK76)
+
+    def market_beta(self) -> float:
+        """The portfolio's one ``portfolio_beta``: Σ market beta × dollar exposure / total
+        value, the ``market`` exposure of the factor model. Since the style columns are
+        orthogonal to the market, each market beta is the single-factor OLS beta, so this
+        is the single-factor beta of the portfolio's (delta-linear) return; every endpoint
+        reports this number. NaN for a zero-value book or a book without fitted betas."""
+        u_idx = self.book.underlying_index
+        if not len(u_idx) or not self.total_value:
+            return float("nan")
+        beta = self.fit.betas[u_idx, 0]
+        known = np.isfinite(beta)
+        if not known.any():
+            return float("nan")
+        return float((beta[known] * self.dollar_exposure[known]).sum() / self.total_value)
+
 
 def risk_inputs(
     portfolio: Portfolio, *, on: dt.date, as_of: dt.datetime, lookback: int | None = None
 ) -> RiskInputs:
+    """The book and its history as arrays. ``lookback`` sessions of returns feed VaR and
+    performance; the factor regression always uses the last ``FACTOR_WINDOW_DAYS``
+    sessions (the history loaded is the longer of the two), so that every step that reads
+    a beta reads the same one. An option whose inputs are not finite (an absurd strike, no
+    volatility) is left out with a stated warning, and the rest of the book is computed."""
     lookback = lookback or settings.RISK_LOOKBACK_DAYS
+    window = int(settings.FACTOR_WINDOW_DAYS)
     warnings: list[str] = []
+    skipped: list[str] = []
     positions_all = open_positions(portfolio=portfolio)
     options = [p for p in positions_all if p.multiplier > 1]
     greeks, greek_warnings = compute_greeks(options, as_of=as_of, on=on)
     warnings += greek_warnings
     greeks_by_id = {str(row["position"].id): row for row in greeks}
-    stock_snaps = price_snapshots(
-        symbols={p.security_id for p in positions_all if p.multiplier == 1}
-    )
+
+    def underlying_of(p: Position) -> str:
+        return (
+            (p.security.underlying_id or p.underlying_symbol) if p.multiplier > 1 else p.security_id
+        )
+
+    u_snaps = price_snapshots(symbols={underlying_of(p) for p in positions_all})
+    stock_snaps = u_snaps  # a stock is its own underlying
+
+    def priced(symbol: str) -> bool:
+        snap = u_snaps.get(symbol)
+        return snap is not None and snap.price is not None and float(snap.price) > 0.0
 
     positions: list[Position] = []
     for p in positions_all:
-        if p.multiplier > 1 and str(p.id) not in greeks_by_id:
+        if not priced(underlying_of(p)):
+            skipped.append(f"{p.security_id}: no positive price for {underlying_of(p)}")
             continue
+        if p.multiplier > 1 and str(p.id) not in greeks_by_id:
+            skipped.append(f"{p.security_id}: no Greeks (no underlying price or expiry)")
+            continue
+        if p.multiplier > 1:
+            reason = _unusable_option(greeks_by_id[str(p.id)], p)
+            if reason:
+                skipped.append(f"{p.security_id}: {reason}")
+                continue
         if p.multiplier == 1 and p.security_id not in stock_snaps:
             warnings.append(f"No price for {p.security_id}: left out of the risk figures")
             continue
         positions.append(p)
-    underlyings = sorted(
-        {
-            (p.security.underlying_id or p.underlying_symbol) if p.multiplier > 1 else p.security_id
-            for p in positions
-        }
-    )
+    underlyings = sorted({underlying_of(p) for p in positions})
     u_index = {s: i for i, s in enumerate(underlyings)}
     factors = active_factors()  # market first: its ETF is the design's column 0
     factor_names = [f.key for f in factors]
     factor_symbols = [f.etf_symbol for f in factors]
     series = list(dict.fromkeys([*underlyings, *factor_symbols]))
-    dates, returns = returns_matrix(series, end=on, lookback=lookback)
+    all_dates, returns = returns_matrix(series, end=on, lookback=max(lookback, window))
     column = {s: j for j, s in enumerate(series)}
-    raw_u = (
-        returns[:, [column[s] for s in underlyings]] if underlyings else np.zeros((len(dates), 0))
+    raw_all = (
+        returns[:, [column[s] for s in underlyings]]
+        if underlyings
+        else np.zeros((len(all_dates), 0))
     )
+    factor_all = returns[:, [column[s] for s in factor_symbols]]
+    design = factor_design(factor_all[-window:, 0], factor_all[-window:, 1:])
+    fit = regress(
+        raw_all[-window:],
+        design,
+        ridge=settings.FACTOR_RIDGE,
+        min_obs=settings.FACTOR_MIN_OBSERVATIONS,
+    )
+    dates = all_dates[-lookback:]
+    raw_u = raw_all[-lookback:]
     missing = np.isnan(raw_u).mean(axis=0) if raw_u.size else np.zeros(0)
     for symbol, share in zip(underlyings, missing, strict=True):
         if share > 0.05:
             warnings.append(
                 f"{symbol}: {share:.0%} of the {lookback}-day history is missing (treated as 0 return)"
             )
-    factor_returns = returns[:, [column[s] for s in factor_symbols]]
-    complete_days = np.isfinite(factor_returns).all(axis=1)
+    factor_returns = factor_all[-lookback:]
+    complete_days = np.isfinite(design).all(axis=1)
     if not complete_days.all():
         warnings.append(
             f"Factor ETF history has {int((~complete_days).sum())} missing days in the window"
         )
-    design = factor_design(factor_returns[:, 0], factor_returns[:, 1:])
-    fit = regress(
-        raw_u, design, ridge=settings.FACTOR_RIDGE, min_obs=settings.FACTOR_MIN_OBSERVATIONS
-    )
 
     rate, rate_source = risk_free_rate(on)
     spot0 = np.zeros(len(underlyings))
-    u_snaps = price_snapshots(symbols=underlyings)
     for s, i in u_index.items():
         snap = u_snaps.get(s)
         spot0[i] = float(snap.price) if snap else np.nan
@@ -208,8 +257,32 @@ def risk_inputs(
         rate=rate,
         rate_source=rate_source,
         greeks_rows=greeks_by_id,
-        warnings=warnings,
+        warnings=[*warnings, *(f"Left out of the risk figures: {s}" for s in skipped)],
+        skipped=skipped,
     )
+
+
+def _unusable_option(row: dict, position: Position) -> str:
+    """Why an option cannot enter the risk figures ('' when it can): every input of its
+    revaluation must be finite, its strike and mark positive and finite, and its
+    elasticity (delta × spot / price) finite. A contract like SPY270115C99999999 has a
+    model price of 0, so no elasticity and no meaningful return: it is left out, named."""
+    try:
+        strike = float(position.strike or 0)
+    except (TypeError, ValueError, ArithmeticError):
+        return "its strike is not a number"
+    fields = ("time_to_expiry_years", "rate", "dividend_yield", "option_price", "delta")
+    values = [row.get(f) for f in fields]
+    if any(v is None or not np.isfinite(float(v)) for v in values):
+        return "its Greeks are not finite"
+    if not (np.isfinite(strike) and strike > 0.0):
+        return f"its strike {strike:g} is not a usable price"
+    sigma = row.get("implied_volatility")
+    if sigma is None or not (np.isfinite(float(sigma)) and float(sigma) > 0.0):
+        return "no implied or realized volatility"
+    if not float(row["option_price"]) > 0.0:
+        return "its model price is 0 (no elasticity or return can be computed)"
+    return ""
 
 
 def security_durations(symbols: list[str]) -> np.ndarray:

@@ -128,7 +128,22 @@ def greeks_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None
     )
     options = open_positions(portfolio=portfolio, options_only=True)
     rows, warnings = compute_greeks(options, as_of=as_of, on=on)
-    stored = _store_greeks(portfolio, on, rows)
+    finite_rows = []
+    for row in rows:
+        bad = [
+            f
+            for f in GREEK_FIELDS
+            if isinstance(row[f], float) and not np.isfinite(row[f]) and f != "implied_volatility"
+        ]
+        if bad:  # a NaN Greek is not stored as a number: the option is named and skipped
+            warnings.append(
+                f"{row['position'].security_id}: Greeks not computed ({', '.join(bad)} not finite)"
+            )
+            continue
+        if row["implied_volatility"] is not None and not np.isfinite(row["implied_volatility"]):
+            row = {**row, "implied_volatility": None}
+        finite_rows.append({**row, "warnings": json_safe(row["warnings"])})
+    stored = _store_greeks(portfolio, on, finite_rows)
     return {
         "options": len(options),
         "computed": stored,
@@ -171,6 +186,18 @@ def _position_betas(inputs: RiskInputs) -> np.ndarray:
             inputs.book.price0[opt],
         )
     return betas
+
+
+def _residual_var_per_underlying(inputs: RiskInputs) -> np.ndarray:
+    """Annual residual variance in dollars² per *underlying* (RISK-MODEL "Residuals are
+    per underlying"): (Σ of its positions' dollar exposures × its residual volatility)².
+    A stock and the options on it share one residual, so a hedged name nets out."""
+    u_idx = inputs.book.underlying_index
+    n_u = len(inputs.underlyings)
+    if not len(u_idx):
+        return np.zeros(n_u)
+    net = np.bincount(u_idx, weights=inputs.dollar_exposure, minlength=n_u)
+    return np.nan_to_num((net * inputs.fit.residual_vol) ** 2)
 
 
 def factor_analysis_for_portfolio(
@@ -233,47 +260,58 @@ def factor_analysis_for_portfolio(
         exposures, dollars = portfolio_exposures(
             dollar_betas, inputs.dollar_exposure, inputs.total_value
         )
-        residual_var = (
-            (inputs.dollar_exposure * fit.residual_vol[u_idx]) ** 2 if len(u_idx) else np.zeros(0)
+        attribution = risk_attribution(
+            dollars, ewma_covariance(inputs.design), _residual_var_per_underlying(inputs)
         )
-        attribution = risk_attribution(dollars, ewma_covariance(inputs.design), residual_var)
         r2 = fit.r_squared[u_idx]
         weights = np.abs(inputs.market_values)
         weighted_r2 = _finite(weighted_r_squared(r2, weights))
+        factor_defaults = {
+            "portfolio_value": _money(inputs.total_value),
+            "factor_exposures": {
+                "exposures": dict(zip(inputs.factor_names, map(_finite, exposures), strict=True)),
+                "dollar_exposures": dict(
+                    zip(inputs.factor_names, map(_finite, dollars), strict=True)
+                ),
+                "r_squared": weighted_r2,
+                "window_days": settings.FACTOR_WINDOW_DAYS,
+                "method": method,
+                "factor_etfs": dict(zip(inputs.factor_names, inputs.factor_symbols, strict=True)),
+                "positions": len(inputs.positions),
+                "positions_with_exposures": stored,
+            },
+            "risk_attribution": {
+                "systematic_risk": _finite(attribution.systematic_share),
+                "idiosyncratic_risk": _finite(attribution.idiosyncratic_share),
+                "factor_concentration": dict(
+                    zip(
+                        inputs.factor_names,
+                        map(_finite, attribution.factor_contributions),
+                        strict=True,
+                    )
+                ),
+            },
+        }
         PortfolioRiskMetrics.objects.update_or_create(
             portfolio=portfolio,
             calculation_date=on,
             method="historical",
-            defaults={
-                "portfolio_value": _money(inputs.total_value),
-                "factor_exposures": {
-                    "exposures": dict(
-                        zip(inputs.factor_names, map(_finite, exposures), strict=True)
-                    ),
-                    "dollar_exposures": dict(
-                        zip(inputs.factor_names, map(_finite, dollars), strict=True)
-                    ),
-                    "r_squared": weighted_r2,
-                    "window_days": settings.FACTOR_WINDOW_DAYS,
-                    "method": method,
-                    "factor_etfs": dict(
-                        zip(inputs.factor_names, inputs.factor_symbols, strict=True)
-                    ),
-                    "positions": len(inputs.positions),
-                    "positions_with_exposures": stored,
+            defaults=_json_defaults(factor_defaults, _METRICS_JSON),
+            # A row created by this step has no VaR yet: it says so, and which rate the
+            # figures will use, rather than reading as "computed, all null".
+            create_defaults=_json_defaults(
+                {
+                    **factor_defaults,
+                    "risk_free_rate": inputs.rate,
+                    "risk_free_source": inputs.rate_source,
+                    "warnings": [
+                        f"VaR, expected shortfall, performance and Greek totals for {on} are "
+                        "not computed yet: the risk_metrics step has not run since "
+                        "factor_analysis"
+                    ],
                 },
-                "risk_attribution": {
-                    "systematic_risk": _finite(attribution.systematic_share),
-                    "idiosyncratic_risk": _finite(attribution.idiosyncratic_share),
-                    "factor_concentration": dict(
-                        zip(
-                            inputs.factor_names,
-                            map(_finite, attribution.factor_contributions),
-                            strict=True,
-                        )
-                    ),
-                },
-            },
+                _METRICS_JSON,
+            ),
         )
     return {
         "positions": len(inputs.positions),
@@ -287,6 +325,17 @@ def factor_analysis_for_portfolio(
 
 HORIZONS = (1, 5, 10)
 CONFIDENCES = (0.95, 0.99)
+#: Why a performance figure can be null (RISK-MODEL: a null says why in ``warnings``).
+_NULL_DEFAULT = "not defined for this return series (a zero denominator or too few days)"
+_NULL_REASONS = {
+    "portfolio_beta": "no position has a fitted market beta, or the portfolio's value is 0",
+    "correlation_with_spy": "the back-cast or SPY returns are constant over the lookback",
+    "information_ratio": "zero tracking error (the returns equal SPY's)",
+    "tracking_error": "SPY returns are missing over the lookback",
+    "sortino_ratio": "no day below the risk-free rate in the lookback",
+    "volatility_30d": "fewer than 30 days of back-cast returns",
+    "volatility_90d": "fewer than 90 days of back-cast returns",
+}
 
 
 def _greek_totals(inputs: RiskInputs) -> GreekTotals:
@@ -307,6 +356,8 @@ def _greek_totals(inputs: RiskInputs) -> GreekTotals:
             is_option=options,
             delta=inputs.delta,
             market_value=inputs.market_values,
+            # VIX options are volatility exposure, not equity delta (RISK-MODEL).
+            is_volatility=inputs.is_volatility,
             **greeks,
         ),
         "average_days_to_expiry": (
@@ -382,27 +433,43 @@ def risk_metrics_for_portfolio(
         ytd = np.array([d.year == on.year for d in inputs.dates], dtype=bool)
         trailing = trailing_figures(portfolio_returns, ytd, inputs.rate)
         performance = {key: _finite(v) for key, v in {**summary, **trailing}.items()}
+        # One beta (RISK-MODEL "Regression"): the factor model's market exposure, which
+        # /aggregations also reports, not a second regression of the back-cast P&L.
+        performance["portfolio_beta"] = _finite(inputs.market_beta())
         performance["back_cast_days"] = len(portfolio_returns)
+        for key, figure in performance.items():
+            if figure is None:
+                warnings.append(f"{key} is null: {_NULL_REASONS.get(key, _NULL_DEFAULT)}")
+    elif not n:
+        warnings.append(
+            "VaR, expected shortfall and performance are null: no position could be valued"
+        )
     else:
-        warnings.append("Not enough positions or history for VaR")
+        warnings.append(
+            f"VaR, expected shortfall and performance are null: {len(inputs.dates)} days of "
+            "history in the lookback, at least 20 are needed"
+        )
     with transaction.atomic():
         PortfolioRiskMetrics.objects.update_or_create(
             portfolio=portfolio,
             calculation_date=on,
             method="historical",
-            defaults={
-                "portfolio_value": _money(value),
-                "lookback_days": settings.RISK_LOOKBACK_DAYS,
-                "value_at_risk": var_table,
-                "expected_shortfall": es_table,
-                "component_var": components,
-                "performance": performance,
-                "greeks": _greek_totals(inputs),
-                "concentration": concentration(inputs.market_values) if n else {},
-                "risk_free_rate": inputs.rate,
-                "risk_free_source": inputs.rate_source,
-                "warnings": warnings,
-            },
+            defaults=_json_defaults(
+                {
+                    "portfolio_value": _money(value),
+                    "lookback_days": settings.RISK_LOOKBACK_DAYS,
+                    "value_at_risk": var_table,
+                    "expected_shortfall": es_table,
+                    "component_var": components,
+                    "performance": performance,
+                    "greeks": _greek_totals(inputs),
+                    "concentration": concentration(inputs.market_values) if n else {},
+                    "risk_free_rate": inputs.rate,
+                    "risk_free_source": inputs.rate_source,
+                    "warnings": warnings,
+                },
+                _METRICS_JSON,
+            ),
         )
         if n and len(inputs.dates) >= 20:
             for method, (var_m, es_m, comp_m) in _model_var(inputs).items():
@@ -410,16 +477,21 @@ def risk_metrics_for_portfolio(
                     portfolio=portfolio,
                     calculation_date=on,
                     method=method,
-                    defaults={
-                        "portfolio_value": _money(value),
-                        "lookback_days": settings.RISK_LOOKBACK_DAYS,
-                        "value_at_risk": var_m,
-                        "expected_shortfall": es_m,
-                        "component_var": [{**row, **comp_m[i]} for i, row in enumerate(components)],
-                        "risk_free_rate": inputs.rate,
-                        "risk_free_source": inputs.rate_source,
-                        "warnings": warnings,
-                    },
+                    defaults=_json_defaults(
+                        {
+                            "portfolio_value": _money(value),
+                            "lookback_days": settings.RISK_LOOKBACK_DAYS,
+                            "value_at_risk": var_m,
+                            "expected_shortfall": es_m,
+                            "component_var": [
+                                {**row, **comp_m[i]} for i, row in enumerate(components)
+                            ],
+                            "risk_free_rate": inputs.rate,
+                            "risk_free_source": inputs.rate_source,
+                            "warnings": warnings,
+                        },
+                        _METRICS_JSON,
+                    ),
                 )
     return {
         "positions": n,
@@ -447,7 +519,8 @@ def _model_var(inputs: RiskInputs) -> dict[str, tuple[dict, dict, list[dict[str,
                 exposure=inputs.dollar_exposure,
                 factor_loadings=underlying_betas[u_idx],
                 factor_cov=factor_cov,
-                residual_var=(inputs.dollar_exposure * residual_daily[u_idx]) ** 2,
+                underlying_index=u_idx,
+                residual_vol=residual_daily,  # one residual per underlying
                 confidence=c,
                 horizon_days=h,
             )
@@ -542,28 +615,31 @@ def stress_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None
                 portfolio=portfolio,
                 scenario=scenario,
                 calculation_date=on,
-                defaults={
-                    "direct_impact": _money(result.direct_impact),
-                    "correlated_impact": _money(result.correlated_impact),
-                    "scenario_return": float(result.correlated_impact / value),
-                    "systematic_impact": _money(result.systematic_impact),
-                    "idiosyncratic_band": _money(result.idiosyncratic_band),
-                    "implied_shocks": dict(
-                        zip(
-                            inputs.factor_names,
-                            map(_finite, result.correlated_factor_shocks),
-                            strict=True,
-                        )
-                    ),
-                    "top_contributors": [
-                        {
-                            "symbol": inputs.symbols[i],
-                            "position_id": str(inputs.positions[i].id),
-                            "impact": float(result.correlated_by_position[i]),
-                        }
-                        for i in result.top_contributors
-                    ],
-                },
+                defaults=_json_defaults(
+                    {
+                        "direct_impact": _money(result.direct_impact),
+                        "correlated_impact": _money(result.correlated_impact),
+                        "scenario_return": float(result.correlated_impact / value),
+                        "systematic_impact": _money(result.systematic_impact),
+                        "idiosyncratic_band": _money(result.idiosyncratic_band),
+                        "implied_shocks": dict(
+                            zip(
+                                inputs.factor_names,
+                                map(_finite, result.correlated_factor_shocks),
+                                strict=True,
+                            )
+                        ),
+                        "top_contributors": [
+                            {
+                                "symbol": inputs.symbols[i],
+                                "position_id": str(inputs.positions[i].id),
+                                "impact": float(result.correlated_by_position[i]),
+                            }
+                            for i in result.top_contributors
+                        ],
+                    },
+                    _STRESS_JSON,
+                ),
             )
     warnings = list(inputs.warnings)
     if durations.sum() == 0:
@@ -606,7 +682,7 @@ def correlations_for_portfolio(
             "lookback_days": settings.RISK_LOOKBACK_DAYS,
             "threshold": threshold,
             "symbols": symbols,
-            "matrix": [[_finite(v) for v in row] for row in corr],
+            "matrix": json_safe(corr),
             "clusters": [[symbols[i] for i in group] for group in groups],
             "effective_positions": _finite(effective_positions(exposure, corr)),
             "average_correlation": _finite(average_correlation(exposure, corr)),
@@ -692,18 +768,46 @@ def data_quality_for_portfolio(
 
 
 def json_safe(value: Any) -> Any:
-    """Dates, UUIDs and Decimals as strings/numbers, for a JSONField."""
+    """A value fit for a JSONField: dates and UUIDs as strings, Decimals and numpy numbers
+    as floats, and NaN or ±inf as ``None`` (JSON has no NaN: PostgreSQL's ``jsonb``
+    rejects it and a reader cannot tell it from a number). This is the storage boundary:
+    every JSON figure the risk batch writes goes through it."""
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, np.ndarray)):
         return [json_safe(v) for v in value]
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, UUID):
         return str(value)
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
     if isinstance(value, Decimal):
-        return float(value)
+        return float(value) if value.is_finite() else None
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
     return value
+
+
+def _json_defaults(defaults: dict[str, Any], json_fields: tuple[str, ...]) -> dict[str, Any]:
+    """``defaults`` with each JSON field passed through :func:`json_safe`."""
+    return {k: json_safe(v) if k in json_fields else v for k, v in defaults.items()}
+
+
+_METRICS_JSON = (
+    "value_at_risk",
+    "expected_shortfall",
+    "component_var",
+    "performance",
+    "greeks",
+    "concentration",
+    "factor_exposures",
+    "risk_attribution",
+    "warnings",
+)
+_STRESS_JSON = ("implied_shocks", "top_contributors")
 
 
 def data_quality_refresh_start(

@@ -358,9 +358,11 @@ def parametric_var(
     exposure: ArrayLike,
     factor_loadings: ArrayLike,
     factor_cov: ArrayLike,
-    residual_var: ArrayLike,
+    residual_var: ArrayLike | None = None,
     confidence: float,
     horizon_days: int = 1,
+    underlying_index: ArrayLike | None = None,
+    residual_vol: ArrayLike | None = None,
 ) -> ParametricVaRResult:
     """Delta-normal VaR in factor space, with Euler components.
 
@@ -371,7 +373,13 @@ def parametric_var(
     * ``factor_cov`` Sigma_f (k, k): daily covariance of factor returns (fractions^2);
     * ``residual_var`` (n,): daily variance of each position's residual P&L, dollars^2
       (w_i^2 x residual volatility_i^2 for a daily residual volatility in fractions);
-    * ``confidence``: fraction; ``horizon_days``: trading days, sqrt(h) scaling.
+    * ``confidence``: fraction; ``horizon_days``: trading days, sqrt(h) scaling;
+    * instead of ``residual_var``, residuals per underlying (RISK-MODEL "Residuals are
+      per underlying"): ``underlying_index`` (n,) and ``residual_vol`` (u,), the daily
+      residual volatility of each underlying (fraction). A stock and the options on it
+      then share one residual: with W_u = sum of w_j over the positions on underlying u,
+      the residual variance is sum_u W_u^2 vol_u^2 and position i's residual term is
+      w_i W_u(i) vol_u(i)^2 (these sum to it), so a delta-hedged name has no residual.
 
     With b = B'w and D the diagonal of residual variances per dollar^2, the position
     covariance is Sigma = B Sigma_f B' + D (never built). sigma_p^2 = b' Sigma_f b + sum of
@@ -385,14 +393,26 @@ def parametric_var(
     n = w.size
     b_mat = np.asarray(factor_loadings, dtype=np.float64)
     cov = np.asarray(factor_cov, dtype=np.float64)
-    res = _vector(residual_var, "residual_var")
+    if (residual_var is None) == (residual_vol is None or underlying_index is None):
+        raise ValueError("give residual_var, or underlying_index with residual_vol")
+    if residual_var is not None:
+        res = _vector(residual_var, "residual_var")
+        if res.shape != (n,) or np.any(res < 0.0):
+            raise ValueError("residual_var must be (n,) and non-negative")
+    else:
+        ui = np.asarray(underlying_index, dtype=np.intp).reshape(-1)
+        rv = np.asarray(residual_vol, dtype=np.float64).reshape(-1)
+        if ui.shape != (n,) or (n and (ui.min() < 0 or ui.max() >= rv.size)):
+            raise ValueError(f"underlying_index must be (n={n},) indices into residual_vol")
+        if np.any(rv < 0.0) or not np.all(np.isfinite(rv)):
+            raise ValueError("residual_vol must be finite and non-negative")
+        net = np.bincount(ui, weights=w, minlength=rv.size)
+        res = w * net[ui] * rv[ui] ** 2  # may be negative for one leg of a hedge
     if b_mat.ndim != 2 or b_mat.shape[0] != n:
         raise ValueError(f"factor_loadings must be (n={n}, k), got {b_mat.shape}")
     k = b_mat.shape[1]
     if cov.shape != (k, k):
         raise ValueError(f"factor_cov must be ({k}, {k}), got {cov.shape}")
-    if res.shape != (n,) or np.any(res < 0.0):
-        raise ValueError("residual_var must be (n,) and non-negative")
     if horizon_days < 1:
         raise ValueError("horizon_days must be at least 1")
     alpha = _alpha(confidence)

@@ -160,10 +160,22 @@ def test_factor_betas_recover_the_simulated_market_beta(risk_book: Portfolio) ->
 
     factors = list(FactorDefinition.objects.order_by("display_order"))
     market = returns("SPY")
+    # Issue 11: each style spread is orthogonalized against the market (the residual of
+    # its OLS on the market with an intercept) before the regression.
+    const_market = sm.add_constant(market)
     design = np.column_stack(
-        [market, *[returns(f.etf_symbol) - market for f in factors if f.key != "market"]]
+        [
+            market,
+            *[
+                sm.OLS(returns(f.etf_symbol) - market, const_market).fit().resid
+                for f in factors
+                if f.key != "market"
+            ],
+        ]
     )
     fit = sm.OLS(returns("AAPL"), sm.add_constant(design)).fit()
+    single = sm.OLS(returns("AAPL"), const_market).fit()
+    assert aapl.betas["market"] == pytest.approx(single.params[1], abs=1e-8)
     expected = dict(
         zip(["market", *[f.key for f in factors if f.key != "market"]], fit.params[1:], strict=True)
     )
