@@ -18,12 +18,22 @@ from django.conf import settings
 from marketdata import selectors as market
 from marketdata.selectors import active_factors, price_snapshots, returns_matrix, risk_free_rate
 from portfolios.selectors import cash_balance, open_positions
-from risk.engine.factors import FactorFit, factor_design, regress
+from risk.engine.factors import (
+    FactorFit,
+    factor_design,
+    portfolio_exposures,
+    rate_betas,
+    regress,
+)
 from risk.engine.revaluation import MODEL_BLACK76, MODEL_BSM, Book
 from risk.greeks import compute_greeks
 
 if TYPE_CHECKING:  # types only: rows come from the owning apps' selectors
     from portfolios.models import Portfolio, Position
+
+
+#: The volatility index: options on it are volatility exposure (RISK-MODEL).
+VOLATILITY_INDEX = "^VIX"
 
 
 @dataclass
@@ -76,13 +86,13 @@ class RiskInputs:
         is the single-factor beta of the portfolio's (delta-linear) return; every endpoint
         reports this number. NaN for a zero-value book or a book without fitted betas."""
         u_idx = self.book.underlying_index
-        if not len(u_idx) or not self.total_value:
+        if not len(u_idx) or not np.isfinite(self.fit.betas[u_idx, 0]).any():
             return float("nan")
-        beta = self.fit.betas[u_idx, 0]
-        known = np.isfinite(beta)
-        if not known.any():
-            return float("nan")
-        return float((beta[known] * self.dollar_exposure[known]).sum() / self.total_value)
+        # The same computation as the stored factor exposures, so the figures are identical.
+        exposures, _ = portfolio_exposures(
+            self.fit.betas[u_idx], self.dollar_exposure, self.total_value
+        )
+        return float(exposures[0])
 
 
 def risk_inputs(
@@ -289,3 +299,69 @@ def security_durations(symbols: list[str]) -> np.ndarray:
     """Modified duration (years) per symbol from the reference data; 0 where none."""
     found = market.security_durations(symbols=symbols)
     return np.array([found.get(s, 0.0) for s in symbols])
+
+
+#: How many proxy links are followed to reach a name with real history (NVDA → AMD).
+_PROXY_DEPTH = 4
+
+
+def stock_rate_betas(symbols: list[str], durations: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Rate beta per symbol (relative move per unit change of the yield, RISK-MODEL "Rate
+    shocks") and the warnings about them.
+
+    * A name with shipped real history: the OLS slope of its real monthly returns on the
+      monthly change of the AAA yield (``risk.engine.factors.rate_betas``), over the
+      months both exist.
+    * A name on a stated proxy: its proxy's rate beta, times the proxy beta stored with
+      the security (its history is proxy beta × the proxy's return plus an independent
+      residual, so that is the rate sensitivity its history carries); a basket's is the
+      weighted mean of its members'. Proxy links are followed up to four deep.
+    * A bond fund (a duration in the reference data): 0, as its rate risk is −D × Δy.
+    * Otherwise 0, and a warning names the symbols.
+    """
+    relations: dict[str, tuple[dict[str, float], float]] = {}
+    frontier = set(symbols)
+    for _ in range(_PROXY_DEPTH):
+        found = market.proxy_relations(symbols=frontier - set(relations))
+        relations |= found
+        frontier = {m for members, _ in found.values() for m in members} - set(relations)
+        if not frontier:
+            break
+    universe = sorted(set(symbols) | {m for members, _ in relations.values() for m in members})
+    monthly = market.real_monthly_returns(symbols=universe)
+    changes = market.aaa_yield_changes_monthly()
+    months = sorted(set(changes) & {m for series in monthly.values() for m in series})
+    fitted: dict[str, float] = {}
+    if months and monthly:
+        names = sorted(monthly)
+        matrix = np.array([[monthly[s].get(m, np.nan) for s in names] for m in months])
+        betas, _ = rate_betas(matrix, np.array([changes[m] for m in months]))
+        fitted = {s: float(b) for s, b in zip(names, betas, strict=True) if np.isfinite(b)}
+
+    def resolve(symbol: str, depth: int) -> float:
+        if symbol in fitted:
+            return fitted[symbol]
+        if symbol not in relations or depth >= _PROXY_DEPTH:
+            return float("nan")
+        members, beta = relations[symbol]
+        values = {m: resolve(m, depth + 1) for m in members}
+        known = {m: w for m, w in members.items() if np.isfinite(values[m])}
+        if not known:
+            return float("nan")
+        total = sum(known.values())
+        return beta * sum(w * values[m] for m, w in known.items()) / total
+
+    out = np.array([resolve(s, 0) for s in symbols], dtype=float)
+    out[np.asarray(durations, dtype=float) > 0.0] = 0.0
+    unknown = [s for s, b in zip(symbols, out, strict=True) if not np.isfinite(b)]
+    out = np.nan_to_num(out)
+    warnings = (
+        [
+            "No real history or proxy to fit a rate beta: a rate shock moves "
+            + ", ".join(unknown)
+            + " by 0"
+        ]
+        if unknown
+        else []
+    )
+    return out, warnings

@@ -6,6 +6,7 @@ steps over the live portfolios.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from decimal import Decimal
@@ -21,7 +22,13 @@ from batch.models import JobSource
 from batch.services import job_create, job_dispatch
 from marketdata import calendar
 from portfolios.selectors import external_cash_flows, open_positions, portfolio_book
-from risk.book import RiskInputs, risk_inputs, security_durations
+from risk.book import (
+    VOLATILITY_INDEX,
+    RiskInputs,
+    risk_inputs,
+    security_durations,
+    stock_rate_betas,
+)
 from risk.engine.aggregation import greek_totals
 from risk.engine.concentration import concentration
 from risk.engine.conventions import TRADING_DAYS_PER_YEAR
@@ -599,14 +606,26 @@ def stress_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None
     ]
     daily_cov = ewma_covariance(inputs.design) / TRADING_DAYS_PER_YEAR
     durations = security_durations(inputs.underlyings)
-    results = run_scenarios(
+    rate_beta, rate_warnings = stock_rate_betas(inputs.underlyings, durations)
+    # The VIX moves by the scenario's vol shock, and options on it keep their own implied
+    # volatility (vol of vol) unshocked (risk.engine.stress).
+    vol_index = np.zeros(len(inputs.underlyings), dtype=bool)
+    vol_index[inputs.book.underlying_index[inputs.is_volatility]] = True
+    vol_index |= np.array([s == VOLATILITY_INDEX for s in inputs.underlyings], dtype=bool)
+    stress_book = dataclasses.replace(
         inputs.book,
+        vol_beta=np.where(inputs.is_volatility, 0.0, inputs.book.vol_beta),
+    )
+    results = run_scenarios(
+        stress_book,
         specs,
         factor_names=inputs.factor_names,
         underlying_betas=np.nan_to_num(inputs.fit.betas),
         factor_cov=daily_cov,
         residual_vol=np.nan_to_num(inputs.fit.residual_vol) / np.sqrt(TRADING_DAYS_PER_YEAR),
         duration=durations,
+        rate_beta=rate_beta,
+        vol_index=vol_index,
     )
     value = inputs.total_value or 1.0
     with transaction.atomic():
@@ -641,10 +660,7 @@ def stress_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None
                     _STRESS_JSON,
                 ),
             )
-    warnings = list(inputs.warnings)
-    if durations.sum() == 0:
-        warnings.append("No bond-fund durations: rate shocks act through options only")
-    warnings.append("Stock rate betas are not fitted: a rate shock moves stocks by 0")
+    warnings = [*inputs.warnings, *rate_warnings]
     return {
         "scenarios": len(scenarios),
         "computed": len(results),

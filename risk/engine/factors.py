@@ -47,6 +47,7 @@ __all__ = [
     "factor_design",
     "option_betas",
     "portfolio_exposures",
+    "rate_betas",
     "regress",
     "risk_attribution",
     "weighted_r_squared",
@@ -494,3 +495,39 @@ def weighted_r_squared(r_squared: ArrayLike, weights: ArrayLike) -> float:
     if not known.any():
         return math.nan
     return float(np.nansum(r2 * w) / w[known].sum())
+
+
+#: Fewest overlapping months for a rate beta: three years of monthly data.
+RATE_BETA_MIN_MONTHS = 36
+
+
+def rate_betas(
+    monthly_returns: ArrayLike,
+    yield_changes: ArrayLike,
+    min_obs: int = RATE_BETA_MIN_MONTHS,
+) -> tuple[FloatArray, NDArray[np.int64]]:
+    """Rate betas ``(beta[u], n_obs[u])`` of each column of ``monthly_returns[M, u]`` on
+    ``yield_changes[M]`` (RISK-MODEL "Rate shocks").
+
+    ``monthly_returns``: simple monthly returns (decimals, NaN where a month is missing);
+    ``yield_changes``: the month's change of the AAA yield, a decimal (0.01 = +100bp).
+    beta is the OLS slope with an intercept over the months where both are finite, in
+    relative return per unit of yield change: beta = -3 means -3% for +100bp. NaN where
+    fewer than ``min_obs`` months overlap or the yield does not vary. Vectorized over
+    columns; checked against statsmodels OLS.
+    """
+    y = _as_2d(monthly_returns, "monthly_returns")
+    x = np.asarray(yield_changes, dtype=np.float64).reshape(-1)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"yield_changes has {x.shape[0]} rows, monthly_returns {y.shape[0]}")
+    mask = np.isfinite(y) & np.isfinite(x)[:, None]
+    n = mask.sum(axis=0).astype(np.int64)
+    w = mask.astype(np.float64)
+    xs = np.where(np.isfinite(x), x, 0.0)[:, None] * w
+    ys = np.where(mask, y, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x_dev = (xs - xs.sum(axis=0) / n) * w
+        sxx = np.einsum("tj,tj->j", x_dev, x_dev)
+        beta = np.einsum("tj,tj->j", x_dev, ys) / sxx
+    beta = np.where((n >= max(int(min_obs), 3)) & (sxx > 0.0) & np.isfinite(beta), beta, np.nan)
+    return beta, n
