@@ -26,6 +26,7 @@ from risk.engine.factors import (
     regress,
 )
 from risk.engine.revaluation import MODEL_BLACK76, MODEL_BSM, Book
+from risk.engine.var import vol_betas
 from risk.greeks import compute_greeks
 
 if TYPE_CHECKING:  # types only: rows come from the owning apps' selectors
@@ -60,6 +61,11 @@ class RiskInputs:
     greeks_rows: dict[str, dict] = field(default_factory=dict)  # position id → Greeks row
     warnings: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # positions left out, with the reason
+    # The VIX: daily relative changes over the lookback (None without history), its
+    # factor fit over the window, and its index among the underlyings (if it is one).
+    vix_returns: np.ndarray | None = None
+    vix_fit: FactorFit | None = None
+    vix_underlying: int | None = None
 
     @property
     def positions_value(self) -> float:
@@ -147,7 +153,7 @@ def risk_inputs(
     factors = active_factors()  # market first: its ETF is the design's column 0
     factor_names = [f.key for f in factors]
     factor_symbols = [f.etf_symbol for f in factors]
-    series = list(dict.fromkeys([*underlyings, *factor_symbols]))
+    series = list(dict.fromkeys([*underlyings, *factor_symbols, VOLATILITY_INDEX]))
     all_dates, returns = returns_matrix(series, end=on, lookback=max(lookback, window))
     column = {s: j for j, s in enumerate(series)}
     raw_all = (
@@ -165,6 +171,30 @@ def risk_inputs(
     )
     dates = all_dates[-lookback:]
     raw_u = raw_all[-lookback:]
+    vix_all = returns[:, column[VOLATILITY_INDEX]]
+    vix_known = np.isfinite(vix_all[-lookback:])
+    vix_returns = vix_fit = None
+    if vix_known.mean() >= 0.95:  # the VIX's history drives implied vol in VaR scenarios
+        vix_returns = np.where(vix_known, vix_all[-lookback:], 0.0)
+        vix_fit = regress(
+            vix_all[-window:],
+            design,
+            ridge=settings.FACTOR_RIDGE,
+            min_obs=settings.FACTOR_MIN_OBSERVATIONS,
+        )
+        if not bool(vix_fit.valid[0]):
+            vix_fit = None
+    else:
+        warnings.append(
+            "No VIX history over the lookback: implied volatility is held flat in the "
+            "historical and Monte Carlo VaR scenarios"
+        )
+    # Per underlying: how its volatility follows the VIX (1 where history does not allow).
+    u_vol_beta = (
+        vol_betas(raw_all[-window:], vix_all[-window:])[0]
+        if vix_returns is not None
+        else np.ones(len(underlyings))
+    )
     missing = np.isnan(raw_u).mean(axis=0) if raw_u.size else np.zeros(0)
     for symbol, share in zip(underlyings, missing, strict=True):
         if share > 0.05:
@@ -200,6 +230,7 @@ def risk_inputs(
         )
     }
     is_option = np.zeros(n, dtype=bool)
+    vol_beta = np.ones(n)
     is_call = np.zeros(n, dtype=bool)
     model = np.full(n, MODEL_BSM, dtype=np.intp)
     u_idx = np.zeros(n, dtype=np.intp)
@@ -219,6 +250,8 @@ def risk_inputs(
             arrays["price0"][i] = g["option_price"]
             arrays["delta"][i] = g["delta"]
             model[i] = MODEL_BLACK76 if g["model"] == "black76" else MODEL_BSM
+            # A VIX option's own implied vol (vol of vol) is held; its level is the VIX.
+            vol_beta[i] = 0.0 if model[i] == MODEL_BLACK76 else u_vol_beta[u_idx[i]]
         else:
             u_idx[i] = u_index[p.security_id]
             arrays["price0"][i] = float(stock_snaps[p.security_id].price)
@@ -239,6 +272,7 @@ def risk_inputs(
         model=model,
         spot0=np.nan_to_num(spot0),
         price0=arrays["price0"],
+        vol_beta=vol_beta,
     )
     spot_per_position = book.spot0[u_idx] if n else np.zeros(0)
     dollar_exposure = np.where(
@@ -264,6 +298,9 @@ def risk_inputs(
         design=design,
         benchmark=factor_returns[:, 0],
         fit=fit,
+        vix_returns=vix_returns,
+        vix_fit=vix_fit,
+        vix_underlying=u_index.get(VOLATILITY_INDEX),
         rate=rate,
         rate_source=rate_source,
         greeks_rows=greeks_by_id,

@@ -391,8 +391,13 @@ def risk_metrics_for_portfolio(
     performance: PerformanceFigures = {}
     warnings = list(inputs.warnings)
     if n and len(inputs.dates) >= 20:
+        # Implied vol moves with the VIX in every scenario, scaled per underlying (book).
         results = historical_full_revaluation(
-            inputs.book, inputs.underlying_returns, horizons=HORIZONS, confidences=CONFIDENCES
+            inputs.book,
+            inputs.underlying_returns,
+            horizons=HORIZONS,
+            confidences=CONFIDENCES,
+            vol_returns=inputs.vix_returns,
         )
         for h in HORIZONS:
             var_table[f"{h}_day"] = {
@@ -422,7 +427,10 @@ def risk_metrics_for_portfolio(
         # Each position alone: its own historical 1-day VaR, and its beta and correlation
         # to the portfolio over the same scenarios.
         matrix = revalue(
-            inputs.book, inputs.underlying_returns, horizon_days=CALENDAR_DAYS_PER_TRADING_DAY
+            inputs.book,
+            inputs.underlying_returns,
+            0.0 if inputs.vix_returns is None else inputs.vix_returns,
+            horizon_days=CALENDAR_DAYS_PER_TRADING_DAY,
         )
         alone = standalone_statistics(
             matrix, np.abs(inputs.market_values), value, confidences=CONFIDENCES
@@ -508,6 +516,19 @@ def risk_metrics_for_portfolio(
     }
 
 
+def _mc_vol_arguments(inputs: RiskInputs) -> dict[str, Any]:
+    """How implied vol moves in the Monte Carlo paths: with the VIX's simulated log change
+    (its own path where it is an underlying, else its factor betas and residual)."""
+    if inputs.vix_underlying is not None:
+        return {"vol_underlying": inputs.vix_underlying}
+    if inputs.vix_fit is None:
+        return {}
+    return {
+        "vol_loadings": np.nan_to_num(inputs.vix_fit.betas[0]),
+        "vol_residual": float(inputs.vix_fit.residual_vol[0]) / np.sqrt(TRADING_DAYS_PER_YEAR),
+    }
+
+
 def _model_var(inputs: RiskInputs) -> dict[str, tuple[dict, dict, list[dict[str, Any]]]]:
     """Parametric (delta-normal, √h) and Monte Carlo (factor model, full revaluation) VaR,
     ES and Euler components, in factor space (RISK-MODEL.md, "Other methods")."""
@@ -548,6 +569,7 @@ def _model_var(inputs: RiskInputs) -> dict[str, tuple[dict, dict, list[dict[str,
         horizons=HORIZONS,
         confidences=CONFIDENCES,
         seed=settings.SIMULATION_SEED,
+        **_mc_vol_arguments(inputs),
     )
     var_m = {
         f"{h}_day": {f"{int(c * 100)}": float(mc[(h, c)].var) for c in CONFIDENCES}
