@@ -21,6 +21,7 @@ from django.utils import timezone
 from batch.models import JobSource
 from batch.services import job_create, job_dispatch
 from marketdata import calendar
+from marketdata.selectors import risk_free_rate
 from portfolios.selectors import external_cash_flows, open_positions, portfolio_book
 from risk.book import (
     VOLATILITY_INDEX,
@@ -591,6 +592,40 @@ def _model_var(inputs: RiskInputs) -> dict[str, tuple[dict, dict, list[dict[str,
     ]
     out["monte_carlo"] = (var_m, es_m, comp_m)
     return out
+
+
+def record_step_failure(
+    portfolio: Portfolio, *, step: str, message: str, now: dt.datetime | None = None
+) -> None:
+    """Say on the portfolio's metrics row for today that ``step`` failed, and why, so that
+    the endpoints report a failure rather than "has not run" or silent nulls. A row is
+    created only where the portfolio's value is known (its value is a stored figure)."""
+    on = calculation_date(now)
+    note = f"The {step} step failed for {on}: {message}"
+    with transaction.atomic():
+        row = (
+            PortfolioRiskMetrics.objects.select_for_update()
+            .filter(portfolio=portfolio, calculation_date=on, method="historical")
+            .first()
+        )
+        if row is None:
+            value = portfolio_book(portfolio=portfolio).total_value
+            if value is None:
+                return
+            rate, source = risk_free_rate(on)
+            PortfolioRiskMetrics.objects.create(
+                portfolio=portfolio,
+                calculation_date=on,
+                method="historical",
+                portfolio_value=_money(float(value)),
+                risk_free_rate=rate,
+                risk_free_source=source,
+                warnings=[note],
+            )
+            return
+        if note not in row.warnings:
+            row.warnings = [*row.warnings, note]
+            row.save(update_fields=["warnings", "calculated_at"])
 
 
 # ---- Stress tests ----------------------------------------------------------------------------

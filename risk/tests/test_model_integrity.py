@@ -14,12 +14,14 @@ import pytest
 import statsmodels.api as sm
 from rest_framework.test import APIClient
 
+from batch import services as batch_services
+from batch.models import JobSource
 from marketdata import calendar
 from marketdata.models import AssetType, PriceBar, Quote, Security
 from portfolios import services as portfolio_services
 from portfolios.models import Portfolio
 from portfolios.selectors import cash_balance
-from risk import services
+from risk import jobs, services
 from risk.models import PortfolioRiskMetrics, PositionFactorExposure, PositionGreeks
 from risk.services import json_safe
 from risk.tests.test_risk_api import (  # noqa: F401 - fixtures
@@ -216,3 +218,23 @@ def test_stress_after_the_factor_step_keeps_one_beta(risk_book: Portfolio) -> No
     services.risk_metrics_for_portfolio(risk_book, now=NOW)
     row = PortfolioRiskMetrics.objects.get(portfolio=risk_book, method="historical")
     assert row.performance["portfolio_beta"] == row.factor_exposures["exposures"]["market"]
+
+
+def test_a_failing_risk_step_says_so_on_the_metrics_endpoint(
+    auth_client: APIClient, risk_book: Portfolio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(portfolio: Portfolio, **_: Any) -> dict[str, Any]:
+        raise RuntimeError("an input the engine cannot use")
+
+    monkeypatch.setattr(jobs, "risk_metrics_for_portfolio", boom)
+    job = batch_services.job_create(
+        job_name="risk_metrics", portfolio=risk_book, source=JobSource.API_TRIGGER
+    )
+    done = batch_services.job_run(job.pk)
+    assert done.failed_items == 1
+    body = auth_client.get(f"/api/v1/analytics/risk/{risk_book.id}/metrics").json()
+    assert not any("has not run" in w for w in body["warnings"]), body["warnings"]
+    assert any(
+        "risk_metrics step failed" in w and "an input the engine cannot use" in w
+        for w in body["warnings"]
+    ), body["warnings"]
