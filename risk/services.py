@@ -48,7 +48,7 @@ from risk.engine.factors import (
 )
 from risk.engine.performance import performance_summary, trailing_figures
 from risk.engine.revaluation import revalue
-from risk.engine.stress import ScenarioSpec, run_scenarios
+from risk.engine.stress import ScenarioSpec, StressResult, run_scenarios
 from risk.engine.var import (
     CALENDAR_DAYS_PER_TRADING_DAY,
     historical_full_revaluation,
@@ -631,23 +631,17 @@ def record_step_failure(
 # ---- Stress tests ----------------------------------------------------------------------------
 
 
-def stress_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Every active scenario: direct and correlated impact with full option revaluation."""
-    on, as_of = _pricing_moment(now)
-    inputs = risk_inputs(portfolio, on=on, as_of=as_of, lookback=settings.FACTOR_WINDOW_DAYS)
-    scenarios = list(StressScenario.objects.filter(is_active=True))
-    if not inputs.positions or not scenarios:
-        return {
-            "scenarios": 0,
-            "computed": 0,
-            "failed": 0,
-            "warnings": ["No positions or no active scenarios"],
-        }
+def scenario_results(
+    inputs: RiskInputs, scenarios: list[StressScenario]
+) -> tuple[list[StressResult], list[str]]:
+    """Each scenario's impacts on the book of ``inputs`` (risk.engine.stress), and the
+    warnings about the rate betas used."""
     # The shocks apply to the model's own factors, as its betas are measured: ``market`` is
-    # the market return and each style is a tilt (its return in excess of the market), so
-    # "market -35%, growth +15%" moves growth stocks by beta_m x -35% + beta_g x 15%. The
-    # factors a scenario does not list move by their conditional expectation under the
-    # EWMA covariance of the same design. Rates act through durations and option repricing.
+    # the market return and each style is a tilt (its return in excess of the market,
+    # orthogonalized), as log returns: "market -35%, growth +15%" moves a growth stock by
+    # 0.65 ** beta_m x 1.15 ** beta_g - 1. The factors a scenario does not list move by
+    # their conditional expectation under the EWMA covariance of the same design. Rates act
+    # through durations, stock rate betas and option repricing.
     specs = [
         ScenarioSpec(
             id=scenario.id,
@@ -684,6 +678,22 @@ def stress_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None
         rate_beta=rate_beta,
         vol_index=vol_index,
     )
+    return results, rate_warnings
+
+
+def stress_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Every active scenario: direct and correlated impact with full option revaluation."""
+    on, as_of = _pricing_moment(now)
+    inputs = risk_inputs(portfolio, on=on, as_of=as_of, lookback=settings.FACTOR_WINDOW_DAYS)
+    scenarios = list(StressScenario.objects.filter(is_active=True))
+    if not inputs.positions or not scenarios:
+        return {
+            "scenarios": 0,
+            "computed": 0,
+            "failed": 0,
+            "warnings": ["No positions or no active scenarios"],
+        }
+    results, rate_warnings = scenario_results(inputs, scenarios)
     value = inputs.total_value or 1.0
     with transaction.atomic():
         for scenario, result in zip(scenarios, results, strict=True):
