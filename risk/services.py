@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import math
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -855,6 +856,11 @@ def json_safe(value: Any) -> Any:
     as floats, and NaN or ±inf as ``None`` (JSON has no NaN: PostgreSQL's ``jsonb``
     rejects it and a reader cannot tell it from a number). This is the storage boundary:
     every JSON figure the risk batch writes goes through it."""
+    kind = type(value)
+    if kind is float:  # the common case first: the batch writes ~10 floats per position
+        return value if math.isfinite(value) else None
+    if kind is str or value is None:
+        return value
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
