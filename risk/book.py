@@ -184,7 +184,7 @@ def risk_inputs(
         )
         if not bool(vix_fit.valid[0]):
             vix_fit = None
-    else:
+    elif any(p.multiplier > 1 for p in positions):
         warnings.append(
             "No VIX history over the lookback: implied volatility is held flat in the "
             "historical and Monte Carlo VaR scenarios"
