@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 import itertools
 import json
 import re
@@ -57,6 +58,8 @@ from sigmasight.errors import InvalidSymbol
 SEED_DIR = Path(__file__).resolve().parent / "seed_data"
 #: Fama-French one-month T-bill rate by month (RISK-MODEL.md, "Risk-free rate").
 RF_FILE = SEED_DIR / "risk_free_monthly.csv"
+BOND_YIELDS_FILE = SEED_DIR / "bond_yields_monthly.csv"
+REAL_HISTORY_FILE = SEED_DIR / "real_history.csv.gz"
 #: Calendar days of bars fetched before a symbol's last bar: enough for the two sessions a
 #: snapshot needs across any NYSE closure (the longest since 1999 was 4 sessions in 2001).
 _RECENT_WINDOW_DAYS = 15
@@ -550,6 +553,78 @@ def risk_free_rate(on: dt.date) -> tuple[float, str]:
     if month in series:
         return series[month], "fama_french_rf"
     return float(settings.RISK_FREE_RATE), "config"
+
+
+@cache
+def aaa_yield_changes_monthly() -> dict[str, float]:
+    """Month (``YYYY-MM``) → change of Moody's AAA yield from the month before, a decimal
+    (0.01 = +100bp), from ``seed_data/bond_yields_monthly.csv`` (arch.data.default)."""
+    with BOND_YIELDS_FILE.open() as handle:
+        rows = [(row["month"], float(row["aaa"])) for row in csv.DictReader(handle)]
+    return {m: y - y0 for (_, y0), (m, y) in itertools.pairwise(rows)}
+
+
+@cache
+def _real_month_end_closes() -> dict[str, dict[str, float]]:
+    """Symbol → {month: last adjusted close of that month} over the shipped real history
+    (``seed_data/real_history.csv.gz``, PROVENANCE.md): real data only, never simulated."""
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    with gzip.open(REAL_HISTORY_FILE, "rt") as handle:
+        for row in csv.DictReader(handle):  # sorted by symbol and date: the last one wins
+            value = row["adj_close"] or row["close"]
+            if value:
+                out[row["symbol"]][row["date"][:7]] = float(value)
+    return dict(out)
+
+
+def real_monthly_returns(*, symbols: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Symbol → {month: simple return over that month, month-end to month-end} for the
+    symbols among ``symbols`` that have real history shipped; others are absent."""
+    closes = _real_month_end_closes()
+    out: dict[str, dict[str, float]] = {}
+    for symbol in symbols:
+        series = closes.get(symbol)
+        if not series:
+            continue
+        months = sorted(series)
+        out[symbol] = {
+            m: series[m] / series[m0] - 1.0
+            for m0, m in itertools.pairwise(months)
+            if series[m0] > 0 and _next_month(m0) == m
+        }
+    return out
+
+
+def _next_month(month: str) -> str:
+    year, mon = int(month[:4]), int(month[5:7])
+    return f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
+
+
+def proxy_relations(*, symbols: Iterable[str]) -> dict[str, tuple[dict[str, float], float]]:
+    """Symbol → ({proxy member: weight}, proxy beta) for the stored securities whose history
+    is a stated proxy (one query). A basket stored as ``basket:A+B`` has equal weights; one
+    stored as ``basket`` takes its weights from the reason ("Basket: KO 12.5%, ...").
+    The beta is 1.0 where none is stored."""
+    rows = Security.objects.filter(symbol__in=list(set(symbols))).exclude(proxy_symbol=None)
+    out: dict[str, tuple[dict[str, float], float]] = {}
+    for symbol, proxy, beta, reason in rows.values_list(
+        "symbol", "proxy_symbol", "proxy_beta", "proxy_reason"
+    ):
+        if not proxy:
+            continue
+        members: dict[str, float]
+        if proxy.startswith("basket:"):
+            names = [m for m in proxy[len("basket:") :].split("+") if m]
+            members = {m: 1.0 / len(names) for m in names} if names else {}
+        elif proxy == "basket":
+            found = re.findall(r"([A-Z0-9^.\-]+) ([0-9.]+)%", reason or "")
+            total = sum(float(w) for _, w in found)
+            members = {m: float(w) / total for m, w in found} if total > 0 else {}
+        else:
+            members = {proxy: 1.0}
+        if members:
+            out[symbol] = (members, float(beta) if beta is not None else 1.0)
+    return out
 
 
 def session_window(end: dt.date, sessions: int) -> list[dt.date]:

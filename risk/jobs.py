@@ -28,6 +28,7 @@ from risk.services import (
     factor_analysis_for_portfolio,
     greeks_for_portfolio,
     json_safe,
+    record_step_failure,
     risk_metrics_for_portfolio,
     snapshot_for_portfolio,
     stress_for_portfolio,
@@ -73,7 +74,20 @@ def _per_portfolio(
                 exc, job_id=ctx.job_id, where=f"{label} for portfolio {portfolio.id}"
             )
             ctx.item_failed(f"{portfolio.name}: {message} (error id {error_id})")
+            if label in _REPORTED_STEPS:
+                _report_failure(portfolio, label, f"{message} (error id {error_id})")
     return {"portfolios": len(portfolios), "results": json_safe(results)}
+
+
+#: Steps whose failure is written on the portfolio's metrics row (the endpoints' warnings).
+_REPORTED_STEPS = frozenset({"factor_analysis", "risk_metrics", "stress_testing"})
+
+
+def _report_failure(portfolio: Portfolio, step: str, message: str) -> None:
+    try:
+        record_step_failure(portfolio, step=step, message=message)
+    except Exception as exc:  # noqa: BLE001 - the report is a by-product of the failure
+        logger.warning("risk: failure of %s for %s not recorded: %s", step, portfolio.id, exc)
 
 
 def _record_quality_score(ctx: JobContext, portfolio_ids: list[UUID] | None) -> None:

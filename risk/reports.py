@@ -84,6 +84,8 @@ def greek_totals(
             for p, g in zip(positions, stored, strict=True)
         ],
         is_option=[p.multiplier > 1 for p in positions],
+        # VIX options are volatility exposure: out of net_delta_exposure (RISK-MODEL).
+        is_volatility=[g is not None and g.model == "black76" for g in stored],
         **{
             name: [getattr(g, name) if g is not None else math.nan for g in stored]
             for name in GREEK_NAMES

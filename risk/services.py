@@ -6,8 +6,10 @@ steps over the live portfolios.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
+import math
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -20,8 +22,15 @@ from django.utils import timezone
 from batch.models import JobSource
 from batch.services import job_create, job_dispatch
 from marketdata import calendar
+from marketdata.selectors import risk_free_rate
 from portfolios.selectors import external_cash_flows, open_positions, portfolio_book
-from risk.book import RiskInputs, risk_inputs, security_durations
+from risk.book import (
+    VOLATILITY_INDEX,
+    RiskInputs,
+    risk_inputs,
+    security_durations,
+    stock_rate_betas,
+)
 from risk.engine.aggregation import greek_totals
 from risk.engine.concentration import concentration
 from risk.engine.conventions import TRADING_DAYS_PER_YEAR
@@ -40,7 +49,7 @@ from risk.engine.factors import (
 )
 from risk.engine.performance import performance_summary, trailing_figures
 from risk.engine.revaluation import revalue
-from risk.engine.stress import ScenarioSpec, run_scenarios
+from risk.engine.stress import ScenarioSpec, StressResult, run_scenarios
 from risk.engine.var import (
     CALENDAR_DAYS_PER_TRADING_DAY,
     historical_full_revaluation,
@@ -128,7 +137,22 @@ def greeks_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None
     )
     options = open_positions(portfolio=portfolio, options_only=True)
     rows, warnings = compute_greeks(options, as_of=as_of, on=on)
-    stored = _store_greeks(portfolio, on, rows)
+    finite_rows = []
+    for row in rows:
+        bad = [
+            f
+            for f in GREEK_FIELDS
+            if isinstance(row[f], float) and not np.isfinite(row[f]) and f != "implied_volatility"
+        ]
+        if bad:  # a NaN Greek is not stored as a number: the option is named and skipped
+            warnings.append(
+                f"{row['position'].security_id}: Greeks not computed ({', '.join(bad)} not finite)"
+            )
+            continue
+        if row["implied_volatility"] is not None and not np.isfinite(row["implied_volatility"]):
+            row = {**row, "implied_volatility": None}
+        finite_rows.append({**row, "warnings": json_safe(row["warnings"])})
+    stored = _store_greeks(portfolio, on, finite_rows)
     return {
         "options": len(options),
         "computed": stored,
@@ -171,6 +195,18 @@ def _position_betas(inputs: RiskInputs) -> np.ndarray:
             inputs.book.price0[opt],
         )
     return betas
+
+
+def _residual_var_per_underlying(inputs: RiskInputs) -> np.ndarray:
+    """Annual residual variance in dollars² per *underlying* (RISK-MODEL "Residuals are
+    per underlying"): (Σ of its positions' dollar exposures × its residual volatility)².
+    A stock and the options on it share one residual, so a hedged name nets out."""
+    u_idx = inputs.book.underlying_index
+    n_u = len(inputs.underlyings)
+    if not len(u_idx):
+        return np.zeros(n_u)
+    net = np.bincount(u_idx, weights=inputs.dollar_exposure, minlength=n_u)
+    return np.nan_to_num((net * inputs.fit.residual_vol) ** 2)
 
 
 def factor_analysis_for_portfolio(
@@ -233,47 +269,58 @@ def factor_analysis_for_portfolio(
         exposures, dollars = portfolio_exposures(
             dollar_betas, inputs.dollar_exposure, inputs.total_value
         )
-        residual_var = (
-            (inputs.dollar_exposure * fit.residual_vol[u_idx]) ** 2 if len(u_idx) else np.zeros(0)
+        attribution = risk_attribution(
+            dollars, ewma_covariance(inputs.design), _residual_var_per_underlying(inputs)
         )
-        attribution = risk_attribution(dollars, ewma_covariance(inputs.design), residual_var)
         r2 = fit.r_squared[u_idx]
         weights = np.abs(inputs.market_values)
         weighted_r2 = _finite(weighted_r_squared(r2, weights))
+        factor_defaults = {
+            "portfolio_value": _money(inputs.total_value),
+            "factor_exposures": {
+                "exposures": dict(zip(inputs.factor_names, map(_finite, exposures), strict=True)),
+                "dollar_exposures": dict(
+                    zip(inputs.factor_names, map(_finite, dollars), strict=True)
+                ),
+                "r_squared": weighted_r2,
+                "window_days": settings.FACTOR_WINDOW_DAYS,
+                "method": method,
+                "factor_etfs": dict(zip(inputs.factor_names, inputs.factor_symbols, strict=True)),
+                "positions": len(inputs.positions),
+                "positions_with_exposures": stored,
+            },
+            "risk_attribution": {
+                "systematic_risk": _finite(attribution.systematic_share),
+                "idiosyncratic_risk": _finite(attribution.idiosyncratic_share),
+                "factor_concentration": dict(
+                    zip(
+                        inputs.factor_names,
+                        map(_finite, attribution.factor_contributions),
+                        strict=True,
+                    )
+                ),
+            },
+        }
         PortfolioRiskMetrics.objects.update_or_create(
             portfolio=portfolio,
             calculation_date=on,
             method="historical",
-            defaults={
-                "portfolio_value": _money(inputs.total_value),
-                "factor_exposures": {
-                    "exposures": dict(
-                        zip(inputs.factor_names, map(_finite, exposures), strict=True)
-                    ),
-                    "dollar_exposures": dict(
-                        zip(inputs.factor_names, map(_finite, dollars), strict=True)
-                    ),
-                    "r_squared": weighted_r2,
-                    "window_days": settings.FACTOR_WINDOW_DAYS,
-                    "method": method,
-                    "factor_etfs": dict(
-                        zip(inputs.factor_names, inputs.factor_symbols, strict=True)
-                    ),
-                    "positions": len(inputs.positions),
-                    "positions_with_exposures": stored,
+            defaults=_json_defaults(factor_defaults, _METRICS_JSON),
+            # A row created by this step has no VaR yet: it says so, and which rate the
+            # figures will use, rather than reading as "computed, all null".
+            create_defaults=_json_defaults(
+                {
+                    **factor_defaults,
+                    "risk_free_rate": inputs.rate,
+                    "risk_free_source": inputs.rate_source,
+                    "warnings": [
+                        f"VaR, expected shortfall, performance and Greek totals for {on} are "
+                        "not computed yet: the risk_metrics step has not run since "
+                        "factor_analysis"
+                    ],
                 },
-                "risk_attribution": {
-                    "systematic_risk": _finite(attribution.systematic_share),
-                    "idiosyncratic_risk": _finite(attribution.idiosyncratic_share),
-                    "factor_concentration": dict(
-                        zip(
-                            inputs.factor_names,
-                            map(_finite, attribution.factor_contributions),
-                            strict=True,
-                        )
-                    ),
-                },
-            },
+                _METRICS_JSON,
+            ),
         )
     return {
         "positions": len(inputs.positions),
@@ -287,6 +334,17 @@ def factor_analysis_for_portfolio(
 
 HORIZONS = (1, 5, 10)
 CONFIDENCES = (0.95, 0.99)
+#: Why a performance figure can be null (RISK-MODEL: a null says why in ``warnings``).
+_NULL_DEFAULT = "not defined for this return series (a zero denominator or too few days)"
+_NULL_REASONS = {
+    "portfolio_beta": "no position has a fitted market beta, or the portfolio's value is 0",
+    "correlation_with_spy": "the back-cast or SPY returns are constant over the lookback",
+    "information_ratio": "zero tracking error (the returns equal SPY's)",
+    "tracking_error": "SPY returns are missing over the lookback",
+    "sortino_ratio": "no day below the risk-free rate in the lookback",
+    "volatility_30d": "fewer than 30 days of back-cast returns",
+    "volatility_90d": "fewer than 90 days of back-cast returns",
+}
 
 
 def _greek_totals(inputs: RiskInputs) -> GreekTotals:
@@ -307,6 +365,8 @@ def _greek_totals(inputs: RiskInputs) -> GreekTotals:
             is_option=options,
             delta=inputs.delta,
             market_value=inputs.market_values,
+            # VIX options are volatility exposure, not equity delta (RISK-MODEL).
+            is_volatility=inputs.is_volatility,
             **greeks,
         ),
         "average_days_to_expiry": (
@@ -333,8 +393,13 @@ def risk_metrics_for_portfolio(
     performance: PerformanceFigures = {}
     warnings = list(inputs.warnings)
     if n and len(inputs.dates) >= 20:
+        # Implied vol moves with the VIX in every scenario, scaled per underlying (book).
         results = historical_full_revaluation(
-            inputs.book, inputs.underlying_returns, horizons=HORIZONS, confidences=CONFIDENCES
+            inputs.book,
+            inputs.underlying_returns,
+            horizons=HORIZONS,
+            confidences=CONFIDENCES,
+            vol_returns=inputs.vix_returns,
         )
         for h in HORIZONS:
             var_table[f"{h}_day"] = {
@@ -364,7 +429,10 @@ def risk_metrics_for_portfolio(
         # Each position alone: its own historical 1-day VaR, and its beta and correlation
         # to the portfolio over the same scenarios.
         matrix = revalue(
-            inputs.book, inputs.underlying_returns, horizon_days=CALENDAR_DAYS_PER_TRADING_DAY
+            inputs.book,
+            inputs.underlying_returns,
+            0.0 if inputs.vix_returns is None else inputs.vix_returns,
+            horizon_days=CALENDAR_DAYS_PER_TRADING_DAY,
         )
         alone = standalone_statistics(
             matrix, np.abs(inputs.market_values), value, confidences=CONFIDENCES
@@ -382,27 +450,43 @@ def risk_metrics_for_portfolio(
         ytd = np.array([d.year == on.year for d in inputs.dates], dtype=bool)
         trailing = trailing_figures(portfolio_returns, ytd, inputs.rate)
         performance = {key: _finite(v) for key, v in {**summary, **trailing}.items()}
+        # One beta (RISK-MODEL "Regression"): the factor model's market exposure, which
+        # /aggregations also reports, not a second regression of the back-cast P&L.
+        performance["portfolio_beta"] = _finite(inputs.market_beta())
         performance["back_cast_days"] = len(portfolio_returns)
+        for key, figure in performance.items():
+            if figure is None:
+                warnings.append(f"{key} is null: {_NULL_REASONS.get(key, _NULL_DEFAULT)}")
+    elif not n:
+        warnings.append(
+            "VaR, expected shortfall and performance are null: no position could be valued"
+        )
     else:
-        warnings.append("Not enough positions or history for VaR")
+        warnings.append(
+            f"VaR, expected shortfall and performance are null: {len(inputs.dates)} days of "
+            "history in the lookback, at least 20 are needed"
+        )
     with transaction.atomic():
         PortfolioRiskMetrics.objects.update_or_create(
             portfolio=portfolio,
             calculation_date=on,
             method="historical",
-            defaults={
-                "portfolio_value": _money(value),
-                "lookback_days": settings.RISK_LOOKBACK_DAYS,
-                "value_at_risk": var_table,
-                "expected_shortfall": es_table,
-                "component_var": components,
-                "performance": performance,
-                "greeks": _greek_totals(inputs),
-                "concentration": concentration(inputs.market_values) if n else {},
-                "risk_free_rate": inputs.rate,
-                "risk_free_source": inputs.rate_source,
-                "warnings": warnings,
-            },
+            defaults=_json_defaults(
+                {
+                    "portfolio_value": _money(value),
+                    "lookback_days": settings.RISK_LOOKBACK_DAYS,
+                    "value_at_risk": var_table,
+                    "expected_shortfall": es_table,
+                    "component_var": components,
+                    "performance": performance,
+                    "greeks": _greek_totals(inputs),
+                    "concentration": concentration(inputs.market_values) if n else {},
+                    "risk_free_rate": inputs.rate,
+                    "risk_free_source": inputs.rate_source,
+                    "warnings": warnings,
+                },
+                _METRICS_JSON,
+            ),
         )
         if n and len(inputs.dates) >= 20:
             for method, (var_m, es_m, comp_m) in _model_var(inputs).items():
@@ -410,22 +494,40 @@ def risk_metrics_for_portfolio(
                     portfolio=portfolio,
                     calculation_date=on,
                     method=method,
-                    defaults={
-                        "portfolio_value": _money(value),
-                        "lookback_days": settings.RISK_LOOKBACK_DAYS,
-                        "value_at_risk": var_m,
-                        "expected_shortfall": es_m,
-                        "component_var": [{**row, **comp_m[i]} for i, row in enumerate(components)],
-                        "risk_free_rate": inputs.rate,
-                        "risk_free_source": inputs.rate_source,
-                        "warnings": warnings,
-                    },
+                    defaults=_json_defaults(
+                        {
+                            "portfolio_value": _money(value),
+                            "lookback_days": settings.RISK_LOOKBACK_DAYS,
+                            "value_at_risk": var_m,
+                            "expected_shortfall": es_m,
+                            "component_var": [
+                                {**row, **comp_m[i]} for i, row in enumerate(components)
+                            ],
+                            "risk_free_rate": inputs.rate,
+                            "risk_free_source": inputs.rate_source,
+                            "warnings": warnings,
+                        },
+                        _METRICS_JSON,
+                    ),
                 )
     return {
         "positions": n,
         "computed": 1 if var_table else 0,
         "failed": 0 if var_table else 1,
         "warnings": warnings,
+    }
+
+
+def _mc_vol_arguments(inputs: RiskInputs) -> dict[str, Any]:
+    """How implied vol moves in the Monte Carlo paths: with the VIX's simulated log change
+    (its own path where it is an underlying, else its factor betas and residual)."""
+    if inputs.vix_underlying is not None:
+        return {"vol_underlying": inputs.vix_underlying}
+    if inputs.vix_fit is None:
+        return {}
+    return {
+        "vol_loadings": np.nan_to_num(inputs.vix_fit.betas[0]),
+        "vol_residual": float(inputs.vix_fit.residual_vol[0]) / np.sqrt(TRADING_DAYS_PER_YEAR),
     }
 
 
@@ -447,7 +549,8 @@ def _model_var(inputs: RiskInputs) -> dict[str, tuple[dict, dict, list[dict[str,
                 exposure=inputs.dollar_exposure,
                 factor_loadings=underlying_betas[u_idx],
                 factor_cov=factor_cov,
-                residual_var=(inputs.dollar_exposure * residual_daily[u_idx]) ** 2,
+                underlying_index=u_idx,
+                residual_vol=residual_daily,  # one residual per underlying
                 confidence=c,
                 horizon_days=h,
             )
@@ -468,6 +571,7 @@ def _model_var(inputs: RiskInputs) -> dict[str, tuple[dict, dict, list[dict[str,
         horizons=HORIZONS,
         confidences=CONFIDENCES,
         seed=settings.SIMULATION_SEED,
+        **_mc_vol_arguments(inputs),
     )
     var_m = {
         f"{h}_day": {f"{int(c * 100)}": float(mc[(h, c)].var) for c in CONFIDENCES}
@@ -491,26 +595,54 @@ def _model_var(inputs: RiskInputs) -> dict[str, tuple[dict, dict, list[dict[str,
     return out
 
 
+def record_step_failure(
+    portfolio: Portfolio, *, step: str, message: str, now: dt.datetime | None = None
+) -> None:
+    """Say on the portfolio's metrics row for today that ``step`` failed, and why, so that
+    the endpoints report a failure rather than "has not run" or silent nulls. A row is
+    created only where the portfolio's value is known (its value is a stored figure)."""
+    on = calculation_date(now)
+    note = f"The {step} step failed for {on}: {message}"
+    with transaction.atomic():
+        row = (
+            PortfolioRiskMetrics.objects.select_for_update()
+            .filter(portfolio=portfolio, calculation_date=on, method="historical")
+            .first()
+        )
+        if row is None:
+            value = portfolio_book(portfolio=portfolio).total_value
+            if value is None:
+                return
+            rate, source = risk_free_rate(on)
+            PortfolioRiskMetrics.objects.create(
+                portfolio=portfolio,
+                calculation_date=on,
+                method="historical",
+                portfolio_value=_money(float(value)),
+                risk_free_rate=rate,
+                risk_free_source=source,
+                warnings=[note],
+            )
+            return
+        if note not in row.warnings:
+            row.warnings = [*row.warnings, note]
+            row.save(update_fields=["warnings", "calculated_at"])
+
+
 # ---- Stress tests ----------------------------------------------------------------------------
 
 
-def stress_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Every active scenario: direct and correlated impact with full option revaluation."""
-    on, as_of = _pricing_moment(now)
-    inputs = risk_inputs(portfolio, on=on, as_of=as_of, lookback=settings.FACTOR_WINDOW_DAYS)
-    scenarios = list(StressScenario.objects.filter(is_active=True))
-    if not inputs.positions or not scenarios:
-        return {
-            "scenarios": 0,
-            "computed": 0,
-            "failed": 0,
-            "warnings": ["No positions or no active scenarios"],
-        }
+def scenario_results(
+    inputs: RiskInputs, scenarios: list[StressScenario]
+) -> tuple[list[StressResult], list[str]]:
+    """Each scenario's impacts on the book of ``inputs`` (risk.engine.stress), and the
+    warnings about the rate betas used."""
     # The shocks apply to the model's own factors, as its betas are measured: ``market`` is
-    # the market return and each style is a tilt (its return in excess of the market), so
-    # "market -35%, growth +15%" moves growth stocks by beta_m x -35% + beta_g x 15%. The
-    # factors a scenario does not list move by their conditional expectation under the
-    # EWMA covariance of the same design. Rates act through durations and option repricing.
+    # the market return and each style is a tilt (its return in excess of the market,
+    # orthogonalized), as log returns: "market -35%, growth +15%" moves a growth stock by
+    # 0.65 ** beta_m x 1.15 ** beta_g - 1. The factors a scenario does not list move by
+    # their conditional expectation under the EWMA covariance of the same design. Rates act
+    # through durations, stock rate betas and option repricing.
     specs = [
         ScenarioSpec(
             id=scenario.id,
@@ -526,15 +658,43 @@ def stress_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None
     ]
     daily_cov = ewma_covariance(inputs.design) / TRADING_DAYS_PER_YEAR
     durations = security_durations(inputs.underlyings)
-    results = run_scenarios(
+    rate_beta, rate_warnings = stock_rate_betas(inputs.underlyings, durations)
+    # The VIX moves by the scenario's vol shock, and options on it keep their own implied
+    # volatility (vol of vol) unshocked (risk.engine.stress).
+    vol_index = np.zeros(len(inputs.underlyings), dtype=bool)
+    vol_index[inputs.book.underlying_index[inputs.is_volatility]] = True
+    vol_index |= np.array([s == VOLATILITY_INDEX for s in inputs.underlyings], dtype=bool)
+    stress_book = dataclasses.replace(
         inputs.book,
+        vol_beta=np.where(inputs.is_volatility, 0.0, inputs.book.vol_beta),
+    )
+    results = run_scenarios(
+        stress_book,
         specs,
         factor_names=inputs.factor_names,
         underlying_betas=np.nan_to_num(inputs.fit.betas),
         factor_cov=daily_cov,
         residual_vol=np.nan_to_num(inputs.fit.residual_vol) / np.sqrt(TRADING_DAYS_PER_YEAR),
         duration=durations,
+        rate_beta=rate_beta,
+        vol_index=vol_index,
     )
+    return results, rate_warnings
+
+
+def stress_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Every active scenario: direct and correlated impact with full option revaluation."""
+    on, as_of = _pricing_moment(now)
+    inputs = risk_inputs(portfolio, on=on, as_of=as_of, lookback=settings.FACTOR_WINDOW_DAYS)
+    scenarios = list(StressScenario.objects.filter(is_active=True))
+    if not inputs.positions or not scenarios:
+        return {
+            "scenarios": 0,
+            "computed": 0,
+            "failed": 0,
+            "warnings": ["No positions or no active scenarios"],
+        }
+    results, rate_warnings = scenario_results(inputs, scenarios)
     value = inputs.total_value or 1.0
     with transaction.atomic():
         for scenario, result in zip(scenarios, results, strict=True):
@@ -542,33 +702,33 @@ def stress_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None
                 portfolio=portfolio,
                 scenario=scenario,
                 calculation_date=on,
-                defaults={
-                    "direct_impact": _money(result.direct_impact),
-                    "correlated_impact": _money(result.correlated_impact),
-                    "scenario_return": float(result.correlated_impact / value),
-                    "systematic_impact": _money(result.systematic_impact),
-                    "idiosyncratic_band": _money(result.idiosyncratic_band),
-                    "implied_shocks": dict(
-                        zip(
-                            inputs.factor_names,
-                            map(_finite, result.correlated_factor_shocks),
-                            strict=True,
-                        )
-                    ),
-                    "top_contributors": [
-                        {
-                            "symbol": inputs.symbols[i],
-                            "position_id": str(inputs.positions[i].id),
-                            "impact": float(result.correlated_by_position[i]),
-                        }
-                        for i in result.top_contributors
-                    ],
-                },
+                defaults=_json_defaults(
+                    {
+                        "direct_impact": _money(result.direct_impact),
+                        "correlated_impact": _money(result.correlated_impact),
+                        "scenario_return": float(result.correlated_impact / value),
+                        "systematic_impact": _money(result.systematic_impact),
+                        "idiosyncratic_band": _money(result.idiosyncratic_band),
+                        "implied_shocks": dict(
+                            zip(
+                                inputs.factor_names,
+                                map(_finite, result.correlated_factor_shocks),
+                                strict=True,
+                            )
+                        ),
+                        "top_contributors": [
+                            {
+                                "symbol": inputs.symbols[i],
+                                "position_id": str(inputs.positions[i].id),
+                                "impact": float(result.correlated_by_position[i]),
+                            }
+                            for i in result.top_contributors
+                        ],
+                    },
+                    _STRESS_JSON,
+                ),
             )
-    warnings = list(inputs.warnings)
-    if durations.sum() == 0:
-        warnings.append("No bond-fund durations: rate shocks act through options only")
-    warnings.append("Stock rate betas are not fitted: a rate shock moves stocks by 0")
+    warnings = [*inputs.warnings, *rate_warnings]
     return {
         "scenarios": len(scenarios),
         "computed": len(results),
@@ -606,7 +766,7 @@ def correlations_for_portfolio(
             "lookback_days": settings.RISK_LOOKBACK_DAYS,
             "threshold": threshold,
             "symbols": symbols,
-            "matrix": [[_finite(v) for v in row] for row in corr],
+            "matrix": json_safe(corr),
             "clusters": [[symbols[i] for i in group] for group in groups],
             "effective_positions": _finite(effective_positions(exposure, corr)),
             "average_correlation": _finite(average_correlation(exposure, corr)),
@@ -692,18 +852,51 @@ def data_quality_for_portfolio(
 
 
 def json_safe(value: Any) -> Any:
-    """Dates, UUIDs and Decimals as strings/numbers, for a JSONField."""
+    """A value fit for a JSONField: dates and UUIDs as strings, Decimals and numpy numbers
+    as floats, and NaN or ±inf as ``None`` (JSON has no NaN: PostgreSQL's ``jsonb``
+    rejects it and a reader cannot tell it from a number). This is the storage boundary:
+    every JSON figure the risk batch writes goes through it."""
+    kind = type(value)
+    if kind is float:  # the common case first: the batch writes ~10 floats per position
+        return value if math.isfinite(value) else None
+    if kind is str or value is None:
+        return value
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, np.ndarray)):
         return [json_safe(v) for v in value]
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, UUID):
         return str(value)
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
     if isinstance(value, Decimal):
-        return float(value)
+        return float(value) if value.is_finite() else None
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
     return value
+
+
+def _json_defaults(defaults: dict[str, Any], json_fields: tuple[str, ...]) -> dict[str, Any]:
+    """``defaults`` with each JSON field passed through :func:`json_safe`."""
+    return {k: json_safe(v) if k in json_fields else v for k, v in defaults.items()}
+
+
+_METRICS_JSON = (
+    "value_at_risk",
+    "expected_shortfall",
+    "component_var",
+    "performance",
+    "greeks",
+    "concentration",
+    "factor_exposures",
+    "risk_attribution",
+    "warnings",
+)
+_STRESS_JSON = ("implied_shocks", "top_contributors")
 
 
 def data_quality_refresh_start(

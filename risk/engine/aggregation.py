@@ -41,6 +41,7 @@ def greek_totals(
     vega: ArrayLike,
     rho: ArrayLike,
     market_value: ArrayLike | None = None,
+    is_volatility: ArrayLike | None = None,
 ) -> dict[str, float | dict[str, float]]:
     """The RISK-MODEL totals of a book of ``n`` positions.
 
@@ -49,6 +50,9 @@ def greek_totals(
     Greeks. A stock has delta 1 and no other Greek (pass 1 and 0, or NaN for the others).
     A NaN Greek (an option whose Greeks are unknown) and a NaN spot contribute nothing.
     ``market_value`` ($, signed) gives ``options_notional``; omit it to get NaN there.
+    ``is_volatility`` marks VIX options (volatility exposure, RISK-MODEL "Factor model"):
+    they count in ``total_delta`` (per unit of the VIX) but their delta dollars are not
+    equity delta and stay out of ``net_delta_exposure`` and ``options_delta_exposure``.
 
     * ``total_<greek>``: Σ Greek x quantity x multiplier;
     * ``net_delta_exposure``: Σ delta x size x spot, dollars (stocks: their market value
@@ -71,6 +75,8 @@ def greek_totals(
         g[name] = np.where(options, g[name], 0.0)
     weighted = {name: np.nan_to_num(g[name] * size) for name in GREEK_NAMES}
     delta_dollars = np.nan_to_num(g["delta"] * size * s)
+    if is_volatility is not None:
+        delta_dollars[_array(is_volatility, n).astype(bool)] = 0.0
     gamma = np.nan_to_num(g["gamma"])
     spot_known = np.nan_to_num(s)
     return {

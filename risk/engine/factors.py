@@ -6,10 +6,12 @@ positions (or over days).
 Method (docs RISK-MODEL.md, "Factor model"):
 
 * **Design.** Column 0 is the market's daily return (SPY); every other column is a style
-  ETF's daily return *in excess of the market* (:func:`factor_design`), so that the market
-  coefficient is the position's beta and the style coefficients are tilts.
+  ETF's daily return *in excess of the market*, orthogonalized against the market over
+  the window (:func:`factor_design`), so that the market coefficient is exactly the
+  position's single-factor beta and the style coefficients are tilts.
 * **Regression.** :func:`regress` fits ``r_t = alpha + x_t' beta + e_t`` for every position
-  at once, by OLS, or by ridge (``ridge > 0``, intercept not penalized). Each position uses
+  at once, by OLS, or by ridge (``ridge > 0``; neither the intercept nor the market column
+  is penalized). Each position uses
   only the days on which both it and the design have data. Checked against statsmodels
   OLS (betas, R², residual standard deviation) to 1e-8, and the ridge against its closed
   form and scikit-learn's ``Ridge``.
@@ -27,6 +29,7 @@ volatility, x 252 for a variance); dollar figures are in the portfolio's currenc
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -44,6 +47,7 @@ __all__ = [
     "factor_design",
     "option_betas",
     "portfolio_exposures",
+    "rate_betas",
     "regress",
     "risk_attribution",
     "weighted_r_squared",
@@ -117,9 +121,16 @@ def _as_2d(x: ArrayLike, name: str) -> FloatArray:
 def factor_design(market: ArrayLike, styles: ArrayLike) -> FloatArray:
     """Regression design ``[T, k + 1]`` from daily returns (decimals per day).
 
-    Column 0 is ``market[T]`` (SPY's return); column j >= 1 is ``styles[:, j-1] - market``,
-    the style ETF's return in excess of the market. A NaN in an input stays NaN in the
-    design and removes that day from every regression (see :func:`regress`).
+    Column 0 is ``market[T]`` (SPY's return). Column j >= 1 is the style ETF's return in
+    excess of the market, ``s_j = styles[:, j-1] - market``, orthogonalized against the
+    market over the same window: the residual ``s_j - a_j - b_j market`` of the OLS of
+    the spread on the market with an intercept, fitted on the days where the market and
+    that style are both finite. The style columns then have zero mean and zero sample
+    covariance with the market, so in a regression on this design the market coefficient
+    equals the single-factor market beta exactly (RISK-MODEL "Regression"), whatever the
+    style tilts. A NaN in an input stays NaN in the design and removes that day from
+    every regression (see :func:`regress`); on a position's own subset of days the
+    orthogonality, and so the equality, is only approximate.
     """
     m = np.asarray(market, dtype=np.float64)
     if m.ndim != 1:
@@ -129,7 +140,22 @@ def factor_design(market: ArrayLike, styles: ArrayLike) -> FloatArray:
         raise ValueError(f"styles has {s.shape[0]} rows, market has {m.shape[0]}")
     out = np.empty((m.shape[0], s.shape[1] + 1), dtype=np.float64)
     out[:, 0] = m
-    np.subtract(s, m[:, None], out=out[:, 1:])
+    spread = out[:, 1:]
+    np.subtract(s, m[:, None], out=spread)
+    ok = np.isfinite(spread) & np.isfinite(m)[:, None]  # [T, k]
+    count = ok.sum(axis=0)
+    w = ok.astype(np.float64)
+    m0 = np.where(np.isfinite(m), m, 0.0)[:, None] * w
+    s0 = np.where(ok, spread, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m_mean = m0.sum(axis=0) / count
+        s_mean = s0.sum(axis=0) / count
+        m_dev = (m0 - m_mean) * w
+        var_m = np.einsum("tj,tj->j", m_dev, m_dev)
+        slope = np.where(var_m > 0.0, np.einsum("tj,tj->j", m_dev, s0) / var_m, 0.0)
+    slope = np.where(np.isfinite(slope), slope, 0.0)
+    intercept = np.where(count > 0, s_mean - slope * m_mean, 0.0)
+    spread -= intercept + m[:, None] * slope
     return out
 
 
@@ -139,6 +165,7 @@ def regress(
     *,
     ridge: float = 0.0,
     min_obs: int = 60,
+    unpenalized: Sequence[int] = (0,),
 ) -> FactorFit:
     """Regress every column of ``returns[T, n]`` on ``design[T, p]`` with an intercept.
 
@@ -146,9 +173,11 @@ def regress(
     outputs. A 1-D ``returns`` is one position; a 1-D ``design`` is one factor.
 
     Objective per position i, over its days D_i:
-    ``sum_{t in D_i} (r_ti - a_i - x_t' b_i)^2 + ridge * ||b_i||^2``. ``ridge`` is in the
-    design's own units (squared daily returns: the same convention as scikit-learn's
-    ``Ridge(alpha=ridge, fit_intercept=True)``); the intercept is not penalized. ``ridge = 0``
+    ``sum_{t in D_i} (r_ti - a_i - x_t' b_i)^2 + ridge * sum_{j not in unpenalized} b_ij^2``.
+    ``ridge`` is in the design's own units (squared daily returns: the same convention as
+    scikit-learn's ``Ridge(alpha=ridge, fit_intercept=True)``); the intercept and the
+    columns of ``unpenalized`` (by default column 0, the market: RISK-MODEL never shrinks
+    the market beta) are not penalized. ``ridge = 0``
     is OLS (statsmodels ``OLS(y, add_constant(X))``); an exactly collinear design then gets
     the minimum-norm solution in standardized coordinates.
 
@@ -190,6 +219,7 @@ def regress(
     sd = np.where((sd > 0.0) & np.isfinite(sd), sd, 1.0)
     z = np.where(day_ok[:, None], (x - mu) / sd, 0.0)
     penalty = float(ridge) / sd**2  # ridge * ||b||^2 with b = b_std / sd
+    penalty[list(unpenalized)] = 0.0  # per-column: the market beta is never shrunk
 
     coef = np.full((n_pos, p), np.nan)  # slopes on z
     icpt = np.full(n_pos, np.nan)  # intercept on z
@@ -465,3 +495,39 @@ def weighted_r_squared(r_squared: ArrayLike, weights: ArrayLike) -> float:
     if not known.any():
         return math.nan
     return float(np.nansum(r2 * w) / w[known].sum())
+
+
+#: Fewest overlapping months for a rate beta: three years of monthly data.
+RATE_BETA_MIN_MONTHS = 36
+
+
+def rate_betas(
+    monthly_returns: ArrayLike,
+    yield_changes: ArrayLike,
+    min_obs: int = RATE_BETA_MIN_MONTHS,
+) -> tuple[FloatArray, NDArray[np.int64]]:
+    """Rate betas ``(beta[u], n_obs[u])`` of each column of ``monthly_returns[M, u]`` on
+    ``yield_changes[M]`` (RISK-MODEL "Rate shocks").
+
+    ``monthly_returns``: simple monthly returns (decimals, NaN where a month is missing);
+    ``yield_changes``: the month's change of the AAA yield, a decimal (0.01 = +100bp).
+    beta is the OLS slope with an intercept over the months where both are finite, in
+    relative return per unit of yield change: beta = -3 means -3% for +100bp. NaN where
+    fewer than ``min_obs`` months overlap or the yield does not vary. Vectorized over
+    columns; checked against statsmodels OLS.
+    """
+    y = _as_2d(monthly_returns, "monthly_returns")
+    x = np.asarray(yield_changes, dtype=np.float64).reshape(-1)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"yield_changes has {x.shape[0]} rows, monthly_returns {y.shape[0]}")
+    mask = np.isfinite(y) & np.isfinite(x)[:, None]
+    n = mask.sum(axis=0).astype(np.int64)
+    w = mask.astype(np.float64)
+    xs = np.where(np.isfinite(x), x, 0.0)[:, None] * w
+    ys = np.where(mask, y, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x_dev = (xs - xs.sum(axis=0) / n) * w
+        sxx = np.einsum("tj,tj->j", x_dev, x_dev)
+        beta = np.einsum("tj,tj->j", x_dev, ys) / sxx
+    beta = np.where((n >= max(int(min_obs), 3)) & (sxx > 0.0) & np.isfinite(beta), beta, np.nan)
+    return beta, n

@@ -100,6 +100,11 @@ class Book:
     * ``price0``: today's mark, $ per unit of underlying (per share; per option on one
       unit, not x100).
 
+    * ``vol_beta`` (optional, default 1): how the option's implied volatility follows a
+      scenario's volatility change: sigma x (1 + vol_shock) ** vol_beta, i.e. its log IV
+      change is vol_beta x the scenario's (a per-underlying sensitivity to the VIX, 1 for
+      a plain sticky-relative move, 0 to hold it; RISK-MODEL "VaR, ES and performance").
+
     Per underlying: ``spot0``, today's price ($; the VIX level for Black-76 options).
 
     The constructor copies every array to float64 / bool / intp and makes it read-only.
@@ -118,9 +123,21 @@ class Book:
     model: NDArray[np.int8]
     spot0: FloatArray
     price0: FloatArray
+    vol_beta: FloatArray | None = None
 
     def __post_init__(self) -> None:
-        floats = ("quantity", "multiplier", "strike", "t_years", "rate", "div_yield", "sigma")
+        if self.vol_beta is None:
+            object.__setattr__(self, "vol_beta", np.ones(np.shape(self.quantity)))
+        floats = (
+            "quantity",
+            "multiplier",
+            "strike",
+            "t_years",
+            "rate",
+            "div_yield",
+            "sigma",
+            "vol_beta",
+        )
         for name in (*floats, "spot0", "price0"):
             object.__setattr__(self, name, _float(getattr(self, name), name))
         for name in ("is_option", "is_call"):
@@ -221,7 +238,12 @@ def _option_inputs(
     """Shocked spot, sigma, t and rate, each (rows of r, len(idx)) or (len(idx),)."""
     ui = book.underlying_index[idx]
     spot = book.spot0[ui] * np.maximum(1.0 + r[:, ui], 0.0)
-    sigma = np.maximum(book.sigma[idx] * (1.0 + vol[:, None]), SIGMA_FLOOR)
+    vb = book.vol_beta[idx]  # type: ignore[index]
+    if np.all(vb == 1.0):
+        move = 1.0 + vol[:, None]
+    else:  # (1 + shock) ** beta: pow(x, 1) is x exactly, so beta 1 is the plain move
+        move = np.power(np.maximum(1.0 + vol[:, None], 0.0), vb)
+    sigma = np.maximum(book.sigma[idx] * move, SIGMA_FLOOR)
     t = book.t_years[idx] - horizon_days / DAYS_PER_YEAR
     rate = book.rate[idx] + shift[:, None]
     return spot, sigma, t, rate

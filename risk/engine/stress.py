@@ -5,11 +5,18 @@ Pure numpy: no Django, no pandas. Methods of docs RISK-MODEL.md ("Stress scenari
 A scenario lists shocks to some factors (relative returns of the factor, 0.10 = +10%, in
 the same definition as the betas: the market return and the styles' returns in excess of
 the market), a relative change of implied volatility (2.0 = +200%) and an absolute rate
-shift (0.01 = +100bp). Each underlying then moves, instantaneously (no time decay), by
+shift (0.01 = +100bp). The shocks act as log returns (RISK-MODEL "Direct impact"): each
+underlying then moves, instantaneously (no time decay), by
 
-    r_u = betas[u] . f + rate_beta[u] x dy - duration[u] x dy,
+    r_u = exp(betas[u] . log(1 + f) + rate_beta[u] x dy) - 1 - duration[u] x dy,
 
-floored at -100%, where f is the factor shock vector:
+floored at -100%, where f is the factor shock vector. A long stock therefore never loses
+more than its value (a beta of 2 to a -45% market is exp(2 log 0.55) - 1 = -69.8%, not
+-90%, and a -60% growth shock cannot push anything below 0). A volatility index (the VIX,
+``vol_index``) moves by the scenario's volatility shock instead when it has one: the
+relative change of implied volatility *is* the VIX's move, whereas its daily market beta
+(about -8) compounded over a crash would be no VIX level ever seen. Options on it keep
+their own implied volatility (vol of vol) unshocked.
 
 * **direct**: the listed shocks, unlisted factors at 0;
 * **correlated**: unlisted factors at their conditional expectation given the listed ones,
@@ -17,8 +24,9 @@ floored at -100%, where f is the factor shock vector:
   (:func:`conditional_factor_shocks`).
 
 Stocks and funds move linearly with their underlying (so a bond fund with modified
-duration D loses D x dy x value, convexity ignored; a stock with a fitted rate beta moves
-by rate_beta x dy); options are repriced in full by :func:`risk.engine.revaluation.revalue`
+duration D loses D x dy x value, convexity ignored: the duration term stays linear, as
+RISK-MODEL states it; a stock with a fitted rate beta moves by about rate_beta x dy);
+options are repriced in full by :func:`risk.engine.revaluation.revalue`
 at the shocked spot, implied volatility x (1 + vol shock) and rate + dy. All impacts are in
 dollars, negative for a loss.
 """
@@ -149,6 +157,7 @@ def _stress_batch(
     horizon_days: float,
     cap: float,
     n_top: int,
+    vol_index: ArrayLike | None = None,
 ) -> list[StressResult]:
     """Scenarios (m of them) as rows: ``shocks`` (m, k) with NaN for unlisted factors.
     One revaluation call prices all 2m states (direct and correlated)."""
@@ -172,7 +181,15 @@ def _stress_batch(
     factors = np.concatenate([direct, correlated])  # (2m, k)
     shift = np.concatenate([rate_shifts, rate_shifts])
     vol = np.concatenate([vol_shocks, vol_shocks])
-    spot = factors @ betas.T + shift[:, None] * (rbeta - dur)
+    # Log returns: a -100% factor shock would be log(0); 99.9% is as far as one goes.
+    log_factors = np.log1p(np.maximum(factors, -0.999))
+    spot = np.expm1(log_factors @ betas.T + shift[:, None] * rbeta) - shift[:, None] * dur
+    if vol_index is not None:
+        vix = np.asarray(vol_index, dtype=bool).reshape(-1)
+        if vix.shape != (u,):
+            raise ValueError(f"vol_index must have shape ({u},)")
+        has_vol = vol != 0.0
+        spot[np.ix_(has_vol, vix)] = vol[has_vol, None]
     np.maximum(spot, -1.0, out=spot)
     pnl = revalue(book, spot, vol, shift, 0.0)  # (2m, n), instantaneous
 
@@ -217,6 +234,7 @@ def stress_scenario(
     cap: float = 1.0,
     n_top: int = 5,
     scenario_id: str | None = None,
+    vol_index: ArrayLike | None = None,
 ) -> StressResult:
     """Direct and correlated impact of one scenario (module docstring), dollars.
 
@@ -231,7 +249,9 @@ def stress_scenario(
     * ``duration`` (u,): modified duration in years of bond funds (0 elsewhere);
       ``rate_beta`` (u,): relative move per unit dy (the fitted rate beta of stocks, 0 where
       it is unknown); both default to zeros;
-    * ``cap``: largest implied (conditional) shock in size; ``n_top``: contributors kept.
+    * ``cap``: largest implied (conditional) shock in size; ``n_top``: contributors kept;
+    * ``vol_index`` (u,): True for a volatility index (the VIX), which moves by the vol
+      shock when the scenario has one (module docstring).
     """
     f = np.asarray(factor_shocks, dtype=np.float64).reshape(1, -1)
     return _stress_batch(
@@ -248,6 +268,7 @@ def stress_scenario(
         horizon_days,
         cap,
         n_top,
+        vol_index,
     )[0]
 
 
@@ -264,6 +285,7 @@ def run_scenarios(
     horizon_days: float = 1.0,
     cap: float = 1.0,
     n_top: int = 5,
+    vol_index: ArrayLike | None = None,
 ) -> list[StressResult]:
     """:func:`stress_scenario` for each scenario, in order, with every state (direct and
     correlated, all scenarios) repriced in one revaluation call. ``factor_names`` (k,)
@@ -292,4 +314,5 @@ def run_scenarios(
         horizon_days,
         cap,
         n_top,
+        vol_index,
     )

@@ -63,6 +63,7 @@ __all__ = [
     "parametric_var",
     "standalone_statistics",
     "tail_scenarios",
+    "vol_betas",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -326,7 +327,7 @@ def historical_full_revaluation(
     h x 365/252 calendar days on average). Implied volatility stays at today's level
     (sticky) unless ``vol_returns`` (T,), daily relative changes of implied volatility (a
     VIX series, say), is given: it is compounded over the same windows and applied to
-    every option. The portfolio P&L is the row sum; components come from the same matrix
+    every option, scaled per option by ``book.vol_beta`` ((1 + change) ** vol_beta). The portfolio P&L is the row sum; components come from the same matrix
     (:func:`component_var_historical`), marginals with the book's weights.
     """
     r = np.asarray(underlying_returns, dtype=np.float64)
@@ -358,9 +359,11 @@ def parametric_var(
     exposure: ArrayLike,
     factor_loadings: ArrayLike,
     factor_cov: ArrayLike,
-    residual_var: ArrayLike,
+    residual_var: ArrayLike | None = None,
     confidence: float,
     horizon_days: int = 1,
+    underlying_index: ArrayLike | None = None,
+    residual_vol: ArrayLike | None = None,
 ) -> ParametricVaRResult:
     """Delta-normal VaR in factor space, with Euler components.
 
@@ -371,7 +374,13 @@ def parametric_var(
     * ``factor_cov`` Sigma_f (k, k): daily covariance of factor returns (fractions^2);
     * ``residual_var`` (n,): daily variance of each position's residual P&L, dollars^2
       (w_i^2 x residual volatility_i^2 for a daily residual volatility in fractions);
-    * ``confidence``: fraction; ``horizon_days``: trading days, sqrt(h) scaling.
+    * ``confidence``: fraction; ``horizon_days``: trading days, sqrt(h) scaling;
+    * instead of ``residual_var``, residuals per underlying (RISK-MODEL "Residuals are
+      per underlying"): ``underlying_index`` (n,) and ``residual_vol`` (u,), the daily
+      residual volatility of each underlying (fraction). A stock and the options on it
+      then share one residual: with W_u = sum of w_j over the positions on underlying u,
+      the residual variance is sum_u W_u^2 vol_u^2 and position i's residual term is
+      w_i W_u(i) vol_u(i)^2 (these sum to it), so a delta-hedged name has no residual.
 
     With b = B'w and D the diagonal of residual variances per dollar^2, the position
     covariance is Sigma = B Sigma_f B' + D (never built). sigma_p^2 = b' Sigma_f b + sum of
@@ -385,14 +394,26 @@ def parametric_var(
     n = w.size
     b_mat = np.asarray(factor_loadings, dtype=np.float64)
     cov = np.asarray(factor_cov, dtype=np.float64)
-    res = _vector(residual_var, "residual_var")
+    if (residual_var is None) == (residual_vol is None or underlying_index is None):
+        raise ValueError("give residual_var, or underlying_index with residual_vol")
+    if residual_var is not None:
+        res = _vector(residual_var, "residual_var")
+        if res.shape != (n,) or np.any(res < 0.0):
+            raise ValueError("residual_var must be (n,) and non-negative")
+    else:
+        ui = np.asarray(underlying_index, dtype=np.intp).reshape(-1)
+        rv = np.asarray(residual_vol, dtype=np.float64).reshape(-1)
+        if ui.shape != (n,) or (n and (ui.min() < 0 or ui.max() >= rv.size)):
+            raise ValueError(f"underlying_index must be (n={n},) indices into residual_vol")
+        if np.any(rv < 0.0) or not np.all(np.isfinite(rv)):
+            raise ValueError("residual_vol must be finite and non-negative")
+        net = np.bincount(ui, weights=w, minlength=rv.size)
+        res = w * net[ui] * rv[ui] ** 2  # may be negative for one leg of a hedge
     if b_mat.ndim != 2 or b_mat.shape[0] != n:
         raise ValueError(f"factor_loadings must be (n={n}, k), got {b_mat.shape}")
     k = b_mat.shape[1]
     if cov.shape != (k, k):
         raise ValueError(f"factor_cov must be ({k}, {k}), got {cov.shape}")
-    if res.shape != (n,) or np.any(res < 0.0):
-        raise ValueError("residual_var must be (n,) and non-negative")
     if horizon_days < 1:
         raise ValueError("horizon_days must be at least 1")
     alpha = _alpha(confidence)
@@ -441,9 +462,21 @@ def monte_carlo_var(
     *,
     k: int | None = None,
     calendar_days_per_trading_day: float = CALENDAR_DAYS_PER_TRADING_DAY,
+    vol_loadings: ArrayLike | None = None,
+    vol_residual: float = 0.0,
+    vol_underlying: int | None = None,
 ) -> dict[tuple[int, float], VaRResult]:
     """Monte Carlo VaR/ES from a factor model with full revaluation, keyed by
     (horizon, confidence).
+
+    Implied volatility moves with the VIX in every path (RISK-MODEL "VaR, ES and
+    performance") when ``vol_loadings`` (k,), the VIX's factor betas, is given: the VIX's
+    daily log change is v = f . vol_loadings + e_v with e_v ~ N(0, ``vol_residual``²)
+    (daily), or, when the VIX is itself an underlying of the book (``vol_underlying``,
+    its index), that underlying's simulated log return, so that a VIX option's level and
+    every option's implied vol move together. The h-day implied-vol change is
+    expm1(sqrt(h) v), applied per option through ``book.vol_beta``. Without
+    ``vol_loadings`` implied volatility is held (the former behaviour).
 
     ``factor_cov`` (k, k): daily factor return covariance; ``loadings`` (u, k): each
     underlying's betas; ``residual_vol`` (u,): daily residual volatility of each
@@ -471,16 +504,29 @@ def monte_carlo_var(
         raise ValueError("n_paths must be at least 2")
     rng = np.random.default_rng(seed)
     z_f = rng.standard_normal((n_paths, cov.shape[0]))
-    x = (z_f @ _factor_root(cov).T) @ lo.T  # (paths, u) factor part
+    f = z_f @ _factor_root(cov).T  # (paths, k) factor returns
+    x = f @ lo.T  # (paths, u) factor part
     x += rng.standard_normal((n_paths, u)) * rv
+    v: FloatArray | None = None
+    if vol_underlying is not None:
+        if not 0 <= vol_underlying < u:
+            raise ValueError(f"vol_underlying must lie in [0, {u})")
+        v = x[:, vol_underlying]
+    elif vol_loadings is not None:
+        vl = np.asarray(vol_loadings, dtype=np.float64).reshape(-1)
+        if vl.shape != (cov.shape[0],) or not np.all(np.isfinite(vl)):
+            raise ValueError("vol_loadings must be (k,) and finite")
+        # Drawn after the underlyings' residuals: the same seed gives the same paths.
+        v = f @ vl + rng.standard_normal(n_paths) * float(vol_residual)
     weights = position_weights(book)
     out: dict[tuple[int, float], VaRResult] = {}
     for h in _horizons(horizons):
         shocks = np.expm1(math.sqrt(h) * x)
+        vol: FloatArray | float = 0.0 if v is None else np.expm1(math.sqrt(h) * v)
         decay = h * calendar_days_per_trading_day
-        pnl = portfolio_pnl(book, shocks, 0.0, 0.0, decay)
+        pnl = portfolio_pnl(book, shocks, vol, 0.0, decay)
         out |= _scenario_results(
-            "monte_carlo", book, pnl, None, shocks, 0.0, decay, h, confidences, k, weights
+            "monte_carlo", book, pnl, None, shocks, vol, decay, h, confidences, k, weights
         )
     return out
 
@@ -532,3 +578,78 @@ def standalone_statistics(
     return StandaloneStatistics(
         var=var, beta_to_portfolio=beta, correlation_to_portfolio=correlation
     )
+
+
+#: Block length (trading days, about a month) and fewest block-to-block changes for a
+#: regression of realized-vol changes on VIX changes (:func:`vol_betas`).
+VOL_BETA_BLOCK = 21
+VOL_BETA_MIN_CHANGES = 8
+VOL_BETA_BOUNDS = (0.0, 3.0)
+
+
+def vol_betas(
+    underlying_returns: ArrayLike,
+    vix_returns: ArrayLike,
+    *,
+    block: int = VOL_BETA_BLOCK,
+    min_changes: int = VOL_BETA_MIN_CHANGES,
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """How each underlying's volatility follows the VIX: ``(beta[u], fitted[u])``.
+
+    ``underlying_returns`` (T, u) and ``vix_returns`` (T,): daily simple returns (the VIX
+    level's relative change), oldest first, NaN where missing. The window is cut into
+    consecutive blocks of ``block`` days from the newest day back; per block, the
+    underlying's realized volatility sqrt(mean r²) and the VIX's mean level (from its
+    compounded returns). beta is the OLS slope, with an intercept, of the block-to-block
+    log change of the realized vol on the log change of the VIX level: the elasticity of
+    the name's volatility to the VIX (RISK-MODEL: "regression of its ATM-IV or
+    realized-vol changes on VIX changes where history allows, else 1"; no ATM-IV history
+    is stored, so realized vol stands in). Where fewer than ``min_changes`` changes have
+    data, or the VIX does not move, beta is 1 and ``fitted`` False. The slope is clipped
+    to [0, 3]: a month-to-month estimate from about a year of data is noisy, and a
+    negative or explosive elasticity would be noise, not a property of the name.
+    """
+    r = _as_matrix(underlying_returns)
+    vr = np.asarray(vix_returns, dtype=np.float64).reshape(-1)
+    t, u = r.shape
+    if vr.shape != (t,):
+        raise ValueError(f"vix_returns must have shape ({t},)")
+    n_blocks = t // block
+    beta = np.ones(u)
+    fitted = np.zeros(u, dtype=bool)
+    if n_blocks < min_changes + 1 or u == 0:
+        return beta, fitted
+    start = t - n_blocks * block
+    rb = r[start:].reshape(n_blocks, block, u)
+    level = np.cumprod(1.0 + np.where(np.isfinite(vr), vr, 0.0))[start:]
+    vix_ok: NDArray[np.bool_] = np.asarray(
+        np.isfinite(vr[start:]).reshape(n_blocks, block).all(axis=1), dtype=bool
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_vix = np.log(level.reshape(n_blocks, block).mean(axis=1))
+        rv = np.sqrt(np.nanmean(rb * rb, axis=1))  # (blocks, u)
+        log_rv = np.where(rv > 0.0, np.log(rv), np.nan)
+    dx = np.where(vix_ok[1:] & vix_ok[:-1], np.diff(log_vix), np.nan)
+    dy = np.diff(log_rv, axis=0)  # (blocks - 1, u)
+    mask = np.isfinite(dy) & np.isfinite(dx)[:, None]
+    n = mask.sum(axis=0)
+    w = mask.astype(np.float64)
+    xs = np.where(np.isfinite(dx), dx, 0.0)[:, None] * w
+    ys = np.where(mask, dy, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xd = (xs - xs.sum(axis=0) / n) * w
+        sxx = np.einsum("bj,bj->j", xd, xd)
+        slope = np.einsum("bj,bj->j", xd, ys) / sxx
+    ok = (n >= min_changes) & (sxx > 0.0) & np.isfinite(slope)
+    beta[ok] = np.clip(slope[ok], *VOL_BETA_BOUNDS)
+    fitted[ok] = True
+    return beta, fitted
+
+
+def _as_matrix(x: ArrayLike) -> FloatArray:
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2:
+        raise ValueError(f"expected a (T, u) array, got shape {a.shape}")
+    return a

@@ -97,15 +97,45 @@ def assert_matches_statsmodels(
     return compared
 
 
-def test_design_is_market_then_styles_in_excess_of_market() -> None:
-    market = np.array([0.01, -0.02, 0.005])
-    styles = np.array([[0.012, 0.0], [-0.01, -0.03], [0.005, np.nan]])
+def test_design_is_market_then_styles_in_excess_of_market_orthogonalized() -> None:
+    # Issue 11 changed the design: each style spread is now residualized on the market.
+    market = np.array([0.01, -0.02, 0.005, 0.0])
+    styles = np.array([[0.012, 0.0], [-0.01, -0.03], [0.005, np.nan], [0.004, 0.001]])
     x = factor_design(market, styles)
-    assert x.shape == (3, 3)
+    assert x.shape == (4, 3)
     assert_close(x[:, 0], market)
-    assert_close(x[:, 1], [0.002, 0.01, 0.0])
-    assert_close(x[:2, 2], [-0.01, -0.01])
+    # Column 1 by hand: spread s = style - market, then s - a - b m with the OLS a, b.
+    s1 = styles[:, 0] - market
+    b1 = np.cov(s1, market, bias=True)[0, 1] / np.var(market)
+    a1 = s1.mean() - b1 * market.mean()
+    assert_close(x[:, 1], s1 - a1 - b1 * market)
+    # Column 2 is fitted on its own finite days only; the missing day stays missing.
+    rows = np.isfinite(styles[:, 1])
+    s2 = styles[rows, 1] - market[rows]
+    res = statsmodels_fit(s2, market[rows])
+    assert_close(x[rows, 2], res["resid"])
     assert np.isnan(x[2, 2])
+    # In sample, the styles have zero mean and zero covariance with the market.
+    assert abs(x[:, 1].mean()) < 1e-15
+    assert abs(x[:, 1] @ (market - market.mean())) < 1e-15
+
+
+@pytest.mark.parametrize("ridge", [0.0, 1e-4, 0.05])
+def test_market_loading_is_the_single_factor_beta(ridge: float) -> None:
+    """RISK-MODEL "Regression": the market coefficient of the multi-factor fit equals the
+    position's beta from a one-factor OLS (statsmodels), with or without ridge, to 1e-8."""
+    market, styles = market_and_styles(252, 7, seed=21)
+    x = factor_design(market, styles)
+    y, _ = positions(x, 15, seed=22)
+    y += 0.3 * styles[:, [2]]  # a real style tilt, so the multi-factor fit differs
+    fit = regress(y, x, ridge=ridge)
+    for i in range(15):
+        single = statsmodels_fit(y[:, i], market)
+        assert_close(fit.betas[i, 0], single["betas"][0])
+    # Without orthogonalization (plain spreads) the loading would differ materially.
+    raw = np.column_stack([market, styles - market[:, None]])
+    plain = regress(y, raw)
+    assert np.max(np.abs(plain.betas[:, 0] - fit.betas[:, 0])) > 1e-3
 
 
 def test_ols_matches_statsmodels_on_random_data() -> None:
@@ -222,10 +252,13 @@ def test_positions_below_min_obs_are_flagged_and_nan() -> None:
 
 def ridge_closed_form(y: np.ndarray, x: np.ndarray, lam: float) -> tuple[float, np.ndarray]:
     """min ||y - a - X b||² + lam ||b||² with an unpenalized intercept: centre, then
-    b = (Xc'Xc + lam I)^-1 Xc'yc and a = mean(y) - mean(X) b."""
+    b = (Xc'Xc + lam P)^-1 Xc'yc and a = mean(y) - mean(X) b, with P the identity except
+    for the market column (0), which is never penalized (issue 11)."""
     xc = x - x.mean(axis=0)
     yc = y - y.mean()
-    b = np.linalg.solve(xc.T @ xc + lam * np.eye(x.shape[1]), xc.T @ yc)
+    pen = np.eye(x.shape[1])
+    pen[0, 0] = 0.0
+    b = np.linalg.solve(xc.T @ xc + lam * pen, xc.T @ yc)
     return float(y.mean() - x.mean(axis=0) @ b), b
 
 
@@ -258,9 +291,14 @@ def test_ridge_matches_scikit_learn() -> None:
     x = factor_design(market, styles)
     y, _ = positions(x, 10, seed=15)
     fit = regress(y, x, ridge=0.002)
-    ref = linear_model.Ridge(alpha=0.002, fit_intercept=True, solver="svd").fit(x, y)
-    assert_close(fit.betas, ref.coef_)
-    assert_close(fit.alpha, ref.intercept_)
+    # The market column is not penalized (issue 11). The styles are orthogonal to it (and
+    # centred), so by Frisch-Waugh-Lovell the style slopes are scikit-learn's ridge on the
+    # styles alone, and the market slope is the one-factor OLS beta.
+    ref = linear_model.Ridge(alpha=0.002, fit_intercept=True, solver="svd").fit(x[:, 1:], y)
+    assert_close(fit.betas[:, 1:], ref.coef_)
+    single = linear_model.LinearRegression().fit(x[:, :1], y)
+    assert_close(fit.betas[:, 0], single.coef_[:, 0])
+    assert_close(fit.alpha, y.mean(axis=0) - x.mean(axis=0) @ fit.betas.T)
 
 
 def test_one_dimensional_inputs_are_one_position_and_one_factor() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal as D
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -160,16 +161,45 @@ def test_factor_betas_recover_the_simulated_market_beta(risk_book: Portfolio) ->
 
     factors = list(FactorDefinition.objects.order_by("display_order"))
     market = returns("SPY")
+    # Issue 11: each style spread is orthogonalized against the market (the residual of
+    # its OLS on the market with an intercept) before the regression.
+    const_market = sm.add_constant(market)
     design = np.column_stack(
-        [market, *[returns(f.etf_symbol) - market for f in factors if f.key != "market"]]
+        [
+            market,
+            *[
+                sm.OLS(returns(f.etf_symbol) - market, const_market).fit().resid
+                for f in factors
+                if f.key != "market"
+            ],
+        ]
     )
     fit = sm.OLS(returns("AAPL"), sm.add_constant(design)).fit()
+    single = sm.OLS(returns("AAPL"), const_market).fit()
+    assert aapl.betas["market"] == pytest.approx(single.params[1], abs=1e-8)
     expected = dict(
         zip(["market", *[f.key for f in factors if f.key != "market"]], fit.params[1:], strict=True)
     )
     for key, value in expected.items():
         assert aapl.betas[key] == pytest.approx(value, abs=1e-8), key
     assert aapl.r_squared == pytest.approx(fit.rsquared, abs=1e-8)
+
+
+def _rate_beta(symbol: str) -> float:
+    """Reference rate beta: statsmodels OLS of the real month-end returns in the shipped
+    history on the month's AAA yield change, over the months both files cover."""
+    import pandas as pd
+    import statsmodels.api as sm
+
+    seed = Path(__file__).resolve().parents[2] / "marketdata" / "seed_data"
+    real = pd.read_csv(seed / "real_history.csv.gz", usecols=["symbol", "date", "adj_close"])
+    real = real[real["symbol"] == symbol]
+    month_end = real.groupby(real["date"].str[:7])["adj_close"].last()
+    returns = month_end.pct_change().dropna()
+    yields = pd.read_csv(seed / "bond_yields_monthly.csv", index_col="month")["aaa"].diff()
+    both = pd.concat([returns, yields], axis=1, join="inner").dropna()
+    fit = sm.OLS(both.iloc[:, 0], sm.add_constant(both.iloc[:, 1])).fit()
+    return float(fit.params.iloc[1])
 
 
 def test_stress_scenarios_all_computed(risk_book: Portfolio) -> None:
@@ -179,7 +209,17 @@ def test_stress_scenarios_all_computed(risk_book: Portfolio) -> None:
     assert len(results) == 18
     rates = results["rates_up_100bp"]
     bnd_value = 200 * float(Quote.objects.get(security_id="BND").last)
-    assert float(rates.direct_impact) == pytest.approx(-6.2 * 0.01 * bnd_value, abs=0.005)  # cents
+    # Issue 11: stocks now move with their rate beta, fitted (here by statsmodels, on the
+    # shipped files) from real monthly returns on monthly AAA yield changes; the bond fund
+    # by its duration only. AAPL and XOM have real history in the shipped file.
+    stocks = sum(
+        q * float(Quote.objects.get(security_id=s).last) * np.expm1(_rate_beta(s) * 0.01)
+        for s, q in (("AAPL", 100), ("XOM", -50))
+    )
+    assert float(rates.direct_impact) == pytest.approx(
+        -6.2 * 0.01 * bnd_value + stocks, abs=0.006
+    )  # cents
+    assert abs(stocks) > 1.0  # not exactly $0 any more
     assert (
         float(results["market_crash_35"].direct_impact)
         < 0

@@ -92,10 +92,11 @@ def test_stock_only_direct_impact_is_exposure_times_beta_times_shock() -> None:
     )
     expected = []
     for u, q in [(0, 100.0), (1, -200.0), (2, 1000.0), (0, 30.0)]:
-        move = betas[u, 0] * -0.10 + betas[u, 1] * 0.05
+        # Issue 11: shocks act as log returns, exp(sum beta log(1 + shock)) - 1.
+        move = (0.9 ** betas[u, 0]) * (1.05 ** betas[u, 1]) - 1.0
         expected.append(q * spot0[u] * move)
-    np.testing.assert_allclose(got.direct_by_position, expected, rtol=1e-14)
-    assert got.direct_impact == pytest.approx(sum(expected), rel=1e-14)
+    np.testing.assert_allclose(got.direct_by_position, expected, rtol=1e-12)
+    assert got.direct_impact == pytest.approx(sum(expected), rel=1e-12)
     # both factors listed: nothing is implied, so correlated == direct
     assert got.correlated_impact == pytest.approx(got.direct_impact, rel=1e-14)
 
@@ -175,15 +176,15 @@ def test_option_under_a_crash_with_vol_up_200_percent_is_fully_repriced() -> Non
         vol_shock=2.0,
         residual_vol=[0.0],
     )
-    spot = 400.0 * (1.0 - 1.2 * 0.35)
+    spot = 400.0 * 0.65**1.2  # log returns (issue 11): 0.65 ** beta
     put = bsm_price(spot, 380.0, 0.2, 0.04, 0.0, 0.66, False)
     call = bsm_price(spot, 420.0, 0.6, 0.04, 0.0, 0.54, True)
     expected = [
-        -50.0 * 400.0 * (-1.2 * 0.35),
+        -50.0 * 400.0 * (0.65**1.2 - 1.0),
         -500.0 * (float(put) - book.price0[1]),
         300.0 * (float(call) - book.price0[2]),
     ]
-    np.testing.assert_allclose(got.direct_by_position, expected, rtol=1e-13)
+    np.testing.assert_allclose(got.direct_by_position, expected, rtol=1e-11)
     assert got.direct_by_position[1] < -10_000.0  # the short put loses heavily
     assert got.top_contributors[0] == 1
 
@@ -207,8 +208,10 @@ def test_rate_shift_moves_a_bond_fund_by_minus_duration_times_shift_times_value(
         rate_beta=[0.0, -2.0],
     )
     assert got.direct_by_position[0] == pytest.approx(-17.0 * 0.01 * 90_000.0, rel=1e-14)
-    assert got.direct_by_position[1] == pytest.approx(-2.0 * 0.01 * 20_000.0, rel=1e-14)
-    call = bsm_price(98.0, 100.0, 1.0, 0.05, 0.0, 0.2, True)
+    # Issue 11: a stock's rate move compounds like the factor moves, exp(beta dy) - 1; the
+    # fund's duration term stays linear (RISK-MODEL: -D x dy x value).
+    assert got.direct_by_position[1] == pytest.approx(math.expm1(-0.02) * 20_000.0, rel=1e-12)
+    call = bsm_price(100.0 * math.exp(-0.02), 100.0, 1.0, 0.05, 0.0, 0.2, True)
     assert got.direct_by_position[2] == pytest.approx(100.0 * (float(call) - book.price0[2]))
     assert got.correlated_impact == got.direct_impact  # nothing listed, nothing implied
 
@@ -224,8 +227,8 @@ def test_idiosyncratic_band_is_two_sigma_of_residual_dollar_moves() -> None:
         residual_vol=[0.02, 0.01],
         horizon_days=4,
     )
-    dd0 = 150.0 * 100.0 * 0.8  # dollar exposure at the stressed price
-    dd1 = -400.0 * 50.0 * 0.9
+    dd0 = 150.0 * 100.0 * 0.8  # dollar exposure at the stressed price (0.8 ** 1)
+    dd1 = -400.0 * 50.0 * 0.8**0.5  # log returns (issue 11)
     sigma = math.sqrt(((dd0 * 0.02) ** 2 + (dd1 * 0.01) ** 2) * 4)
     assert got.idiosyncratic_sigma == pytest.approx(sigma, rel=1e-13)
     assert got.idiosyncratic_band == pytest.approx(2.0 * sigma, rel=1e-13)
@@ -332,4 +335,15 @@ def test_an_underlying_cannot_fall_more_than_100_percent() -> None:
         factor_shocks=[-0.45],
         residual_vol=[0.0],
     )
-    assert got.direct_impact == pytest.approx(-1000.0)
+    # Issue 11: log returns, so a beta of 3 to -45% loses 1 - 0.55**3 = 83.4%, not the
+    # linear 135% floored at 100%; even a -100% shock leaves a sliver (floored at -99.9%).
+    assert got.direct_impact == pytest.approx(1000.0 * (0.55**3 - 1.0), rel=1e-12)
+    assert got.direct_impact > -1000.0
+    wipe = stress_scenario(
+        book,
+        underlying_betas=[[1.0]],
+        factor_cov=[[1e-4]],
+        factor_shocks=[-1.0],
+        residual_vol=[0.0],
+    )
+    assert -1000.0 <= wipe.direct_impact < -998.0
