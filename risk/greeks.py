@@ -74,7 +74,9 @@ def option_inputs(
             warnings.append(f"No underlying price for {p.security_id}: Greeks not computed")
             continue
         quote = quotes.get(p.security_id)
-        moment = min(as_of, quote.timestamp) if quote is not None else as_of
+        # T runs from the valuation time, never from the quote's stamp: a quote ten days old
+        # would otherwise add ten days of time value (RISK-MODEL.md, Options).
+        moment = as_of
         minutes = calendar.minutes_to_expiry(moment, p.expiry)
         security = securities.get(underlying or "")
         q = (

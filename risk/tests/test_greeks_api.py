@@ -13,6 +13,7 @@ from vollib.black_scholes_merton.greeks import analytical as vollib_greeks
 
 from accounts.tokens import issue_for_new_session
 from marketdata import calendar
+from marketdata.models import Quote
 from portfolios import services
 from portfolios.models import Portfolio
 from portfolios.tests.conftest import AAPL_PUT, SPY_CALL, TODAY, YESTERDAY, market  # noqa: F401
@@ -85,7 +86,9 @@ def test_greeks_endpoint(auth_client: APIClient, options_book: Portfolio) -> Non
     assert body["portfolio_greeks"]["net_delta_exposure"] == pytest.approx(
         call.delta_dollars + put.delta_dollars + 100 * 175.25
     )
-    assert rows[SPY_CALL]["days_to_expiry"] == (dt.date(2026, 12, 18) - TODAY).days
+    # Counted from today (New York's date), not from the batch's calculation date.
+    today = timezone.now().astimezone(calendar.EASTERN).date()
+    assert rows[SPY_CALL]["days_to_expiry"] == (dt.date(2026, 12, 18) - today).days
     one = auth_client.get(
         f"/api/v1/data/greeks/{options_book.id}", {"position_id": rows[AAPL_PUT]["position_id"]}
     )
@@ -108,3 +111,15 @@ def test_greeks_of_another_users_portfolio_is_404(options_book: Portfolio, make_
     response = client.get(f"/api/v1/data/greeks/{options_book.id}")
     assert response.status_code == 404
     assert_error_envelope(response.json(), code="NOT_FOUND")
+
+
+def test_time_to_expiry_runs_from_the_valuation_time_not_an_old_quote(
+    options_book: Portfolio,
+) -> None:
+    """A quote stamped ten days before the valuation time (TODAY's close): T is the 24 days
+    from that close to the 2026-12-18 close, not the 34 days from the quote's stamp."""
+    close = calendar.session_close_utc(TODAY)
+    Quote.objects.filter(security_id=SPY_CALL).update(timestamp=close - dt.timedelta(days=10))
+    greeks_for_portfolio(options_book, now=AFTER_CLOSE)
+    call = PositionGreeks.objects.get(position__security_id=SPY_CALL)
+    assert call.time_to_expiry_years * 525_600 == pytest.approx(24 * 1440, abs=1e-6)
