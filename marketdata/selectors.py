@@ -39,12 +39,13 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from marketdata import calendar
+from marketdata import calendar, expiries
 from marketdata.models import (
     AssetType,
     CorporateAction,
     CorporateActionType,
     FactorDefinition,
+    ListedExpiry,
     PriceBar,
     Quote,
     Security,
@@ -796,3 +797,32 @@ def factor_etf_prices(*, symbols: Sequence[str] | None, days: int) -> dict[str, 
         },
         "warnings": warnings,
     }
+
+
+# ---- Listed expiries -------------------------------------------------------------------------
+
+
+def is_listed_expiry(root: str, day: dt.date) -> bool:
+    """True when ``day`` is a listed expiry of option root ``root`` (``VIX``/``^VIX``,
+    ``BRK.B``/``BRKB`` alike). The stored reference data decides for a root that has rows;
+    a root without any (a security added after the seed) follows the seed rule of
+    ``marketdata.expiries``. Two queries at most."""
+    key = expiries.normalize_root(root)
+    if ListedExpiry.objects.filter(root=key, expiry=day).exists():
+        return True
+    if ListedExpiry.objects.filter(root=key).exists():
+        return False
+    return expiries.is_listed_by_rule(key, day)
+
+
+def listed_expiries(root: str, start: dt.date, end: dt.date) -> list[dt.date]:
+    """The listed expiries of ``root`` from ``start`` to ``end`` inclusive, in order (the
+    stored rows, or the seed rule for a root without any; see :func:`is_listed_expiry`)."""
+    key = expiries.normalize_root(root)
+    if ListedExpiry.objects.filter(root=key).exists():
+        return list(
+            ListedExpiry.objects.filter(root=key, expiry__gte=start, expiry__lte=end)
+            .order_by("expiry")
+            .values_list("expiry", flat=True)
+        )
+    return list(expiries.listed_by_rule(key, start, end))
