@@ -476,6 +476,24 @@ def closes_on(*, pairs: set[tuple[str, dt.date]]) -> dict[tuple[str, dt.date], D
     return {(symbol, date): close for symbol, date, close in rows if (symbol, date) in pairs}
 
 
+def session_opens_closes(
+    *, pairs: set[tuple[str, dt.date]]
+) -> dict[tuple[str, dt.date], tuple[Decimal | None, Decimal]]:
+    """Raw (open, close) in dollars of the bars for (symbol, session) pairs, in one query:
+    the official opening and closing values option settlement uses. Missing pairs absent;
+    a bar without an open has None there."""
+    symbols = {symbol for symbol, _ in pairs}
+    dates = {date for _, date in pairs}
+    rows = PriceBar.objects.filter(security_id__in=symbols, date__in=dates).values_list(
+        "security_id", "date", "open", "close"
+    )
+    return {
+        (symbol, date): (open_, close)
+        for symbol, date, open_, close in rows
+        if (symbol, date) in pairs
+    }
+
+
 def latest_closes(*, symbols: set[str], on_or_before: dt.date) -> dict[str, Decimal]:
     """The last raw close (dollars) of each symbol within the ten days up to
     ``on_or_before``, in one query."""
