@@ -443,6 +443,56 @@ def quotes_for(*, symbols: Iterable[str]) -> dict[str, Quote]:
     )
 
 
+@dataclass(frozen=True)
+class ChainQuote:
+    """One stored option quote of a chain: dollars per option share (None where absent)."""
+
+    symbol: str
+    strike: Decimal
+    is_call: bool
+    bid: Decimal | None
+    ask: Decimal | None
+    last: Decimal | None
+    timestamp: dt.datetime
+
+
+def option_chain_quotes(
+    *, chains: set[tuple[str, dt.date]]
+) -> dict[tuple[str, dt.date], list[ChainQuote]]:
+    """The stored quotes of every option on each (underlying symbol, expiry) chain, in one
+    query, ordered by strike: the chain behind an interpolated implied volatility."""
+    if not chains:
+        return {}
+    underlyings = {u for u, _ in chains}
+    expiries_ = {e for _, e in chains}
+    rows = (
+        Quote.objects.filter(
+            security__asset_type=AssetType.OPTION,
+            security__underlying_id__in=underlyings,
+            security__expiry__in=expiries_,
+        )
+        .select_related("security")
+        .order_by("security__strike", "security__symbol")
+    )
+    found: dict[tuple[str, dt.date], list[ChainQuote]] = defaultdict(list)
+    for quote in rows:
+        sec = quote.security
+        key = (sec.underlying_id or "", sec.expiry)
+        if key in chains and sec.strike is not None:
+            found[key].append(
+                ChainQuote(
+                    symbol=sec.symbol,
+                    strike=sec.strike,
+                    is_call=sec.option_right == "C",
+                    bid=quote.bid,
+                    ask=quote.ask,
+                    last=quote.last,
+                    timestamp=quote.timestamp,
+                )
+            )
+    return dict(found)
+
+
 def security_durations(*, symbols: Sequence[str]) -> dict[str, float]:
     """Modified duration (years) of the bond funds among ``symbols`` (reference data)."""
     return {
