@@ -206,3 +206,47 @@ def test_the_settlement_job_is_recorded_and_idempotent(book: Portfolio) -> None:
     assert second.status == JobStatus.COMPLETED and second.metadata["result"]["settled"] == 0
     assert _state(book) == state
     assert BatchJob.objects.filter(job_name=SETTLEMENT_JOB).count() == 2
+
+
+@pytest.fixture
+def eager_celery(settings: Any) -> Any:
+    from sigmasight.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+def test_beat_entries_start_the_job_only_when_an_option_is_due(
+    eager_celery: None, trader: Any
+) -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    from portfolios.tasks import scheduled_option_settlement
+
+    entries = PeriodicTask.objects.filter(task="portfolios.tasks.scheduled_option_settlement")
+    assert sorted((e.crontab.hour, e.crontab.minute) for e in entries) == [
+        ("13", "15"),
+        ("16", "15"),
+        ("9", "45"),
+    ]
+    assert all(e.crontab.day_of_week == "1-5" and e.enabled for e in entries)
+    assert scheduled_option_settlement() == {"started": False, "job_id": None}
+    assert not BatchJob.objects.exists()
+
+
+def test_the_beat_task_settles_a_due_book(
+    eager_celery: None, book: Portfolio, django_capture_on_commit_callbacks: Any
+) -> None:
+    from portfolios.tasks import scheduled_option_settlement
+
+    with django_capture_on_commit_callbacks(execute=True):  # the job is sent on commit
+        result = scheduled_option_settlement()
+    assert result["started"] is True
+    job = BatchJob.objects.get(pk=result["job_id"])
+    assert job.metadata["source"] == JobSource.SCHEDULED_JOB
+    job.refresh_from_db()
+    assert job.status == JobStatus.COMPLETED, job.metadata
+    assert not Position.objects.filter(portfolio=book, multiplier=100, closed_at=None).exists()
