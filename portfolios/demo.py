@@ -148,7 +148,7 @@ class DemoOption:
 DEMO_OPTIONS: tuple[DemoOption, ...] = (
     DemoOption("SPY", "C", 20, Decimal("1.03"), 60, Decimal(5)),
     DemoOption("QQQ", "C", 15, Decimal("1.04"), 60, Decimal(5)),
-    DemoOption("^VIX", "C", 50, Decimal("1.25"), 30, Decimal(1)),
+    DemoOption("^VIX", "C", 50, Decimal("1.25"), 20, Decimal(1)),
     DemoOption("NVDA", "C", 10, Decimal("1.05"), 90, Decimal(5)),
     DemoOption("AAPL", "P", -10, Decimal("0.92"), 60, Decimal(5)),
     DemoOption("MSFT", "P", -5, Decimal("0.92"), 60, Decimal(5)),
