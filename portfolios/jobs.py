@@ -19,10 +19,11 @@ def option_settlement_step(
 ) -> dict[str, Any]:
     """Settle every option position due now (idempotent: a settled option is closed, so a
     second run finds nothing). One item per settlement; an option whose settlement price is
-    not stored yet is a warning, and the next run settles it."""
+    not stored yet is fetched first (the market-data update for those underlyings); one
+    still missing is a warning, and the next run settles it."""
     ctx.check_cancelled()
     ctx.progress(0, 0, 0, message="settling expired options")
-    result = options_settle(portfolio_ids=portfolio_ids)
+    result = options_settle(portfolio_ids=portfolio_ids, refresh_missing=True)
     for warning in result["warnings"]:
         ctx.warn(warning)
     ctx.progress(

@@ -38,6 +38,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from marketdata import calendar
+from marketdata import services as marketdata_services
 from marketdata.models import AssetType
 from marketdata.selectors import security_map, session_opens_closes
 from portfolios.models import (
@@ -359,11 +360,17 @@ def due_option_positions(
 
 
 def options_settle(
-    *, now: dt.datetime | None = None, portfolio_ids: Sequence[UUID] | None = None
+    *,
+    now: dt.datetime | None = None,
+    portfolio_ids: Sequence[UUID] | None = None,
+    refresh_missing: bool = False,
 ) -> dict[str, Any]:
     """Settle every option position due at ``now`` (default: the wall clock; a replayed
-    session passes its own clock). Idempotent. Returns ``{"due", "settled", "skipped",
-    "settlements", "warnings"}``; the settlements are the audit records."""
+    session passes its own clock). Idempotent. With ``refresh_missing`` (the scheduled
+    job), underlyings whose expiry-session bar is not stored yet are brought up to date
+    through the market-data service first, so a settlement just after the close need not
+    wait for the daily update. Returns ``{"due", "settled", "skipped", "settlements",
+    "warnings"}``; the settlements are the audit records."""
     now = now or timezone.now()
     due = due_option_positions(now=now, portfolio_ids=portfolio_ids)
     pairs = set()
@@ -371,6 +378,10 @@ def options_settle(
         assert position.expiry is not None
         pairs.add((_underlying(position), expiry_session(position.expiry)))
     bars = session_opens_closes(pairs=pairs)
+    missing = sorted({symbol for symbol, day in pairs if (symbol, day) not in bars})
+    if refresh_missing and missing:
+        marketdata_services.market_data_update(symbols=missing)
+        bars = session_opens_closes(pairs=pairs)
     settlements: list[dict[str, Any]] = []
     warnings: list[str] = []
     for position, style in due:

@@ -250,3 +250,26 @@ def test_the_beat_task_settles_a_due_book(
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED, job.metadata
     assert not Position.objects.filter(portfolio=book, multiplier=100, closed_at=None).exists()
+
+
+def test_the_job_fetches_a_missing_expiry_bar_before_settling(
+    book: Portfolio, monkeypatch: pytest.MonkeyPatch, django_assert_max_num_queries: Any
+) -> None:
+    """Just after the close the session's bar may not be stored yet: the scheduled path asks
+    the market-data update for exactly the underlyings that lack it, then settles."""
+    from portfolios import settlement
+
+    PriceBar.objects.filter(security_id="AAPL").delete()
+    asked: list[list[str]] = []
+
+    def update(*, symbols: list[str]) -> dict[str, Any]:
+        asked.append(symbols)
+        _bar("AAPL", EXPIRY, "160.00")
+        return {}
+
+    monkeypatch.setattr(settlement.marketdata_services, "market_data_update", update)
+    with django_assert_max_num_queries(2):
+        assert len(due_option_positions(now=AFTER_CLOSE)) == 5
+    result = options_settle(now=AFTER_CLOSE, refresh_missing=True)
+    assert asked == [["AAPL"]]
+    assert result["settled"] == 5 and result["warnings"] == []
