@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from marketdata.models import CorporateAction, FactorDefinition, PriceBar, Quote, Security
+from marketdata.models import (
+    CorporateAction,
+    FactorDefinition,
+    ListedExpiry,
+    PriceBar,
+    Quote,
+    Security,
+)
 
 
 @admin.register(Security)
@@ -101,3 +108,13 @@ class CorporateActionAdmin(admin.ModelAdmin):
     date_hierarchy = "ex_date"
     list_select_related = ("security",)
     raw_id_fields = ("security",)
+
+
+@admin.register(ListedExpiry)
+class ListedExpiryAdmin(admin.ModelAdmin):
+    """The expiries each root lists: add or remove a date here (RISK-MODEL.md, Options)."""
+
+    list_display = ("root", "expiry", "kind", "source")
+    list_filter = ("kind", "source")
+    search_fields = ("root",)
+    date_hierarchy = "expiry"

@@ -188,3 +188,36 @@ class CorporateAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.security_id} {self.action_type} {self.ex_date}"
+
+
+class ListedExpiry(models.Model):
+    """One listed expiry date of an option root: reference data, seeded from the rule in
+    ``marketdata.expiries`` and editable in the admin. A root with stored rows lists exactly
+    those dates; a root without any falls back to the rule (see
+    ``marketdata.selectors.is_listed_expiry``)."""
+
+    root = models.CharField(
+        max_length=32, help_text="Normalized: upper case, no ^, . or - (VIX, BRKB, SPY)."
+    )
+    expiry = models.DateField()
+    kind = models.CharField(
+        max_length=16,
+        choices=[
+            ("monthly", "Standard monthly"),
+            ("weekly", "Weekly"),
+            ("daily", "Daily / Mon-Wed"),
+            ("vix_monthly", "VIX monthly"),
+            ("vix_weekly", "VIX weekly"),
+        ],
+    )
+    source = models.CharField(max_length=64, default="rule", help_text="'rule' or who added it.")
+
+    class Meta:
+        ordering = ["root", "expiry"]
+        verbose_name_plural = "listed expiries"
+        constraints = [
+            models.UniqueConstraint(fields=["root", "expiry"], name="listed_expiry_root_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.root} {self.expiry} ({self.kind})"

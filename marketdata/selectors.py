@@ -41,12 +41,13 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from marketdata import calendar
+from marketdata import calendar, expiries
 from marketdata.models import (
     AssetType,
     CorporateAction,
     CorporateActionType,
     FactorDefinition,
+    ListedExpiry,
     PriceBar,
     Quote,
     Security,
@@ -488,6 +489,56 @@ def quotes_for(*, symbols: Iterable[str]) -> dict[str, Quote]:
     )
 
 
+@dataclass(frozen=True)
+class ChainQuote:
+    """One stored option quote of a chain: dollars per option share (None where absent)."""
+
+    symbol: str
+    strike: Decimal
+    is_call: bool
+    bid: Decimal | None
+    ask: Decimal | None
+    last: Decimal | None
+    timestamp: dt.datetime
+
+
+def option_chain_quotes(
+    *, chains: set[tuple[str, dt.date]]
+) -> dict[tuple[str, dt.date], list[ChainQuote]]:
+    """The stored quotes of every option on each (underlying symbol, expiry) chain, in one
+    query, ordered by strike: the chain behind an interpolated implied volatility."""
+    if not chains:
+        return {}
+    underlyings = {u for u, _ in chains}
+    expiries_ = {e for _, e in chains}
+    rows = (
+        Quote.objects.filter(
+            security__asset_type=AssetType.OPTION,
+            security__underlying_id__in=underlyings,
+            security__expiry__in=expiries_,
+        )
+        .select_related("security")
+        .order_by("security__strike", "security__symbol")
+    )
+    found: dict[tuple[str, dt.date], list[ChainQuote]] = defaultdict(list)
+    for quote in rows:
+        sec = quote.security
+        key = (sec.underlying_id or "", sec.expiry)
+        if key in chains and sec.strike is not None:
+            found[key].append(
+                ChainQuote(
+                    symbol=sec.symbol,
+                    strike=sec.strike,
+                    is_call=sec.option_right == "C",
+                    bid=quote.bid,
+                    ask=quote.ask,
+                    last=quote.last,
+                    timestamp=quote.timestamp,
+                )
+            )
+    return dict(found)
+
+
 def security_durations(*, symbols: Sequence[str]) -> dict[str, float]:
     """Modified duration (years) of the bond funds among ``symbols`` (reference data)."""
     return {
@@ -519,6 +570,24 @@ def closes_on(*, pairs: set[tuple[str, dt.date]]) -> dict[tuple[str, dt.date], D
         "security_id", "date", "close"
     )
     return {(symbol, date): close for symbol, date, close in rows if (symbol, date) in pairs}
+
+
+def session_opens_closes(
+    *, pairs: set[tuple[str, dt.date]]
+) -> dict[tuple[str, dt.date], tuple[Decimal | None, Decimal]]:
+    """Raw (open, close) in dollars of the bars for (symbol, session) pairs, in one query:
+    the official opening and closing values option settlement uses. Missing pairs absent;
+    a bar without an open has None there."""
+    symbols = {symbol for symbol, _ in pairs}
+    dates = {date for _, date in pairs}
+    rows = PriceBar.objects.filter(security_id__in=symbols, date__in=dates).values_list(
+        "security_id", "date", "open", "close"
+    )
+    return {
+        (symbol, date): (open_, close)
+        for symbol, date, open_, close in rows
+        if (symbol, date) in pairs
+    }
 
 
 def latest_closes(*, symbols: set[str], on_or_before: dt.date) -> dict[str, Decimal]:
@@ -914,3 +983,32 @@ def factor_etf_prices(*, symbols: Sequence[str] | None, days: int) -> dict[str, 
         },
         "warnings": warnings,
     }
+
+
+# ---- Listed expiries -------------------------------------------------------------------------
+
+
+def is_listed_expiry(root: str, day: dt.date) -> bool:
+    """True when ``day`` is a listed expiry of option root ``root`` (``VIX``/``^VIX``,
+    ``BRK.B``/``BRKB`` alike). The stored reference data decides for a root that has rows;
+    a root without any (a security added after the seed) follows the seed rule of
+    ``marketdata.expiries``. Two queries at most."""
+    key = expiries.normalize_root(root)
+    if ListedExpiry.objects.filter(root=key, expiry=day).exists():
+        return True
+    if ListedExpiry.objects.filter(root=key).exists():
+        return False
+    return expiries.is_listed_by_rule(key, day)
+
+
+def listed_expiries(root: str, start: dt.date, end: dt.date) -> list[dt.date]:
+    """The listed expiries of ``root`` from ``start`` to ``end`` inclusive, in order (the
+    stored rows, or the seed rule for a root without any; see :func:`is_listed_expiry`)."""
+    key = expiries.normalize_root(root)
+    if ListedExpiry.objects.filter(root=key).exists():
+        return list(
+            ListedExpiry.objects.filter(root=key, expiry__gte=start, expiry__lte=end)
+            .order_by("expiry")
+            .values_list("expiry", flat=True)
+        )
+    return list(expiries.listed_by_rule(key, start, end))

@@ -29,11 +29,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from marketdata import calendar
+from marketdata import calendar, expiries
 from marketdata.models import (
     AssetType,
     CorporateAction,
     CorporateActionType,
+    ListedExpiry,
     PriceBar,
     Quote,
     Security,
@@ -774,3 +775,38 @@ def import_csv_history(
             progress(name, result)
     summary["symbols"] = seen
     return summary
+
+
+# ---- Listed expiries -------------------------------------------------------------------------
+
+#: Asset types whose symbols are option roots (options on mutual funds do not exist).
+OPTIONABLE_TYPES = (AssetType.STOCK, AssetType.ETF, AssetType.INDEX)
+
+
+def listed_expiries_seed(
+    *,
+    roots: Iterable[str] | None = None,
+    start: dt.date = expiries.SEED_START,
+    end: dt.date | None = None,
+) -> int:
+    """Store the seed rule's expiries (``marketdata.expiries``) for ``roots`` (default:
+    every optionable root in the Security table) from ``start`` to ``end`` (default: three
+    years ahead). Idempotent: existing rows, edited ones included, are left as they are
+    (a rule date deleted in the admin comes back only if this is run again).
+    Returns the number of rows added."""
+    if roots is None:
+        roots = Security.objects.filter(asset_type__in=OPTIONABLE_TYPES).values_list(
+            "symbol", flat=True
+        )
+    end = end or _today() + dt.timedelta(days=round(365.25 * calendar.YEARS_AHEAD))
+    added = 0
+    for key in sorted({expiries.normalize_root(root) for root in roots}):
+        rows = [
+            ListedExpiry(root=key, expiry=day, kind=kind, source="rule")
+            for day, kind in expiries.listed_by_rule(key, start, end).items()
+        ]
+        with transaction.atomic():
+            before = ListedExpiry.objects.filter(root=key).count()
+            ListedExpiry.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+            added += ListedExpiry.objects.filter(root=key).count() - before
+    return added

@@ -18,7 +18,12 @@ from django.utils import timezone
 from marketdata import calendar
 from marketdata import services as marketdata_services
 from marketdata.occ import OptionContract
-from marketdata.selectors import closes_on, factor_etf_symbols, latest_closes
+from marketdata.selectors import (
+    closes_on,
+    factor_etf_symbols,
+    latest_closes,
+    listed_expiries,
+)
 from portfolios import services as portfolio_services
 from portfolios.models import Portfolio, PortfolioType, Position, Transaction, TransactionKind
 
@@ -126,25 +131,29 @@ DEMO_HOLDINGS: dict[str, tuple[tuple[str, int], ...]] = {
 
 @dataclass(frozen=True)
 class DemoOption:
-    """An option leg set relative to the seed date and the underlying's close, so it is live."""
+    """An option leg set relative to the seed date and the underlying's close, so it is live:
+    its expiry is the root's first listed expiry at least ``days_out`` calendar days after
+    the seed date (``marketdata.selectors.listed_expiries``: real dates only)."""
 
     underlying: str
     right: str  # "C" or "P"
     contracts: int  # signed
     moneyness: Decimal  # strike / spot before rounding
-    months_out: int  # expiry: the third Friday this many months after the seed date
+    days_out: int
     strike_step: Decimal
 
 
+#: Two legs expire within about two weeks of the seed date (META, TSLA), so the settlement
+#: job has something to do in a demo left running; the rest are one to three months out.
 DEMO_OPTIONS: tuple[DemoOption, ...] = (
-    DemoOption("SPY", "C", 20, Decimal("1.03"), 2, Decimal(5)),
-    DemoOption("QQQ", "C", 15, Decimal("1.04"), 2, Decimal(5)),
-    DemoOption("^VIX", "C", 50, Decimal("1.25"), 1, Decimal(1)),
-    DemoOption("NVDA", "C", 10, Decimal("1.05"), 3, Decimal(5)),
-    DemoOption("AAPL", "P", -10, Decimal("0.92"), 2, Decimal(5)),
-    DemoOption("MSFT", "P", -5, Decimal("0.92"), 2, Decimal(5)),
-    DemoOption("META", "P", -5, Decimal("0.90"), 1, Decimal(5)),
-    DemoOption("TSLA", "C", -5, Decimal("1.15"), 1, Decimal(5)),
+    DemoOption("SPY", "C", 20, Decimal("1.03"), 60, Decimal(5)),
+    DemoOption("QQQ", "C", 15, Decimal("1.04"), 60, Decimal(5)),
+    DemoOption("^VIX", "C", 50, Decimal("1.25"), 20, Decimal(1)),
+    DemoOption("NVDA", "C", 10, Decimal("1.05"), 90, Decimal(5)),
+    DemoOption("AAPL", "P", -10, Decimal("0.92"), 60, Decimal(5)),
+    DemoOption("MSFT", "P", -5, Decimal("0.92"), 60, Decimal(5)),
+    DemoOption("META", "P", -5, Decimal("0.90"), 7, Decimal(5)),
+    DemoOption("TSLA", "C", -5, Decimal("1.15"), 10, Decimal(5)),
 )
 
 #: Cash kept beside the positions at the first deposit (seed data, not a calculation).
@@ -155,27 +164,21 @@ DEMO_CASH_RESERVE: dict[str, Decimal] = {
 }
 
 
-def third_friday(year: int, month: int) -> dt.date:
-    first = dt.date(year, month, 1)
-    offset = (4 - first.weekday()) % 7
-    return first + dt.timedelta(days=offset + 14)
-
-
-def option_expiry(seed_date: dt.date, months_out: int) -> dt.date:
-    """The third Friday ``months_out`` months ahead, moved to the prior session if it is a
-    holiday (as the OCC does)."""
-    month_index = seed_date.month - 1 + months_out
-    expiry = third_friday(seed_date.year + month_index // 12, month_index % 12 + 1)
-    while not calendar.is_session(expiry):
-        expiry -= dt.timedelta(days=1)
-    return expiry
+def option_expiry(underlying: str, seed_date: dt.date, days_out: int) -> dt.date:
+    """The first listed expiry of ``underlying``'s options at least ``days_out`` days after
+    ``seed_date`` (the reference data; the VIX's are its Wednesday expiries)."""
+    start = seed_date + dt.timedelta(days=days_out)
+    listed = listed_expiries(underlying, start, start + dt.timedelta(days=62))
+    if not listed:
+        raise ValueError(f"no listed {underlying} expiry within two months of {start}")
+    return listed[0]
 
 
 def demo_option_symbol(leg: DemoOption, *, spot: Decimal, seed_date: dt.date) -> str:
     strike = (spot * leg.moneyness / leg.strike_step).quantize(Decimal(1)) * leg.strike_step
     contract = OptionContract(
         underlying=leg.underlying.lstrip("^"),
-        expiry=option_expiry(seed_date, leg.months_out),
+        expiry=option_expiry(leg.underlying, seed_date, leg.days_out),
         right=leg.right,
         strike=strike,
     )
@@ -286,6 +289,10 @@ def demo_market_data_seed(*, now: dt.datetime | None = None) -> DemoMarket:
     :func:`demo_symbols`, then the demo's option contracts struck from those closes."""
     seed_date = calendar.last_completed_session(now or timezone.now())
     marketdata_services.market_data_seed(symbols=demo_symbols(), end=seed_date)
+    # The option roots' listed expiries as stored reference data (editable in the admin).
+    marketdata_services.listed_expiries_seed(
+        roots=[*(leg.underlying for leg in DEMO_OPTIONS), *ZERO_DTE_TICKERS]
+    )
     option_symbols = _demo_option_symbols(seed_date)
     marketdata_services.market_data_seed(symbols=option_symbols, end=seed_date)
     return DemoMarket(seed_date, option_symbols)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from marketdata import services as marketdata_services
 from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
-from marketdata.selectors import price_snapshots
+from marketdata.selectors import is_listed_expiry, price_snapshots
 from portfolios.models import (
     Lot,
     Portfolio,
@@ -99,6 +99,16 @@ def _security_for(symbol: str, *, today: dt.date) -> tuple[Security, Any]:
         if contract.expiry < today:
             raise ValidationFailed(
                 {"symbol": [f"The option expired on {contract.expiry.isoformat()}"]}
+            )
+        # Only real expiries (issue 11, h7): the root's listed dates are reference data.
+        if not is_listed_expiry(contract.underlying, contract.expiry):
+            raise ValidationFailed(
+                {
+                    "symbol": [
+                        f"{contract.expiry.isoformat()} is not a listed expiry "
+                        f"for {contract.underlying} options"
+                    ]
+                }
             )
         try:
             security = marketdata_services.option_security_ensure(symbol=contract.occ_symbol)

@@ -6,11 +6,15 @@ computed yet is ``null`` with a reason in ``warnings``; nothing is made up.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from django.utils import timezone
+
+from marketdata import calendar
 from marketdata.selectors import active_factors, price_snapshots
 from portfolios import reports as portfolio_reports
 from portfolios.selectors import (
@@ -49,6 +53,17 @@ if TYPE_CHECKING:  # types only: rows come from the owning apps' selectors
     from risk.models import PortfolioRiskMetrics, PositionGreeks
 
 NOT_RUN = "the {job} batch has not run for this portfolio yet"
+
+
+def days_to_expiry(expiry: dt.date | None, *, today: dt.date | None = None) -> int | None:
+    """Calendar days from today (the valuation date, New York's) to ``expiry``; never from
+    the date of the last Greeks batch, which may be days old."""
+    if expiry is None:
+        return None
+    today = today or timezone.now().astimezone(calendar.EASTERN).date()
+    return (expiry - today).days
+
+
 SPEC_FACTOR_KEYS = (
     "market",
     "size",
@@ -138,7 +153,7 @@ def greeks_report(
                 "underlying_price": g.underlying_price if g else None,
                 "strike_price": float(p.strike) if p.strike is not None else None,
                 "expiration_date": p.expiry,
-                "days_to_expiry": (p.expiry - g.calculation_date).days if g and p.expiry else None,
+                "days_to_expiry": days_to_expiry(p.expiry),
                 "time_to_expiry_years": g.time_to_expiry_years if g else None,
                 "calculation_date": g.calculation_date if g else None,
                 "last_updated": g.calculated_at if g else None,
@@ -724,9 +739,7 @@ def position_risk_blocks(position: Position) -> dict[str, Any]:
                 "implied_volatility": g.implied_volatility,
                 "volatility_source": g.volatility_source,
                 "underlying_price": g.underlying_price,
-                "days_to_expiry": (position.expiry - g.calculation_date).days
-                if position.expiry
-                else None,
+                "days_to_expiry": days_to_expiry(position.expiry),
                 "last_updated": g.calculated_at,
             }
         else:

@@ -321,6 +321,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- Market data and risk ---------------------------------------------------------------------
 RISK_FREE_RATE: float = env.float("RISK_FREE_RATE", default=0.04)
+# An option quote gives its own implied volatility only with a mid of at least this many
+# dollars per share and a spread of at most this fraction of the mid; otherwise the chain's
+# IV interpolated in strike is used (RISK-MODEL.md, "A one-tick quote is not an IV").
+OPTION_IV_MIN_PRICE: float = env.float("OPTION_IV_MIN_PRICE", default=0.05)
+OPTION_IV_MAX_SPREAD_FRACTION: float = env.float("OPTION_IV_MAX_SPREAD_FRACTION", default=0.5)
 MARKET_DATA_PROVIDERS: list[str] = env.list("MARKET_DATA_PROVIDERS", default=["simulated"])
 MARKET_DATA_HISTORY_YEARS: int = env.int(
     "MARKET_DATA_HISTORY_YEARS", default=3

@@ -431,6 +431,8 @@ def test_registry_names_are_the_specs() -> None:
         "data_quality_assessment",
         "data_quality_refresh",
         "full_portfolio_calculation",
+        # Added by issue 11: option settlement at expiry (portfolios/jobs.py).
+        "option_settlement",
     }
     assert set(RISK_STEPS) < set(registry.job_names())
 

@@ -10,7 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from marketdata.expiries import vix_monthly
 from marketdata.models import PriceBar, Quote, Security
+from marketdata.selectors import is_listed_expiry
 from portfolios.demo import DEMO_HOLDINGS, DEMO_OPTIONS
 from portfolios.models import Lot, Portfolio, Position, Transaction
 
@@ -64,6 +66,12 @@ def test_seed_demo_twice_leaves_the_same_state(monkeypatch: pytest.MonkeyPatch) 
         "SP",
     ]
     assert all(expiry > NOW.date() for expiry in options.values_list("expiry", flat=True))
+    # Real expiries only (the VIX's are its Wednesday-or-earlier expiries, never the third
+    # Friday), and two legs expire within about two weeks, so settlement has work to do.
+    expiries = dict(options.values_list("underlying_symbol", "expiry"))
+    assert all(is_listed_expiry(root, day) for root, day in expiries.items())
+    assert expiries["VIX"] == vix_monthly(2026, 12) == dt.date(2026, 12, 16)
+    assert sorted((day - NOW.date()).days for day in expiries.values())[:2] == [7, 9]
     for email, holdings in DEMO_HOLDINGS.items():
         book = dict(
             Position.objects.filter(portfolio__owner__email=email, multiplier=1).values_list(

@@ -24,7 +24,8 @@ class GreeksRowSerializer(serializers.Serializer):
     quantity = serializers.FloatField()
     greeks = GreeksBlockSerializer(allow_null=True)
     volatility_source = serializers.CharField(
-        allow_null=True, help_text="implied_quote or realized_ewma"
+        allow_null=True,
+        help_text="implied_quote, chain (the chain's IV interpolated in strike) or realized_ewma",
     )
     model = serializers.CharField(allow_null=True)
     option_price = serializers.FloatField(allow_null=True)

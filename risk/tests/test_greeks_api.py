@@ -10,12 +10,21 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 from vollib.black_scholes_merton.greeks import analytical as vollib_greeks
+from vollib.black_scholes_merton.implied_volatility import implied_volatility as vollib_iv
 
 from accounts.tokens import issue_for_new_session
 from marketdata import calendar
+from marketdata.models import AssetType, Quote, Security
 from portfolios import services
 from portfolios.models import Portfolio
-from portfolios.tests.conftest import AAPL_PUT, SPY_CALL, TODAY, YESTERDAY, market  # noqa: F401
+from portfolios.tests.conftest import (  # noqa: F401
+    AAPL_PUT,
+    SPY_CALL,
+    TODAY,
+    YESTERDAY,
+    market,
+    put_prices,
+)
 from risk.models import PositionGreeks
 from risk.services import greeks_for_portfolio
 from tests.contract import SIGMASIGHT, assert_error_envelope, assert_matches_example, spec_example
@@ -85,7 +94,9 @@ def test_greeks_endpoint(auth_client: APIClient, options_book: Portfolio) -> Non
     assert body["portfolio_greeks"]["net_delta_exposure"] == pytest.approx(
         call.delta_dollars + put.delta_dollars + 100 * 175.25
     )
-    assert rows[SPY_CALL]["days_to_expiry"] == (dt.date(2026, 12, 18) - TODAY).days
+    # Counted from today (New York's date), not from the batch's calculation date.
+    today = timezone.now().astimezone(calendar.EASTERN).date()
+    assert rows[SPY_CALL]["days_to_expiry"] == (dt.date(2026, 12, 18) - today).days
     one = auth_client.get(
         f"/api/v1/data/greeks/{options_book.id}", {"position_id": rows[AAPL_PUT]["position_id"]}
     )
@@ -108,3 +119,77 @@ def test_greeks_of_another_users_portfolio_is_404(options_book: Portfolio, make_
     response = client.get(f"/api/v1/data/greeks/{options_book.id}")
     assert response.status_code == 404
     assert_error_envelope(response.json(), code="NOT_FOUND")
+
+
+def test_time_to_expiry_runs_from_the_valuation_time_not_an_old_quote(
+    options_book: Portfolio,
+) -> None:
+    """A quote stamped ten days before the valuation time (TODAY's close): T is the 24 days
+    from that close to the 2026-12-18 close, not the 34 days from the quote's stamp."""
+    close = calendar.session_close_utc(TODAY)
+    Quote.objects.filter(security_id=SPY_CALL).update(timestamp=close - dt.timedelta(days=10))
+    greeks_for_portfolio(options_book, now=AFTER_CLOSE)
+    call = PositionGreeks.objects.get(position__security_id=SPY_CALL)
+    assert call.time_to_expiry_years * 525_600 == pytest.approx(24 * 1440, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("bid", "ask"),
+    [("0.00", "0.01"), ("2.00", "6.40")],  # a one-tick quote; a spread of 105% of the mid
+)
+def test_a_one_tick_quote_uses_the_chains_iv_interpolated_in_strike(
+    options_book: Portfolio, bid: str, ask: str
+) -> None:
+    """The SPY 550 call's own quote is not an IV: its volatility is the linear interpolation
+    in strike of the 540 and 560 calls' IVs, each solved (here by vollib) from its mid."""
+    spy = Security.objects.get(symbol="SPY")
+    for strike, mid in ((540, "13.00"), (560, "2.00")):
+        put_prices(
+            f"SPY261218C00{strike}000",
+            mid,
+            mid,
+            asset_type=AssetType.OPTION,
+            underlying=spy,
+            option_right="C",
+            strike=D(strike),
+            expiry=dt.date(2026, 12, 18),
+            multiplier=100,
+            sector=None,
+        )
+    # A one-tick wing quote in the chain is left out of it as well.
+    put_prices(
+        "SPY261218C00600000",
+        "0.01",
+        "0.01",
+        asset_type=AssetType.OPTION,
+        underlying=spy,
+        option_right="C",
+        strike=D(600),
+        expiry=dt.date(2026, 12, 18),
+        multiplier=100,
+        sector=None,
+    )
+    Quote.objects.filter(security_id="SPY261218C00600000").update(bid=D(0), ask=D("0.01"))
+    Quote.objects.filter(security_id=SPY_CALL).update(bid=D(bid), ask=D(ask))
+    greeks_for_portfolio(options_book, now=AFTER_CLOSE)
+    call = PositionGreeks.objects.get(position__security_id=SPY_CALL)
+    t = calendar.minutes_to_expiry(calendar.session_close_utc(TODAY), dt.date(2026, 12, 18))
+    t /= 525_600
+    iv540 = vollib_iv(13.00, 550.0, 540.0, t, call.rate, 0.0, "c")
+    iv560 = vollib_iv(2.00, 550.0, 560.0, t, call.rate, 0.0, "c")
+    assert call.volatility_source == "chain"
+    assert call.implied_volatility == pytest.approx((iv540 + iv560) / 2, abs=1e-6)
+    assert any("interpolated in strike (2 quotes)" in w for w in call.warnings)
+    assert any("gives no implied volatility of its own" in w for w in call.warnings)
+    args = ("c", 550.0, 550.0, t, call.rate, call.implied_volatility, 0.0)
+    assert call.delta == pytest.approx(vollib_greeks.delta(*args), abs=1e-8)
+
+
+def test_a_one_tick_quote_without_a_chain_falls_back_to_realized_volatility(
+    options_book: Portfolio,
+) -> None:
+    Quote.objects.filter(security_id=SPY_CALL).update(bid=D("0.00"), ask=D("0.01"))
+    greeks_for_portfolio(options_book, now=AFTER_CLOSE)
+    call = PositionGreeks.objects.get(position__security_id=SPY_CALL)
+    assert call.volatility_source == "realized_ewma", call.warnings
+    assert any("gives no implied volatility of its own" in w for w in call.warnings)
