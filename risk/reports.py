@@ -6,14 +6,19 @@ computed yet is ``null`` with a reason in ``warnings``; nothing is made up.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from django.utils import timezone
+
+from marketdata import calendar
 from marketdata.selectors import active_factors, price_snapshots
 from portfolios import reports as portfolio_reports
 from portfolios.selectors import (
+    external_cash_flows,
     open_positions,
     portfolio_book,
     portfolio_for_user,
@@ -252,18 +257,19 @@ def aggregations_report(
             "Concentration, Greeks, factors and performance are null: "
             + NOT_RUN.format(job="risk_metrics")
         )
-    cost = sum((m.valuation.total_cost for m in book.open_positions), Decimal(0))
-    previous_value = book.total_value - book.day_change
+    total_value, day_change = book.total_value_or_null, book.day_change_or_null
+    previous_value = None if total_value is None or day_change is None else total_value - day_change
     body: dict[str, Any] = {
         "portfolio_id": portfolio.id,
         "basic_aggregations": {
-            "total_value": money(book.total_value),
+            "total_value": money(total_value),
             "cash_balance": money(book.cash_balance),
-            "invested_value": money(book.positions_value),
-            "total_pnl": money(book.unrealized_pnl + book.realized_pnl),
-            "total_pnl_percent": percent(book.unrealized_pnl + book.realized_pnl, cost),
-            "day_change": money(book.day_change),
-            "day_change_percent": percent(book.day_change, previous_value),
+            "invested_value": money(book.positions_value_or_null),
+            "total_pnl": money(book.total_pnl_or_null),
+            # Of the gross cost basis Σ |quantity × entry × multiplier| of open positions.
+            "total_pnl_percent": percent(book.total_pnl_or_null, book.gross_cost_basis),
+            "day_change": money(day_change),
+            "day_change_percent": percent(day_change, previous_value),
         },
         "position_breakdown": {
             "by_type": value_groups(
@@ -381,7 +387,19 @@ def risk_summary_report(
     warnings = list(book.warnings)
     if metrics is None:
         warnings.append("Risk figures are null: " + NOT_RUN.format(job="risk_metrics"))
-    value = float(metrics.portfolio_value) if metrics else float(book.total_value)
+    # One mark: the value reported is the book's, as on /complete, overview and aggregations;
+    # VaR percentages are of the value the VaR was computed on (the batch's).
+    book_value = book.total_value_or_null
+    value = (
+        float(metrics.portfolio_value)
+        if metrics
+        else (float(book_value) if book_value is not None else 0.0)
+    )
+    if metrics and book_value is not None and abs(book_value - metrics.portfolio_value) >= 0.01:
+        warnings.append(
+            f"Risk figures were computed on a value of {metrics.portfolio_value}; the book is "
+            f"worth {money(book_value)} now (prices moved since {metrics.calculated_at:%Y-%m-%d %H:%M} UTC)"
+        )
     perf = performance_of(metrics)
     stress = stress_results_on(portfolio, metrics.calculation_date) if metrics else {}
     if metrics and not stress:
@@ -425,7 +443,7 @@ def risk_summary_report(
     return {
         "portfolio_id": portfolio.id,
         "risk_summary": {
-            "portfolio_value": round(value, 2),
+            "portfolio_value": money(book_value),
             "confidence_level": confidence,
             "calculation_date": metrics.calculation_date if metrics else None,
             "lookback_period": metrics.lookback_days if metrics else None,
@@ -512,32 +530,81 @@ def data_quality_report_for_user(*, user: User, portfolio_id: Any) -> dict[str, 
 # ---- /analytics/ -------------------------------------------------------------------------------
 
 
+def _period_pnl(
+    *, portfolio: Portfolio, nav_now: Decimal | None, start: dt.date, name: str
+) -> tuple[Decimal | None, list[str]]:
+    """P&L since the close of ``start`` (the last day before the period): NAV now − NAV at
+    that close − deposits net of withdrawals after it. Realized, unrealized, dividends and
+    fees all move the NAV; external cash flows do not count as P&L."""
+    if nav_now is None:
+        return None, [f"pnl.{name} is null: the current value is null (unpriced positions)"]
+    before = portfolio_book(portfolio=portfolio, as_of=start)
+    nav_then = before.total_value_or_null
+    if nav_then is None:
+        return None, [
+            f"pnl.{name} is null: no close on or before {start.isoformat()} for "
+            + ", ".join(sorted(set(before.unpriced)))
+        ]
+    flows = sum(
+        (amount for day, amount in external_cash_flows(portfolio=portfolio).items() if day > start),
+        Decimal(0),
+    )
+    return nav_now - nav_then - flows, []
+
+
 def overview_report(*, user: User, portfolio_id: Any) -> dict[str, Any]:
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
     book = portfolio_book(portfolio=portfolio)
-    values = [m.valuation.market_value or Decimal(0) for m in book.open_positions]
-    long_exposure = sum((v for v in values if v > 0), Decimal(0))
-    short_exposure = sum((v for v in values if v < 0), Decimal(0))
-    total = book.total_value
+    warnings = list(book.warnings)
+    values = [m.valuation.market_value for m in book.open_positions]
+    sides = [m.position.quantity > 0 for m in book.open_positions]
+    # An unpriced position leaves its own side unknown (its sign is its quantity's).
+    long_unknown = any(v is None and up for v, up in zip(values, sides, strict=True))
+    short_unknown = any(v is None and not up for v, up in zip(values, sides, strict=True))
+    long_exposure = (
+        None if long_unknown else sum((v for v in values if v is not None and v > 0), Decimal(0))
+    )
+    short_exposure = (
+        None if short_unknown else sum((v for v in values if v is not None and v < 0), Decimal(0))
+    )
+    both = long_exposure is not None and short_exposure is not None
+    gross = long_exposure - short_exposure if both else None  # type: ignore[operator]
+    net = long_exposure + short_exposure if both else None  # type: ignore[operator]
+    total = book.total_value_or_null
+    today = timezone.now().astimezone(calendar.EASTERN).date()
+    year_start = dt.date(today.year - 1, 12, 31)
+    month_start = today.replace(day=1) - dt.timedelta(days=1)
+    ytd, ytd_warnings = _period_pnl(
+        portfolio=portfolio, nav_now=total, start=year_start, name="ytd_pnl"
+    )
+    mtd, mtd_warnings = _period_pnl(
+        portfolio=portfolio, nav_now=total, start=month_start, name="mtd_pnl"
+    )
+    warnings += ytd_warnings + mtd_warnings
+    equity = sum(external_cash_flows(portfolio=portfolio).values(), Decimal(0))
     return {
         "portfolio_id": portfolio.id,
         "total_value": money(total),
+        "net_asset_value": money(total),
         "cash_balance": money(book.cash_balance),
+        "equity_balance": money(equity),
         "exposures": {
             "long_exposure": money(long_exposure),
             "short_exposure": money(short_exposure),
-            "gross_exposure": money(long_exposure - short_exposure),
-            "net_exposure": money(long_exposure + short_exposure),
+            "gross_exposure": money(gross),
+            "net_exposure": money(net),
             "long_percentage": percent(long_exposure, total),
             "short_percentage": percent(short_exposure, total),
-            "gross_percentage": percent(long_exposure - short_exposure, total),
-            "net_percentage": percent(long_exposure + short_exposure, total),
+            "gross_percentage": percent(gross, total),
+            "net_percentage": percent(net, total),
         },
         "pnl": {
-            "total_pnl": money(book.unrealized_pnl + book.realized_pnl),
-            "unrealized_pnl": money(book.unrealized_pnl),
+            "total_pnl": money(book.total_pnl_or_null),
+            "unrealized_pnl": money(book.unrealized_pnl_or_null),
             "realized_pnl": money(book.realized_pnl),
-            "day_change": money(book.day_change),
+            "day_change": money(book.day_change_or_null),
+            "ytd_pnl": money(ytd),
+            "mtd_pnl": money(mtd),
         },
         "position_count": {
             "total_positions": len(book.open_positions),
@@ -554,7 +621,7 @@ def overview_report(*, user: User, portfolio_id: Any) -> dict[str, Any]:
             "option_count": sum(1 for m in book.open_positions if m.position.is_option),
         },
         "last_updated": book.last_updated,
-        "warnings": book.warnings,
+        "warnings": warnings,
     }
 
 
