@@ -149,7 +149,12 @@ def greeks_report(
             }
         )
     if position_id is not None and not rows:
-        raise PositionNotFound()
+        stock = next((p for p in positions if p.id == position_id), None)
+        if stock is None:
+            raise PositionNotFound()
+        rows.append(_stock_greeks_row(stock, spots.get(stock.security_id)))
+        if stock.security_id not in spots:
+            warnings.append(f"No price for {stock.security_id}: its delta dollars are null")
     with_greeks = [p for p in options if p.id in greeks]
     stamps = [greeks[p.id].calculated_at for p in with_greeks]
     options_only = greek_totals(options, greeks, spots)
@@ -176,6 +181,38 @@ def greeks_report(
             "net_delta_exposure": "dollars",
         },
         "warnings": warnings,
+    }
+
+
+def _stock_greeks_row(p: Position, spot: float | None) -> dict[str, Any]:
+    """A stock, ETF or fund as a Greeks row: delta 1 per share and no other Greek, so its
+    delta is its quantity and its delta dollars its market value (quantity × spot)."""
+    return {
+        "position_id": p.id,
+        "symbol": p.security_id,
+        "position_type": p.presented_type,
+        "quantity": float(p.quantity),
+        "greeks": {
+            "delta": 1.0,
+            "gamma": 0.0,
+            "theta": 0.0,
+            "vega": 0.0,
+            "rho": 0.0,
+            "implied_volatility": None,
+        },
+        "volatility_source": None,
+        "model": "linear",
+        "option_price": None,
+        "delta_dollars": float(p.quantity) * spot if spot is not None else None,
+        "underlying_symbol": p.security_id,
+        "underlying_price": spot,
+        "strike_price": None,
+        "expiration_date": None,
+        "days_to_expiry": None,
+        "time_to_expiry_years": None,
+        "calculation_date": None,
+        "last_updated": None,
+        "warnings": [],
     }
 
 

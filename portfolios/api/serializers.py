@@ -278,7 +278,10 @@ class GroupingsSerializer(serializers.Serializer):
 class PositionSummarySerializer(serializers.Serializer):
     portfolio_id = serializers.UUIDField()
     summary_statistics = SummaryStatisticsSerializer()
-    position_summary = PositionSummaryItemSerializer(many=True)
+    position_summary = PositionSummaryItemSerializer(
+        many=True, help_text="One page (sort/page/limit)"
+    )
+    pagination = PaginationSerializer()
     groupings = GroupingsSerializer()
     performance_metrics = PerformanceSerializer()
     last_updated = serializers.DateTimeField(allow_null=True)

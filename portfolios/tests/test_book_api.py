@@ -396,3 +396,68 @@ def test_historical_returns_use_the_spec_key_in_schema_and_response(
     assert schema.status_code == 200, schema.content[:200]
     components = schema.json()["components"]["schemas"]
     assert set(components["ReturnPoint"]["properties"]) == {"date", "return"}
+
+
+# ---- issue 11: sorting, pagination and error locations ---------------------------------------
+
+
+def test_positions_details_sorts_on_its_documented_columns(
+    auth_client: APIClient, book: Portfolio
+) -> None:
+    url = "/api/v1/data/positions/details"
+    pid = str(book.id)
+    body = auth_client.get(url, {"portfolio_id": pid, "sort": "market_value"}).json()
+    # 17,525 (AAPL), −18,000 (XOM), 2,100 (call), −1,050 (put), ascending.
+    assert [r["symbol"] for r in body["data"]] == ["XOM", AAPL_PUT, SPY_CALL, "AAPL"]
+    body = auth_client.get(
+        url, {"portfolio_id": pid, "sort": "unrealized_pnl_percent", "order": "desc"}
+    ).json()
+    values = [r["unrealized_pnl_percent"] for r in body["data"]]
+    assert values == sorted(values, reverse=True)
+    body = auth_client.get(url, {"portfolio_id": pid, "sort": "symbol", "limit": 2, "page": 2})
+    assert [r["symbol"] for r in body.json()["data"]] == [SPY_CALL, "XOM"]
+    assert body.json()["pagination"]["total_items"] == 4
+    bad = auth_client.get(url, {"portfolio_id": pid, "sort": "bogus"})
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["query", "sort"]
+    assert "market_value" in bad.json()["detail"][0]["msg"]
+
+
+def test_positions_summary_honours_sort_page_and_limit(
+    auth_client: APIClient, book: Portfolio
+) -> None:
+    url = f"/api/v1/data/portfolios/{book.id}/positions/summary"
+    body = auth_client.get(url, {"sort": "weight", "order": "desc", "limit": 2}).json()
+    assert [r["symbol"] for r in body["position_summary"]] == ["XOM", "AAPL"]
+    assert body["pagination"] == {
+        "page": 1,
+        "limit": 2,
+        "total_pages": 2,
+        "total_items": 4,
+        "has_next": True,
+        "has_prev": False,
+    }
+    second = auth_client.get(url, {"sort": "weight", "order": "desc", "limit": 2, "page": 2})
+    assert [r["symbol"] for r in second.json()["position_summary"]] == [SPY_CALL, AAPL_PUT]
+    # The statistics still cover every position.
+    assert second.json()["summary_statistics"]["active_positions"] == 4
+    bad = auth_client.get(url, {"page": 0})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "page"]
+
+
+def test_portfolios_list_sorts(auth_client: APIClient, book: Portfolio) -> None:
+    services.portfolio_create(
+        owner=book.owner, name="A second", description="", currency="USD", portfolio_type="HNW"
+    )
+    body = auth_client.get("/api/v1/data/portfolios", {"sort": "name"}).json()
+    names = [r["name"] for r in body["data"]]
+    assert names == sorted(names)
+    body = auth_client.get("/api/v1/data/portfolios", {"sort": "total_value", "order": "desc"})
+    values = [r["total_value"] for r in body.json()["data"]]
+    assert values == sorted(values, reverse=True)
+
+
+def test_an_unknown_symbol_in_the_path_is_located_in_the_path(auth_client: APIClient) -> None:
+    response = auth_client.get("/api/v1/data/prices/historical/NOSUCHSYM")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["path", "symbol_or_position_id"]
