@@ -301,8 +301,8 @@ class MetricsSerializer(serializers.Serializer):
 
 class FactorAnalyticsSerializer(serializers.Serializer):
     portfolio_id = serializers.UUIDField()
-    factors = serializers.ListField(
-        child=serializers.DictField(),
+    factors = DollarKeysList(
+        dollar_keys=("dollar_exposure",),
         help_text="key, name, etf_symbol, exposure, dollar_exposure, risk_contribution",
     )
     portfolio_exposures = _dict("{factor: exposure}", True)

@@ -17,7 +17,7 @@ def Money(**kwargs: object) -> serializers.DecimalField:
     """Dollars, rounded to cents, sent as a JSON number."""
     kwargs.setdefault("help_text", "US dollars")
     return serializers.DecimalField(
-        max_digits=22, decimal_places=2, coerce_to_string=False, **kwargs
+        max_digits=22, decimal_places=2, coerce_to_string=False, rounding=ROUND_HALF_UP, **kwargs
     )
 
 
