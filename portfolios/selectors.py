@@ -349,6 +349,11 @@ def portfolio_book(
             if snapshot is None:
                 unpriced.append(position.security_id)
                 warnings.append(f"No price for {position.security_id}: its value is null")
+            elif previous is None:
+                warnings.append(
+                    f"No previous close for {position.security_id}: its day change, and the "
+                    "portfolio's, are null"
+                )
         else:  # closed: valued at its exit, nothing left at risk
             price, previous = position.exit_price, None
         valuation = value_position(

@@ -225,7 +225,12 @@ def factors_report(*, user: User, portfolio_id: Any, position_id: Any = None) ->
     positions = [m.position for m in book.open_positions]
     exposures = latest_exposures(positions)
     metrics = latest_metrics(portfolio)
-    gross = sum((abs(m.valuation.market_value or 0) for m in book.open_positions), Decimal(0))
+    # Weights are of gross exposure, unknown while a position has no price.
+    gross = (
+        None
+        if book.unpriced
+        else sum((abs(m.valuation.market_value or 0) for m in book.open_positions), Decimal(0))
+    )
     warnings = list(book.warnings)
     rows = []
     for m in book.open_positions:

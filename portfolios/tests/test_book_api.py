@@ -461,3 +461,33 @@ def test_an_unknown_symbol_in_the_path_is_located_in_the_path(auth_client: APICl
     response = auth_client.get("/api/v1/data/prices/historical/NOSUCHSYM")
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["path", "symbol_or_position_id"]
+
+
+def test_read_endpoints_run_a_constant_number_of_queries(
+    auth_client: APIClient, book: Portfolio, django_assert_max_num_queries: Any
+) -> None:
+    """The overview reads three books (now, the year's and the month's start); the bound
+    does not move with 30 more positions."""
+    from portfolios.tests.conftest import put_prices
+
+    urls = (
+        f"/api/v1/analytics/portfolio/{book.id}/overview",
+        f"/api/v1/data/portfolios/{book.id}/positions/summary?sort=weight",
+        f"/api/v1/data/positions/details?portfolio_id={book.id}&sort=market_value",
+        f"/api/v1/data/portfolios/{book.id}/aggregations",
+    )
+    for round_ in range(2):
+        for url in urls:
+            with django_assert_max_num_queries(24):
+                assert auth_client.get(url).status_code == 200, url
+        if round_ == 0:
+            for i in range(30):
+                put_prices(f"Q{i}", "10", "11")
+                services.position_open(
+                    portfolio=book,
+                    symbol=f"Q{i}",
+                    quantity=D(1),
+                    entry_price=D(10),
+                    entry_date=YESTERDAY,
+                    today=TODAY,
+                )
