@@ -421,8 +421,15 @@ def _risk_warnings(
 
 
 def risk_summary_report(
-    *, user: User, portfolio_id: Any, confidence: int, method: str = "historical"
+    *,
+    user: User,
+    portfolio_id: Any,
+    confidence: int,
+    method: str = "historical",
+    components_limit: int | None = 20,
 ) -> dict[str, Any]:
+    """``/risk-summary``; ``component_var`` holds the ``components_limit`` largest losses
+    (None: every position), as API-CONVENTIONS states."""
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
     metrics, var_row = metrics_with_var_rows(portfolio, method)
     book = portfolio_book(portfolio=portfolio)
@@ -480,6 +487,12 @@ def risk_summary_report(
             }
         )
     components.sort(key=lambda r: r["component_var"] or 0)
+    if components_limit is not None and len(components) > components_limit:
+        warnings.append(
+            f"component_var lists the {components_limit} largest of {len(components)} "
+            "components; components_limit=all lists every one"
+        )
+        components = components[:components_limit]
     g = greeks_of(metrics)
     sectors = value_groups(book.open_positions, position_sector)
     return {

@@ -184,6 +184,19 @@ class RiskSummaryQuerySerializer(MethodQuerySerializer):
     confidence_level = serializers.ChoiceField(
         choices=[95, 99], required=False, default=95, help_text="Percent"
     )
+    components_limit = serializers.CharField(
+        required=False,
+        default="20",
+        max_length=6,
+        help_text="Largest component_var rows returned: a whole number from 1, or 'all'",
+    )
+
+    def validate_components_limit(self, value: str) -> int | None:
+        if value == "all":
+            return None
+        if not value.isascii() or not value.isdigit() or int(value) < 1:
+            raise serializers.ValidationError("Use a whole number of at least 1, or 'all'")
+        return int(value)
 
 
 class RiskSummarySerializer(serializers.Serializer):
