@@ -65,8 +65,18 @@ def portfolio_list(*, user: User, portfolio_ids: list[Any] | None = None) -> lis
             "positions_count": row.positions_count,
             "cash_balance": money(row.cash_balance),
             "total_value": money(row.total_value),
+            "unpriced": row.unpriced,  # for the list's warnings; not a field of the item
         }
         for row in portfolios_for_user(user=user, portfolio_ids=portfolio_ids)
+    ]
+
+
+def portfolio_list_warnings(rows: list[dict[str, Any]]) -> list[str]:
+    """Why a listed portfolio's total_value is null."""
+    return [
+        f"{row['name']}: total_value is null: no price for {', '.join(row['unpriced'])}"
+        for row in rows
+        if row["unpriced"]
     ]
 
 

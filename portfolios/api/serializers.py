@@ -37,6 +37,7 @@ class PortfolioListItemSerializer(serializers.Serializer):
 class PortfolioListSerializer(serializers.Serializer):
     data = PortfolioListItemSerializer(many=True)
     pagination = PaginationSerializer()
+    warnings = Warnings(help_text="Why a listed total_value is null")
 
 
 # ---- /data/portfolio/{id}/complete ------------------------------------------------------------

@@ -78,7 +78,12 @@ class PortfolioListView(APIView):
             page=params["page"],
             limit=params["limit"],
         )
-        return Response(s.PortfolioListSerializer({"data": rows, "pagination": pagination}).data)
+        body = {
+            "data": rows,
+            "pagination": pagination,
+            "warnings": reports.portfolio_list_warnings(rows),
+        }
+        return Response(s.PortfolioListSerializer(body).data)
 
 
 class PortfolioCompleteView(APIView):

@@ -259,8 +259,11 @@ def test_an_unpriced_position_makes_every_total_null_with_a_warning(
     row = next(r for r in complete["positions"] if r["symbol"] == "NOPX")
     assert row["market_value"] is None and row["current_price"] is None
 
-    listed = auth_client.get("/api/v1/data/portfolios").json()["data"][0]
+    listing = auth_client.get("/api/v1/data/portfolios").json()
+    listed = listing["data"][0]
     assert listed["total_value"] is None and listed["cash_balance"] == 103975.00
+    assert "unpriced" not in listed
+    assert any("NOPX" in w for w in listing["warnings"])
 
     details = auth_client.get("/api/v1/data/positions/details", {"portfolio_id": str(pid)}).json()
     assert details["summary"]["total_market_value"] is None
