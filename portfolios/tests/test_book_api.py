@@ -273,6 +273,7 @@ def test_an_unpriced_position_makes_every_total_null_with_a_warning(
     positions = auth_client.get(f"/api/v1/data/portfolios/{pid}/positions/summary").json()
     stats = positions["summary_statistics"]
     assert stats["total_market_value"] is None and stats["total_unrealized_pnl_percent"] is None
+    assert all(r["weight"] is None for r in positions["position_summary"])
     by_type = positions["groupings"]["by_position_type"]
     assert by_type["LONG"]["value"] is None and by_type["LONG"]["percentage"] is None
     assert by_type["SHORT"]["value"] == -18000.00  # known, but its base is not
