@@ -65,8 +65,18 @@ def portfolio_list(*, user: User, portfolio_ids: list[Any] | None = None) -> lis
             "positions_count": row.positions_count,
             "cash_balance": money(row.cash_balance),
             "total_value": money(row.total_value),
+            "unpriced": row.unpriced,  # for the list's warnings; not a field of the item
         }
         for row in portfolios_for_user(user=user, portfolio_ids=portfolio_ids)
+    ]
+
+
+def portfolio_list_warnings(rows: list[dict[str, Any]]) -> list[str]:
+    """Why a listed portfolio's total_value is null."""
+    return [
+        f"{row['name']}: total_value is null: no price for {', '.join(row['unpriced'])}"
+        for row in rows
+        if row["unpriced"]
     ]
 
 
@@ -76,6 +86,19 @@ def portfolio_item(*, user: User, portfolio_id: Any) -> dict[str, Any]:
     if not rows:
         raise PortfolioNotFound()
     return rows[0]
+
+
+def open_quantity(position: Position) -> float:
+    """What is held now: 0 for a closed position (what it held stays in its lots and
+    transactions)."""
+    return float(position.quantity) if position.is_active else 0.0
+
+
+def _sum_or_null(values: list[Decimal | None]) -> Decimal | None:
+    """Σ values, or null when one is unknown (an unpriced position is not worth $0)."""
+    if any(v is None for v in values):
+        return None
+    return sum((v for v in values if v is not None), Decimal(0))
 
 
 def _complete_position(m: MarkedPosition) -> dict[str, Any]:
@@ -109,13 +132,13 @@ def portfolio_complete(
         body["positions"] = [_complete_position(m) for m in book.open_positions]
     if "summary" in chosen:
         body["summary"] = {
-            "total_value": money(book.total_value),
+            "total_value": money(book.total_value_or_null),
             "cash_balance": money(book.cash_balance),
-            "positions_value": money(book.positions_value),
-            "total_pnl": money(book.unrealized_pnl + book.realized_pnl),
-            "unrealized_pnl": money(book.unrealized_pnl),
+            "positions_value": money(book.positions_value_or_null),
+            "total_pnl": money(book.total_pnl_or_null),
+            "unrealized_pnl": money(book.unrealized_pnl_or_null),
             "realized_pnl": money(book.realized_pnl),
-            "day_change": money(book.day_change),
+            "day_change": money(book.day_change_or_null),
             "positions_count": len(book.open_positions),
         }
     if "market_data" in chosen:
@@ -136,7 +159,7 @@ def _detail_row(m: MarkedPosition) -> dict[str, Any]:
         "symbol": p.security_id,
         "position_type": p.presented_type,
         "stored_type": p.position_type,
-        "quantity": float(p.quantity),
+        "quantity": open_quantity(p),
         "cost_basis": price4(p.entry_price),
         "current_price": price4(v.price),
         "market_value": money(v.market_value) if p.is_active else Decimal("0.00"),
@@ -185,15 +208,11 @@ def positions_details(
         "data": [_detail_row(m) for m in rows],
         "summary": {
             "total_positions": len(rows),
-            "total_market_value": money(
-                sum((m.valuation.market_value or 0 for m in active), Decimal(0))
-            ),
+            "total_market_value": money(_sum_or_null([m.valuation.market_value for m in active])),
             "total_unrealized_pnl": money(
-                sum((m.valuation.unrealized_pnl or 0 for m in active), Decimal(0))
+                _sum_or_null([m.valuation.unrealized_pnl for m in active])
             ),
-            "total_day_change": money(
-                sum((m.valuation.day_change or 0 for m in active), Decimal(0))
-            ),
+            "total_day_change": money(_sum_or_null([m.valuation.day_change for m in active])),
             "long_positions": sum(
                 1 for m in active if m.position.quantity > 0 and not m.position.is_option
             ),
@@ -221,9 +240,10 @@ def positions_summary(
             strict=True,
         )
     )
-    market_value = sum((m.valuation.market_value or 0 for m in active), Decimal(0))
+    market_value = _sum_or_null([m.valuation.market_value for m in active])
     cost = sum((m.valuation.total_cost for m in active), Decimal(0))
-    unrealized = sum((m.valuation.unrealized_pnl or 0 for m in active), Decimal(0))
+    gross_cost = sum((abs(m.valuation.total_cost) for m in active), Decimal(0))
+    unrealized = _sum_or_null([m.valuation.unrealized_pnl for m in active])
     ranked = [m for m in active if m.valuation.unrealized_pnl_percent is not None]
     best = max(ranked, key=lambda m: m.valuation.unrealized_pnl_percent or 0, default=None)
     worst = min(ranked, key=lambda m: m.valuation.unrealized_pnl_percent or 0, default=None)
@@ -249,14 +269,15 @@ def positions_summary(
             "total_market_value": money(market_value),
             "total_cost_basis": money(cost),
             "total_unrealized_pnl": money(unrealized),
-            "total_unrealized_pnl_percent": percent(unrealized, cost),
+            # Of the gross cost basis: a short's proceeds are not negative capital.
+            "total_unrealized_pnl_percent": percent(unrealized, gross_cost),
         },
         "position_summary": [
             {
                 "id": m.position.id,
                 "symbol": m.position.security_id,
                 "position_type": m.position.presented_type,
-                "quantity": float(m.position.quantity),
+                "quantity": open_quantity(m.position),
                 "market_value": money(m.valuation.market_value)
                 if m.position.is_active
                 else Decimal("0.00"),
@@ -417,7 +438,7 @@ def position_detail(*, user: User, position_id: Any, include_history: bool) -> d
             "symbol": position.security_id,
             "position_type": position.presented_type,
             "stored_type": position.position_type,
-            "quantity": float(position.quantity),
+            "quantity": open_quantity(position),
             "multiplier": position.multiplier,
             "cost_basis": price4(position.entry_price),
             "current_price": price4(v.price),

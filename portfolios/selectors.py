@@ -151,6 +151,18 @@ def external_cash_flows(*, portfolio: Portfolio) -> dict[dt.date, Decimal]:
     )
 
 
+def mark_price(snapshot: PriceSnapshot | None, *, is_option: bool) -> Decimal | None:
+    """The one mark of a position, as the risk engine prices it: an option at the mid of a
+    sane two-sided quote (bid > 0, ask ≥ bid), unrounded (4.005, not 4.01), else its last;
+    anything else at the snapshot's price (the last trade)."""
+    if snapshot is None:
+        return None
+    bid, ask = snapshot.bid, snapshot.ask
+    if is_option and bid is not None and ask is not None and ask >= bid > 0:
+        return (bid + ask) / 2
+    return snapshot.price
+
+
 @dataclass(frozen=True)
 class MarkedPosition:
     position: Position
@@ -219,6 +231,48 @@ class PortfolioBook:
         )
 
     @property
+    def unpriced(self) -> list[str]:
+        """Symbols of open positions without a price: every total that sums them is null."""
+        return [m.position.security_id for m in self.open_positions if m.valuation.price is None]
+
+    def _if_priced(self, value: Decimal) -> Decimal | None:
+        return None if self.unpriced else value
+
+    # The ``*_or_null`` totals are what the API reports: null as soon as one open position
+    # has no price, because a sum that counts it as $0 would be a wrong number, not a partial
+    # one. The plain properties above sum the priced positions only (for callers that state
+    # the gap themselves).
+    @property
+    def positions_value_or_null(self) -> Decimal | None:
+        return self._if_priced(self.positions_value)
+
+    @property
+    def total_value_or_null(self) -> Decimal | None:
+        return self._if_priced(self.total_value)
+
+    @property
+    def unrealized_pnl_or_null(self) -> Decimal | None:
+        return self._if_priced(self.unrealized_pnl)
+
+    @property
+    def total_pnl_or_null(self) -> Decimal | None:
+        unrealized = self.unrealized_pnl_or_null
+        return None if unrealized is None else unrealized + self.realized_pnl
+
+    @property
+    def day_change_or_null(self) -> Decimal | None:
+        """Null also when a priced position has no previous close to change from."""
+        if self.unpriced or any(m.valuation.day_change is None for m in self.open_positions):
+            return None
+        return self.day_change
+
+    @property
+    def gross_cost_basis(self) -> Decimal:
+        """Σ |quantity × entry price × multiplier| over open positions: the base of
+        ``total_pnl_percent`` (a short's proceeds do not shrink the capital at work)."""
+        return sum((abs(m.valuation.total_cost) for m in self.open_positions), Decimal(0))
+
+    @property
     def last_updated(self) -> dt.datetime | None:
         stamps = [m.snapshot.last_updated for m in self.marked if m.snapshot is not None]
         return max(stamps) if stamps else None
@@ -278,16 +332,28 @@ def portfolio_book(
     )
     marked: list[MarkedPosition] = []
     warnings: list[str] = []
+    unpriced: list[str] = []
     for position in positions:
         snapshot = snapshots.get(position.security_id)
         open_now = position.closed_at is None or (
             as_of is not None and position.exit_date is not None and position.exit_date > as_of
         )
         if open_now:
-            price = snapshot.price if snapshot else None
+            # A quote is a live mark; a historical book (as_of) is marked at closes.
+            price = (
+                mark_price(snapshot, is_option=position.multiplier > 1)
+                if as_of is None
+                else (snapshot.price if snapshot else None)
+            )
             previous = snapshot.previous_close if snapshot else None
             if snapshot is None:
+                unpriced.append(position.security_id)
                 warnings.append(f"No price for {position.security_id}: its value is null")
+            elif previous is None:
+                warnings.append(
+                    f"No previous close for {position.security_id}: its day change, and the "
+                    "portfolio's, are null"
+                )
         else:  # closed: valued at its exit, nothing left at risk
             price, previous = position.exit_price, None
         valuation = value_position(
@@ -301,6 +367,11 @@ def portfolio_book(
             MarkedPosition(
                 position, snapshot, valuation, realized_by_position.get(position.id, Decimal(0))
             )
+        )
+    if unpriced:
+        warnings.append(
+            "Totals that include unpriced positions are null (total_value, positions_value, "
+            f"P&L, day change): no price for {', '.join(sorted(set(unpriced)))}"
         )
     return PortfolioBook(
         portfolio=portfolio,
@@ -316,8 +387,9 @@ def portfolio_book(
 class PortfolioListRow:
     portfolio: Portfolio
     positions_count: int
-    total_value: Decimal
+    total_value: Decimal | None  # null when an open position has no price
     cash_balance: Decimal
+    unpriced: list[str] = field(default_factory=list)
 
 
 def portfolios_for_user(
@@ -347,16 +419,20 @@ def portfolios_for_user(
     )
     snapshots = price_snapshots(symbols={symbol for _, symbol, _, _ in positions})
     value: dict[Any, Decimal] = {pid: Decimal(0) for pid in ids}
+    unpriced: dict[Any, list[str]] = defaultdict(list)
     for portfolio_id, symbol, quantity, multiplier in positions:
-        snapshot = snapshots.get(symbol)
-        if snapshot is not None:
-            value[portfolio_id] += quantity * snapshot.price * multiplier
+        price = mark_price(snapshots.get(symbol), is_option=multiplier > 1)
+        if price is None:
+            unpriced[portfolio_id].append(symbol)
+        else:
+            value[portfolio_id] += quantity * price * multiplier
     return [
         PortfolioListRow(
             portfolio=p,
             positions_count=p.open_count,  # type: ignore[attr-defined]
-            total_value=value[p.id] + (cash.get(p.id) or Decimal(0)),
+            total_value=None if unpriced[p.id] else value[p.id] + (cash.get(p.id) or Decimal(0)),
             cash_balance=cash.get(p.id) or Decimal(0),
+            unpriced=sorted(unpriced[p.id]),
         )
         for p in portfolios
     ]
@@ -386,18 +462,31 @@ def now_utc() -> dt.datetime:
 def value_groups(
     rows: list[MarkedPosition], key: Any, always: tuple[str, ...] = ()
 ) -> dict[str, dict[str, Any]]:
-    """Group marked positions by ``key``: count, Σ value and value / Σ value × 100 per group; fixed categories always sent."""
-    groups: dict[str, list[Decimal]] = defaultdict(list)
+    """Group marked positions by ``key``: count, Σ signed market value, and that value as a
+    percent of the Σ signed market value of ``rows`` (net invested value; shorts negative, so
+    the groups add up to 100). Fixed categories are always sent. A group holding an unpriced
+    position has a null value, and every percentage is null then (its base is unknown)."""
+    groups: dict[str, list[Decimal | None]] = defaultdict(list)
     for name in always:
         groups[name] = []
     for m in rows:
-        groups[key(m)].append(m.valuation.market_value or Decimal(0))
-    total = sum((v for values in groups.values() for v in values), Decimal(0))
+        groups[key(m)].append(m.valuation.market_value)
+
+    def total(values: list[Decimal | None]) -> Decimal | None:
+        if any(v is None for v in values):
+            return None
+        return sum((v for v in values if v is not None), Decimal(0))
+
+    sums = {name: total(values) for name, values in groups.items()}
+    known = [v for v in sums.values() if v is not None]
+    base = sum(known, Decimal(0)) if len(known) == len(sums) else None
     return {
         name: {
             "count": len(values),
-            "value": money(sum(values, Decimal(0))),
-            "percentage": percent(sum(values, Decimal(0)), total) if total else Decimal("0.00"),
+            "value": money(sums[name]),
+            "percentage": None
+            if base is None or sums[name] is None
+            else (percent(sums[name], base) if base else Decimal("0.00")),
         }
         for name, values in groups.items()
     }

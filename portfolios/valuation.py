@@ -78,8 +78,12 @@ def value_position(
 
 
 def weights(market_values: Iterable[Decimal | None]) -> list[Decimal | None]:
-    """Each position's |market value| / gross exposure (RISK-MODEL.md, Concentration)."""
+    """Each position's |market value| / gross exposure (RISK-MODEL.md, Concentration).
+    All None when one value is unknown: the gross exposure, every weight's base, is then
+    unknown too (an unpriced position is not worth $0)."""
     values = list(market_values)
+    if any(v is None for v in values):
+        return [None for _ in values]
     gross = sum((abs(v) for v in values if v is not None), Decimal(0))
     if gross == 0:
         return [None for _ in values]

@@ -18,6 +18,7 @@ from marketdata import calendar
 from marketdata.selectors import active_factors, price_snapshots
 from portfolios import reports as portfolio_reports
 from portfolios.selectors import (
+    external_cash_flows,
     open_positions,
     portfolio_book,
     portfolio_for_user,
@@ -161,7 +162,12 @@ def greeks_report(
             }
         )
     if position_id is not None and not rows:
-        raise PositionNotFound()
+        stock = next((p for p in positions if p.id == position_id), None)
+        if stock is None:
+            raise PositionNotFound()
+        rows.append(_stock_greeks_row(stock, spots.get(stock.security_id)))
+        if stock.security_id not in spots:
+            warnings.append(f"No price for {stock.security_id}: its delta dollars are null")
     with_greeks = [p for p in options if p.id in greeks]
     stamps = [greeks[p.id].calculated_at for p in with_greeks]
     options_only = greek_totals(options, greeks, spots)
@@ -191,6 +197,38 @@ def greeks_report(
     }
 
 
+def _stock_greeks_row(p: Position, spot: float | None) -> dict[str, Any]:
+    """A stock, ETF or fund as a Greeks row: delta 1 per share and no other Greek, so its
+    delta is its quantity and its delta dollars its market value (quantity × spot)."""
+    return {
+        "position_id": p.id,
+        "symbol": p.security_id,
+        "position_type": p.presented_type,
+        "quantity": float(p.quantity),
+        "greeks": {
+            "delta": 1.0,
+            "gamma": 0.0,
+            "theta": 0.0,
+            "vega": 0.0,
+            "rho": 0.0,
+            "implied_volatility": None,
+        },
+        "volatility_source": None,
+        "model": "linear",
+        "option_price": None,
+        "delta_dollars": float(p.quantity) * spot if spot is not None else None,
+        "underlying_symbol": p.security_id,
+        "underlying_price": spot,
+        "strike_price": None,
+        "expiration_date": None,
+        "days_to_expiry": None,
+        "time_to_expiry_years": None,
+        "calculation_date": None,
+        "last_updated": None,
+        "warnings": [],
+    }
+
+
 # ---- /data/factors/{id} ------------------------------------------------------------------------
 
 
@@ -200,7 +238,12 @@ def factors_report(*, user: User, portfolio_id: Any, position_id: Any = None) ->
     positions = [m.position for m in book.open_positions]
     exposures = latest_exposures(positions)
     metrics = latest_metrics(portfolio)
-    gross = sum((abs(m.valuation.market_value or 0) for m in book.open_positions), Decimal(0))
+    # Weights are of gross exposure, unknown while a position has no price.
+    gross = (
+        None
+        if book.unpriced
+        else sum((abs(m.valuation.market_value or 0) for m in book.open_positions), Decimal(0))
+    )
     warnings = list(book.warnings)
     rows = []
     for m in book.open_positions:
@@ -269,18 +312,19 @@ def aggregations_report(
             "Concentration, Greeks, factors and performance are null: "
             + NOT_RUN.format(job="risk_metrics")
         )
-    cost = sum((m.valuation.total_cost for m in book.open_positions), Decimal(0))
-    previous_value = book.total_value - book.day_change
+    total_value, day_change = book.total_value_or_null, book.day_change_or_null
+    previous_value = None if total_value is None or day_change is None else total_value - day_change
     body: dict[str, Any] = {
         "portfolio_id": portfolio.id,
         "basic_aggregations": {
-            "total_value": money(book.total_value),
+            "total_value": money(total_value),
             "cash_balance": money(book.cash_balance),
-            "invested_value": money(book.positions_value),
-            "total_pnl": money(book.unrealized_pnl + book.realized_pnl),
-            "total_pnl_percent": percent(book.unrealized_pnl + book.realized_pnl, cost),
-            "day_change": money(book.day_change),
-            "day_change_percent": percent(book.day_change, previous_value),
+            "invested_value": money(book.positions_value_or_null),
+            "total_pnl": money(book.total_pnl_or_null),
+            # Of the gross cost basis Σ |quantity × entry × multiplier| of open positions.
+            "total_pnl_percent": percent(book.total_pnl_or_null, book.gross_cost_basis),
+            "day_change": money(day_change),
+            "day_change_percent": percent(day_change, previous_value),
         },
         "position_breakdown": {
             "by_type": value_groups(
@@ -390,15 +434,34 @@ def _risk_warnings(
 
 
 def risk_summary_report(
-    *, user: User, portfolio_id: Any, confidence: int, method: str = "historical"
+    *,
+    user: User,
+    portfolio_id: Any,
+    confidence: int,
+    method: str = "historical",
+    components_limit: int | None = 20,
 ) -> dict[str, Any]:
+    """``/risk-summary``; ``component_var`` holds the ``components_limit`` largest losses
+    (None: every position), as API-CONVENTIONS states."""
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
     metrics, var_row = metrics_with_var_rows(portfolio, method)
     book = portfolio_book(portfolio=portfolio)
     warnings = list(book.warnings)
     if metrics is None:
         warnings.append("Risk figures are null: " + NOT_RUN.format(job="risk_metrics"))
-    value = float(metrics.portfolio_value) if metrics else float(book.total_value)
+    # One mark: the value reported is the book's, as on /complete, overview and aggregations;
+    # VaR percentages are of the value the VaR was computed on (the batch's).
+    book_value = book.total_value_or_null
+    value = (
+        float(metrics.portfolio_value)
+        if metrics
+        else (float(book_value) if book_value is not None else 0.0)
+    )
+    if metrics and book_value is not None and abs(book_value - metrics.portfolio_value) >= 0.01:
+        warnings.append(
+            f"Risk figures were computed on a value of {metrics.portfolio_value}; the book is "
+            f"worth {money(book_value)} now (prices moved since {metrics.calculated_at:%Y-%m-%d %H:%M} UTC)"
+        )
     perf = performance_of(metrics)
     stress = stress_results_on(portfolio, metrics.calculation_date) if metrics else {}
     if metrics and not stress:
@@ -437,12 +500,18 @@ def risk_summary_report(
             }
         )
     components.sort(key=lambda r: r["component_var"] or 0)
+    if components_limit is not None and len(components) > components_limit:
+        warnings.append(
+            f"component_var lists the {components_limit} largest of {len(components)} "
+            "components; components_limit=all lists every one"
+        )
+        components = components[:components_limit]
     g = greeks_of(metrics)
     sectors = value_groups(book.open_positions, position_sector)
     return {
         "portfolio_id": portfolio.id,
         "risk_summary": {
-            "portfolio_value": round(value, 2),
+            "portfolio_value": money(book_value),
             "confidence_level": confidence,
             "calculation_date": metrics.calculation_date if metrics else None,
             "lookback_period": metrics.lookback_days if metrics else None,
@@ -529,32 +598,81 @@ def data_quality_report_for_user(*, user: User, portfolio_id: Any) -> dict[str, 
 # ---- /analytics/ -------------------------------------------------------------------------------
 
 
+def _period_pnl(
+    *, portfolio: Portfolio, nav_now: Decimal | None, start: dt.date, name: str
+) -> tuple[Decimal | None, list[str]]:
+    """P&L since the close of ``start`` (the last day before the period): NAV now − NAV at
+    that close − deposits net of withdrawals after it. Realized, unrealized, dividends and
+    fees all move the NAV; external cash flows do not count as P&L."""
+    if nav_now is None:
+        return None, [f"pnl.{name} is null: the current value is null (unpriced positions)"]
+    before = portfolio_book(portfolio=portfolio, as_of=start)
+    nav_then = before.total_value_or_null
+    if nav_then is None:
+        return None, [
+            f"pnl.{name} is null: no close on or before {start.isoformat()} for "
+            + ", ".join(sorted(set(before.unpriced)))
+        ]
+    flows = sum(
+        (amount for day, amount in external_cash_flows(portfolio=portfolio).items() if day > start),
+        Decimal(0),
+    )
+    return nav_now - nav_then - flows, []
+
+
 def overview_report(*, user: User, portfolio_id: Any) -> dict[str, Any]:
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
     book = portfolio_book(portfolio=portfolio)
-    values = [m.valuation.market_value or Decimal(0) for m in book.open_positions]
-    long_exposure = sum((v for v in values if v > 0), Decimal(0))
-    short_exposure = sum((v for v in values if v < 0), Decimal(0))
-    total = book.total_value
+    warnings = list(book.warnings)
+    values = [m.valuation.market_value for m in book.open_positions]
+    sides = [m.position.quantity > 0 for m in book.open_positions]
+    # An unpriced position leaves its own side unknown (its sign is its quantity's).
+    long_unknown = any(v is None and up for v, up in zip(values, sides, strict=True))
+    short_unknown = any(v is None and not up for v, up in zip(values, sides, strict=True))
+    long_exposure = (
+        None if long_unknown else sum((v for v in values if v is not None and v > 0), Decimal(0))
+    )
+    short_exposure = (
+        None if short_unknown else sum((v for v in values if v is not None and v < 0), Decimal(0))
+    )
+    both = long_exposure is not None and short_exposure is not None
+    gross = long_exposure - short_exposure if both else None  # type: ignore[operator]
+    net = long_exposure + short_exposure if both else None  # type: ignore[operator]
+    total = book.total_value_or_null
+    today = timezone.now().astimezone(calendar.EASTERN).date()
+    year_start = dt.date(today.year - 1, 12, 31)
+    month_start = today.replace(day=1) - dt.timedelta(days=1)
+    ytd, ytd_warnings = _period_pnl(
+        portfolio=portfolio, nav_now=total, start=year_start, name="ytd_pnl"
+    )
+    mtd, mtd_warnings = _period_pnl(
+        portfolio=portfolio, nav_now=total, start=month_start, name="mtd_pnl"
+    )
+    warnings += ytd_warnings + mtd_warnings
+    equity = sum(external_cash_flows(portfolio=portfolio).values(), Decimal(0))
     return {
         "portfolio_id": portfolio.id,
         "total_value": money(total),
+        "net_asset_value": money(total),
         "cash_balance": money(book.cash_balance),
+        "equity_balance": money(equity),
         "exposures": {
             "long_exposure": money(long_exposure),
             "short_exposure": money(short_exposure),
-            "gross_exposure": money(long_exposure - short_exposure),
-            "net_exposure": money(long_exposure + short_exposure),
+            "gross_exposure": money(gross),
+            "net_exposure": money(net),
             "long_percentage": percent(long_exposure, total),
             "short_percentage": percent(short_exposure, total),
-            "gross_percentage": percent(long_exposure - short_exposure, total),
-            "net_percentage": percent(long_exposure + short_exposure, total),
+            "gross_percentage": percent(gross, total),
+            "net_percentage": percent(net, total),
         },
         "pnl": {
-            "total_pnl": money(book.unrealized_pnl + book.realized_pnl),
-            "unrealized_pnl": money(book.unrealized_pnl),
+            "total_pnl": money(book.total_pnl_or_null),
+            "unrealized_pnl": money(book.unrealized_pnl_or_null),
             "realized_pnl": money(book.realized_pnl),
-            "day_change": money(book.day_change),
+            "day_change": money(book.day_change_or_null),
+            "ytd_pnl": money(ytd),
+            "mtd_pnl": money(mtd),
         },
         "position_count": {
             "total_positions": len(book.open_positions),
@@ -571,7 +689,7 @@ def overview_report(*, user: User, portfolio_id: Any) -> dict[str, Any]:
             "option_count": sum(1 for m in book.open_positions if m.position.is_option),
         },
         "last_updated": book.last_updated,
-        "warnings": book.warnings,
+        "warnings": warnings,
     }
 
 

@@ -135,8 +135,27 @@ class FiltersAppliedSerializer(serializers.Serializer):
     portfolio_id = serializers.CharField(allow_null=True)
 
 
+class JobStatusPageSerializer(serializers.Serializer):
+    """``page``/``sort``/``order`` of 3.1 (its ``limit``, the page size, is the spec's)."""
+
+    page = serializers.IntegerField(min_value=1, default=1)
+    sort = serializers.ChoiceField(
+        choices=[
+            "created_at",
+            "started_at",
+            "completed_at",
+            "duration_seconds",
+            "job_name",
+            "status",
+        ],
+        required=False,
+    )
+    order = serializers.ChoiceField(choices=["asc", "desc"], default="desc")
+
+
 class JobStatusReportSerializer(serializers.Serializer):
-    jobs = JobSerializer(many=True)
+    jobs = JobSerializer(many=True, help_text="One page of jobs")
+    pagination = PaginationSerializer()
     summary = StatusSummarySerializer(help_text="Every status, zeros included")
     filters_applied = FiltersAppliedSerializer()
     warnings = Warnings()

@@ -7,6 +7,9 @@ A trader or viewer gets 403 ``INSUFFICIENT_PERMISSIONS``; an unknown job id 404.
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -49,20 +52,44 @@ class JobStatusView(AdminView):
     @extend_schema(
         tags=["admin"],
         summary="Get status of recent batch jobs",
-        description="Jobs created in the last days_back × 24 h, newest first, with counts "
-        "per status (every status, zeros included).",
-        parameters=[s.JobStatusQuerySerializer],
+        description="Jobs created in the last days_back × 24 h, newest first (or by sort), "
+        "one page of limit jobs at a time, with counts per status over all of them (every "
+        "status, zeros included).",
+        parameters=[
+            s.JobStatusQuerySerializer,
+            OpenApiParameter("page", int, description="1-based, default 1"),
+            OpenApiParameter("sort", str, enum=SORTABLE, description="Default created_at"),
+            OpenApiParameter("order", str, enum=["asc", "desc"], description="Default desc"),
+        ],
         responses={200: s.JobStatusReportSerializer, **_ERRORS},
     )
     def get(self, request: Request) -> Response:
         query = parse_query(s.JobStatusQuerySerializer, request)
+        paging = parse_query(s.JobStatusPageSerializer, request)
+        now = timezone.now()
+        filters = {
+            "job_name": query.get("job_name"),
+            "status": query.get("status"),
+            "portfolio_id": query.get("portfolio_id"),
+        }
+        # The report's summary and filters count every job; its list is replaced by a page.
         report = selectors.job_status_report(
-            job_name=query.get("job_name"),
-            status=query.get("status"),
-            portfolio_id=query.get("portfolio_id"),
-            days_back=query["days_back"],
-            limit=query["limit"],
+            **filters, days_back=query["days_back"], limit=1, now=now
         )
+        jobs = selectors.jobs_query(**filters, since=now - dt.timedelta(days=query["days_back"]))
+        if paging.get("sort"):
+            descending = paging["order"] == "desc"
+            jobs = jobs.order_by(("-" if descending else "") + paging["sort"], "-id")
+        window, pagination = paginate(jobs, page=paging["page"], limit=query["limit"])
+        report["jobs"] = [selectors.job_payload(job) for job in window]
+        report["pagination"] = pagination
+        report["warnings"] = [w for w in report["warnings"] if not w.startswith("Showing")]
+        if pagination["has_next"]:
+            report["warnings"].append(
+                f"Showing page {pagination['page']} of {pagination['total_pages']} "
+                f"({len(report['jobs'])} of {pagination['total_items']} jobs); "
+                "ask for the next page or raise limit to see more."
+            )
         return Response(s.JobStatusReportSerializer(report).data)
 
 

@@ -625,3 +625,24 @@ def test_a_force_cancelled_chain_shows_no_running_step() -> None:
     job.refresh_from_db()
     assert [s["status"] for s in job.metadata["steps"]] == ["completed", "cancelled"]
     assert "current_step" not in job.metadata
+
+
+def test_job_status_is_paginated(admin_client: APIClient) -> None:
+    for _ in range(5):
+        make_job()
+    first = admin_client.get(STATUS, {"limit": 2}).json()
+    assert first["pagination"]["total_items"] == 5 and first["pagination"]["total_pages"] == 3
+    assert len(first["jobs"]) == 2 and first["summary"]["total_jobs"] == 5
+    last = admin_client.get(STATUS, {"limit": 2, "page": 3}).json()
+    assert len(last["jobs"]) == 1 and last["pagination"]["has_next"] is False
+    seen = {
+        j["id"]
+        for page in (1, 2, 3)
+        for j in admin_client.get(STATUS, {"limit": 2, "page": page}).json()["jobs"]
+    }
+    assert len(seen) == 5
+    ordered = admin_client.get(STATUS, {"sort": "created_at", "order": "asc"}).json()["jobs"]
+    stamps = [j["created_at"] for j in ordered]
+    assert stamps == sorted(stamps)
+    bad = admin_client.get(STATUS, {"sort": "password"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "sort"]

@@ -3,10 +3,14 @@ keys and units in the OpenAPI schema; input serializers validate requests."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.utils import timezone
 from rest_framework import serializers
 
+from marketdata import calendar
 from portfolios.models import PortfolioType
-from sigmasight.api.fields import Money, Percent, Price, Quantity
+from sigmasight.api.fields import DollarKeysDict, Money, Percent, Price, Quantity
 from sigmasight.api.inputs import Warnings
 from sigmasight.api.pagination import PaginationSerializer
 
@@ -24,12 +28,16 @@ class PortfolioListItemSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
     positions_count = serializers.IntegerField(help_text="Open positions")
     cash_balance = Money(help_text="The cash ledger's balance, US dollars")
-    total_value = Money(help_text="Σ market value of open positions + cash, US dollars")
+    total_value = Money(
+        allow_null=True,
+        help_text="Σ market value of open positions + cash, US dollars; null when an open position has no price",
+    )
 
 
 class PortfolioListSerializer(serializers.Serializer):
     data = PortfolioListItemSerializer(many=True)
     pagination = PaginationSerializer()
+    warnings = Warnings(help_text="Why a listed total_value is null")
 
 
 # ---- /data/portfolio/{id}/complete ------------------------------------------------------------
@@ -61,13 +69,26 @@ class CompletePositionSerializer(serializers.Serializer):
 
 
 class CompleteSummarySerializer(serializers.Serializer):
-    total_value = Money()
+    total_value = Money(
+        allow_null=True, help_text="positions_value + cash; null when an open position has no price"
+    )
     cash_balance = Money()
-    positions_value = Money()
-    total_pnl = Money(help_text="Unrealized + realized P&L, US dollars")
-    unrealized_pnl = Money()
+    positions_value = Money(
+        allow_null=True,
+        help_text="Σ market value of open positions; null when an open position has no price",
+    )
+    total_pnl = Money(
+        allow_null=True,
+        help_text="Unrealized + realized P&L, US dollars; null when an open position has no price",
+    )
+    unrealized_pnl = Money(
+        allow_null=True, help_text="US dollars; null when an open position has no price"
+    )
     realized_pnl = Money()
-    day_change = Money()
+    day_change = Money(
+        allow_null=True,
+        help_text="US dollars; null when a position has no price or no previous close",
+    )
     positions_count = serializers.IntegerField()
 
 
@@ -89,11 +110,32 @@ class CompletePortfolioSerializer(serializers.Serializer):
 SECTIONS = ("portfolio", "positions", "summary", "market_data")
 
 
+def latest_session() -> dt.date:
+    """The latest NYSE session that has opened: today's from its open, else the last one."""
+    now = timezone.now()
+    today = now.astimezone(calendar.EASTERN).date()
+    if calendar.is_session(today) and now >= calendar.session_open_utc(today):
+        return today
+    return calendar.previous_session(today)
+
+
 class CompleteQuerySerializer(serializers.Serializer):
     sections = serializers.CharField(
         required=False, help_text=f"Comma-separated: {', '.join(SECTIONS)}"
     )
-    as_of_date = serializers.DateField(required=False, help_text="YYYY-MM-DD")
+    as_of_date = serializers.DateField(
+        required=False,
+        help_text="YYYY-MM-DD, at most the latest NYSE session (today's, once it has opened)",
+    )
+
+    def validate_as_of_date(self, value: dt.date) -> dt.date:
+        latest = latest_session()
+        if value > latest:
+            raise serializers.ValidationError(
+                f"as_of_date {value.isoformat()} is after the latest session "
+                f"({latest.isoformat()}): there are no prices for it yet"
+            )
+        return value
 
     def validate_sections(self, value: str) -> list[str]:
         chosen = [part.strip() for part in value.split(",") if part.strip()]
@@ -131,9 +173,15 @@ class PositionDetailItemSerializer(serializers.Serializer):
 
 class PositionDetailsSummarySerializer(serializers.Serializer):
     total_positions = serializers.IntegerField()
-    total_market_value = Money()
-    total_unrealized_pnl = Money()
-    total_day_change = Money()
+    total_market_value = Money(
+        allow_null=True, help_text="Active positions; null when an open position has no price"
+    )
+    total_unrealized_pnl = Money(
+        allow_null=True, help_text="Active positions; null when an open position has no price"
+    )
+    total_day_change = Money(
+        allow_null=True, help_text="Active positions; null when an open position has no price"
+    )
     long_positions = serializers.IntegerField()
     short_positions = serializers.IntegerField()
     options_positions = serializers.IntegerField()
@@ -161,8 +209,15 @@ class PositionDetailsQuerySerializer(serializers.Serializer):
 
 class GroupSerializer(serializers.Serializer):
     count = serializers.IntegerField()
-    value = Money(help_text="Σ market value, US dollars (negative for shorts)")
-    percentage = Percent(help_text="value / Σ market value × 100")
+    value = Money(
+        allow_null=True,
+        help_text="Σ signed market value, US dollars (negative for shorts); null when an open position has no price",
+    )
+    percentage = Percent(
+        allow_null=True,
+        help_text="value / net invested value (Σ signed market value of the active positions) "
+        "× 100: shorts negative, the groups add up to 100",
+    )
 
 
 class PositionSummaryItemSerializer(serializers.Serializer):
@@ -185,10 +240,20 @@ class SummaryStatisticsSerializer(serializers.Serializer):
     total_positions = serializers.IntegerField()
     active_positions = serializers.IntegerField()
     closed_positions = serializers.IntegerField()
-    total_market_value = Money()
-    total_cost_basis = Money()
-    total_unrealized_pnl = Money()
-    total_unrealized_pnl_percent = Percent(allow_null=True)
+    total_market_value = Money(
+        allow_null=True, help_text="Active positions; null when an open position has no price"
+    )
+    total_cost_basis = Money(
+        help_text="Σ quantity × entry price × multiplier (signed: short proceeds negative)"
+    )
+    total_unrealized_pnl = Money(
+        allow_null=True, help_text="Active positions; null when an open position has no price"
+    )
+    total_unrealized_pnl_percent = Percent(
+        allow_null=True,
+        help_text="total_unrealized_pnl / gross cost basis (Σ |quantity × entry price × "
+        "multiplier|) × 100",
+    )
 
 
 class PerformerSerializer(serializers.Serializer):
@@ -214,7 +279,10 @@ class GroupingsSerializer(serializers.Serializer):
 class PositionSummarySerializer(serializers.Serializer):
     portfolio_id = serializers.UUIDField()
     summary_statistics = SummaryStatisticsSerializer()
-    position_summary = PositionSummaryItemSerializer(many=True)
+    position_summary = PositionSummaryItemSerializer(
+        many=True, help_text="One page (sort/page/limit)"
+    )
+    pagination = PaginationSerializer()
     groupings = GroupingsSerializer()
     performance_metrics = PerformanceSerializer()
     last_updated = serializers.DateTimeField(allow_null=True)
@@ -300,11 +368,15 @@ class FundamentalsSerializer(serializers.Serializer):
 
 
 class ReturnPointSerializer(serializers.Serializer):
-    date = serializers.DateField()
-    value = serializers.FloatField(source="return", help_text="Daily return, a fraction")
+    """``{"date", "return"}`` as the spec's 2.13 example sends it. ``return`` is a Python
+    keyword, so the field is declared by name: the schema and the payload share the key."""
 
-    def to_representation(self, instance: dict) -> dict:
-        return {"date": instance["date"], "return": instance["return"]}
+    date = serializers.DateField()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["return"] = serializers.FloatField(help_text="Daily return, a fraction")
+        return fields
 
 
 class HistoricalPerformanceSerializer(serializers.Serializer):
@@ -331,7 +403,11 @@ class PositionOneSerializer(serializers.Serializer):
     fundamentals = FundamentalsSerializer()
     greeks = serializers.DictField(allow_null=True)
     factor_exposures = serializers.DictField(allow_null=True)
-    risk_metrics = serializers.DictField(allow_null=True)
+    risk_metrics = DollarKeysDict(
+        dollar_keys=("position_var_95", "position_var_99", "component_var", "marginal_var"),
+        help_text="The position's VaR figures from the latest risk batch",
+        allow_null=True,
+    )
     historical_performance = HistoricalPerformanceSerializer(allow_null=True)
     transactions = TransactionSerializer(many=True)
     alerts = serializers.ListField(child=serializers.CharField())

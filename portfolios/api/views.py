@@ -17,27 +17,73 @@ from portfolios import reports, services
 from portfolios.api import serializers as s
 from portfolios.selectors import portfolio_for_user, position_for_user
 from sigmasight.api.inputs import parse_body, parse_query
-from sigmasight.api.pagination import page_params, paginate
+from sigmasight.api.pagination import page_params, paginate, sort_parameters, sort_rows
 from sigmasight.api.permissions import IsTrader
 from sigmasight.api.throttling import MarketRateThrottle, throttles
 
 PORTFOLIO_ID = OpenApiParameter("portfolio_id", UUID, OpenApiParameter.PATH)
 POSITION_ID = OpenApiParameter("position_id", UUID, OpenApiParameter.PATH)
+#: The documented columns each list sorts on (``sort``; ``order`` asc or desc, nulls last).
+PORTFOLIO_SORT = (
+    "name",
+    "created_at",
+    "updated_at",
+    "total_value",
+    "cash_balance",
+    "positions_count",
+)
+DETAILS_SORT = (
+    "symbol",
+    "position_type",
+    "quantity",
+    "cost_basis",
+    "current_price",
+    "market_value",
+    "unrealized_pnl",
+    "unrealized_pnl_percent",
+    "realized_pnl",
+    "day_change",
+    "day_change_percent",
+    "created_at",
+    "updated_at",
+)
+SUMMARY_SORT = (
+    "symbol",
+    "position_type",
+    "quantity",
+    "market_value",
+    "weight",
+    "unrealized_pnl",
+    "unrealized_pnl_percent",
+    "day_change",
+    "day_change_percent",
+)
 
 
 class PortfolioListView(APIView):
     @extend_schema(
         tags=["data"],
         summary="All portfolios of the user, with value and open-position count",
-        parameters=[OpenApiParameter("page", int), OpenApiParameter("limit", int)],
+        parameters=sort_parameters(PORTFOLIO_SORT, default="the default portfolio, then oldest"),
         responses={200: s.PortfolioListSerializer},
     )
     def get(self, request: Request) -> Response:
-        params = page_params(request)
+        params = page_params(request, sortable=PORTFOLIO_SORT)
         rows, pagination = paginate(
-            reports.portfolio_list(user=request.user), page=params["page"], limit=params["limit"]
+            sort_rows(
+                reports.portfolio_list(user=request.user),
+                sort=params.get("sort"),
+                order=params["order"],
+            ),
+            page=params["page"],
+            limit=params["limit"],
         )
-        return Response(s.PortfolioListSerializer({"data": rows, "pagination": pagination}).data)
+        body = {
+            "data": rows,
+            "pagination": pagination,
+            "warnings": reports.portfolio_list_warnings(rows),
+        }
+        return Response(s.PortfolioListSerializer(body).data)
 
 
 class PortfolioCompleteView(APIView):
@@ -65,14 +111,13 @@ class PositionDetailsView(APIView):
         summary="Positions of a portfolio with P&L and day change",
         parameters=[
             s.PositionDetailsQuerySerializer,
-            OpenApiParameter("page", int),
-            OpenApiParameter("limit", int),
+            *sort_parameters(DETAILS_SORT, default="booking order"),
         ],
         responses={200: s.PositionDetailsSerializer},
     )
     def get(self, request: Request) -> Response:
         query = parse_query(s.PositionDetailsQuerySerializer, request)
-        params = page_params(request)
+        params = page_params(request, sortable=DETAILS_SORT)
         body = reports.positions_details(
             user=request.user,
             portfolio_id=query.get("portfolio_id"),
@@ -80,7 +125,9 @@ class PositionDetailsView(APIView):
             include_inactive=query["include_inactive"],
         )
         body["data"], body["pagination"] = paginate(
-            body["data"], page=params["page"], limit=params["limit"]
+            sort_rows(body["data"], sort=params.get("sort"), order=params["order"]),
+            page=params["page"],
+            limit=params["limit"],
         )
         return Response(s.PositionDetailsSerializer(body).data)
 
@@ -89,16 +136,27 @@ class PositionSummaryView(APIView):
     @extend_schema(
         tags=["data"],
         summary="Position summary: statistics, weights, groupings, winners and losers",
-        parameters=[PORTFOLIO_ID, s.PositionSummaryQuerySerializer],
+        parameters=[
+            PORTFOLIO_ID,
+            s.PositionSummaryQuerySerializer,
+            *sort_parameters(SUMMARY_SORT, default="active positions in booking order"),
+        ],
         responses={200: s.PositionSummarySerializer},
     )
     def get(self, request: Request, portfolio_id: UUID) -> Response:
         query = parse_query(s.PositionSummaryQuerySerializer, request)
+        params = page_params(request, sortable=SUMMARY_SORT)
         body = reports.positions_summary(
             user=request.user,
             portfolio_id=portfolio_id,
             group_by=query.get("group_by"),
             include_closed=query["include_closed"],
+        )
+        # Statistics and groupings cover every position; the page is of position_summary.
+        body["position_summary"], body["pagination"] = paginate(
+            sort_rows(body["position_summary"], sort=params.get("sort"), order=params["order"]),
+            page=params["page"],
+            limit=params["limit"],
         )
         data = s.PositionSummarySerializer(body).data
         if "by_tag" in body["groupings"]:

@@ -75,7 +75,9 @@ def test_missing_price_gives_nulls_not_guesses() -> None:
 
 
 def test_weights_are_shares_of_gross_exposure() -> None:
-    assert weights([D(600), D(-300), D(100), None]) == [D("0.6"), D("0.3"), D("0.1"), None]
+    assert weights([D(600), D(-300), D(100)]) == [D("0.6"), D("0.3"), D("0.1")]
+    # An unpriced position leaves the gross exposure unknown: no weight is right then.
+    assert weights([D(600), D(-300), D(100), None]) == [None, None, None, None]
     assert weights([D(0)]) == [None]
 
 

@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from sigmasight.api.fields import Money, PercentFigure, Strings, Timestamp
+from sigmasight.api.fields import (
+    DollarKeysDict,
+    DollarKeysList,
+    Money,
+    MoneyFloat,
+    Percent,
+    PercentFigure,
+    Strings,
+    Timestamp,
+)
 from sigmasight.api.inputs import Warnings
 
 
@@ -29,7 +38,9 @@ class GreeksRowSerializer(serializers.Serializer):
     )
     model = serializers.CharField(allow_null=True)
     option_price = serializers.FloatField(allow_null=True)
-    delta_dollars = serializers.FloatField(allow_null=True, help_text="Dollars")
+    delta_dollars = MoneyFloat(
+        allow_null=True, help_text="delta × quantity × multiplier × spot, dollars"
+    )
     underlying_symbol = serializers.CharField(allow_null=True)
     underlying_price = serializers.FloatField(allow_null=True)
     strike_price = serializers.FloatField(allow_null=True)
@@ -47,7 +58,7 @@ class GreekTotalsSerializer(serializers.Serializer):
     total_theta = serializers.FloatField()
     total_vega = serializers.FloatField()
     total_rho = serializers.FloatField()
-    net_delta_exposure = serializers.FloatField(help_text="Dollars")
+    net_delta_exposure = MoneyFloat(help_text="Σ delta × quantity × multiplier × spot, dollars")
 
 
 class GreeksSummarySerializer(serializers.Serializer):
@@ -85,7 +96,11 @@ class FactorRowSerializer(serializers.Serializer):
     exposures = _dict(
         "{factor: beta}; options through their underlying, scaled by elasticity", True
     )
-    dollar_exposures = _dict("{factor: beta × dollar exposure}, dollars", True)
+    dollar_exposures = serializers.DictField(
+        child=MoneyFloat(allow_null=True),
+        allow_null=True,
+        help_text="{factor: beta × dollar exposure}, dollars",
+    )
     r_squared = serializers.FloatField(allow_null=True)
     idiosyncratic_share = serializers.FloatField(allow_null=True, help_text="1 − R², a fraction")
     residual_volatility = serializers.FloatField(
@@ -101,7 +116,11 @@ class FactorsReportSerializer(serializers.Serializer):
     portfolio_id = serializers.UUIDField()
     factor_exposures = FactorRowSerializer(many=True)
     portfolio_exposures = _dict("{factor: Σ dollar exposure / total value}", True)
-    dollar_exposures = _dict("{factor: dollars per unit factor return}", True)
+    dollar_exposures = serializers.DictField(
+        child=MoneyFloat(allow_null=True),
+        allow_null=True,
+        help_text="{factor: dollars per unit factor return}",
+    )
     risk_attribution = _dict(
         "systematic_risk, idiosyncratic_risk (fractions of variance), factor_concentration (Euler shares summing to 1)",
         True,
@@ -123,13 +142,22 @@ class AggregationsQuerySerializer(serializers.Serializer):
 
 class AggregationsSerializer(serializers.Serializer):
     portfolio_id = serializers.UUIDField()
-    basic_aggregations = _dict("Dollars; *_percent in percent")
+    basic_aggregations = _dict(
+        "total_value, cash_balance, invested_value, total_pnl, day_change in dollars (null when "
+        "a position has no price); total_pnl_percent: total_pnl / gross cost basis "
+        "(Σ |quantity × entry price × multiplier| of open positions) × 100; day_change_percent: "
+        "day_change / previous total value × 100"
+    )
     position_breakdown = _dict(
-        "by_type (LONG/SHORT/CALL/PUT) and by_sector: {count, value (dollars), percentage (percent of invested value)}"
+        "by_type (LONG/SHORT/CALL/PUT) and by_sector: {count, value (Σ signed market value, "
+        "dollars; shorts negative), percentage (value / net invested value Σ signed market "
+        "value × 100, so groups add to 100; shorts negative)}"
     )
     concentration_metrics = _dict("Weights are fractions of gross exposure", True)
-    greeks_aggregations = _dict(
-        "Σ Greek × quantity × multiplier; net_delta_exposure and options_notional in dollars", True
+    greeks_aggregations = DollarKeysDict(
+        dollar_keys=("net_delta_exposure", "options_notional"),
+        help_text="Σ Greek × quantity × multiplier",
+        allow_null=True,
     )
     factor_aggregations = _dict("portfolio_beta, factor_loadings, r_squared", True)
     performance_metrics = _dict("Returns and drawdowns are fractions", True)
@@ -157,26 +185,53 @@ class RiskSummaryQuerySerializer(MethodQuerySerializer):
     confidence_level = serializers.ChoiceField(
         choices=[95, 99], required=False, default=95, help_text="Percent"
     )
+    components_limit = serializers.CharField(
+        required=False,
+        default="20",
+        max_length=6,
+        help_text="Largest component_var rows returned: a whole number from 1, or 'all'",
+    )
+
+    def validate_components_limit(self, value: str) -> int | None:
+        if value == "all":
+            return None
+        if not value.isascii() or not value.isdigit() or int(value) < 1:
+            raise serializers.ValidationError("Use a whole number of at least 1, or 'all'")
+        return int(value)
 
 
 class RiskSummarySerializer(serializers.Serializer):
     portfolio_id = serializers.UUIDField()
     risk_summary = _dict(
-        "portfolio_value (dollars), confidence_level (percent), calculation_date, lookback_period (days)"
+        "portfolio_value (dollars: positions + cash at the book's one mark, the total_value of "
+        "/complete; null when a position has no price), confidence_level (percent), "
+        "calculation_date, lookback_period (days)"
     )
-    value_at_risk = _dict(
-        "{1_day|5_day|10_day: {absolute (dollars, negative = loss), percentage (percent of value)}}"
+    value_at_risk = DollarKeysDict(
+        dollar_keys=("absolute",),
+        help_text="{1_day|5_day|10_day: {absolute (dollars, negative = loss), percentage "
+        "(percent of the value the batch computed the VaR on)}}",
     )
-    expected_shortfall = _dict("Same shape as value_at_risk")
+    expected_shortfall = DollarKeysDict(
+        dollar_keys=("absolute",), help_text="Same shape as value_at_risk"
+    )
     risk_metrics = _dict(
         "beta, correlation, ratios; tracking_error, volatilities and maximum_drawdown are fractions"
     )
-    component_var = serializers.ListField(
-        child=serializers.DictField(),
-        help_text="Euler components summing to the 1-day VaR; percentage_contribution in percent",
+    component_var = DollarKeysList(
+        dollar_keys=("component_var", "marginal_var"),
+        help_text="Euler components summing to the 1-day VaR; position_weight a fraction of "
+        "gross exposure; marginal_var dollars per unit of weight; percentage_contribution in "
+        "percent",
     )
-    stress_scenarios = _dict("{scenario: {scenario_return (fraction), portfolio_impact (dollars)}}")
-    greeks_risk = _dict("Dollars")
+    stress_scenarios = DollarKeysDict(
+        dollar_keys=("portfolio_impact",),
+        help_text="{scenario: {scenario_return (fraction), portfolio_impact (dollars)}}",
+    )
+    greeks_risk = DollarKeysDict(
+        dollar_keys=("delta_equivalent", "gamma_risk", "vega_risk", "theta_decay"),
+        help_text="delta_equivalent, gamma_risk, vega_risk, theta_decay",
+    )
     risk_warnings = serializers.ListField(child=serializers.CharField())
     last_updated = serializers.DateTimeField(allow_null=True)
     warnings = Warnings()
@@ -193,13 +248,54 @@ class DataQualitySerializer(serializers.Serializer):
     warnings = Warnings()
 
 
+class OverviewExposuresSerializer(serializers.Serializer):
+    long_exposure = Money(allow_null=True, help_text="Σ market value of longs, dollars")
+    short_exposure = Money(allow_null=True, help_text="Σ market value of shorts, dollars (≤ 0)")
+    gross_exposure = Money(allow_null=True, help_text="long − short, dollars")
+    net_exposure = Money(allow_null=True, help_text="long + short, dollars")
+    long_percentage = Percent(allow_null=True, help_text="long_exposure / total_value × 100")
+    short_percentage = Percent(
+        allow_null=True, help_text="short_exposure / total_value × 100 (negative)"
+    )
+    gross_percentage = Percent(allow_null=True, help_text="gross_exposure / total_value × 100")
+    net_percentage = Percent(allow_null=True, help_text="net_exposure / total_value × 100")
+
+
+class OverviewPnlSerializer(serializers.Serializer):
+    total_pnl = Money(allow_null=True, help_text="unrealized + realized, dollars")
+    unrealized_pnl = Money(allow_null=True)
+    realized_pnl = Money()
+    day_change = Money(allow_null=True)
+    ytd_pnl = Money(
+        allow_null=True,
+        help_text="NAV now − NAV at the last close of the previous year − net deposits since, "
+        "dollars",
+    )
+    mtd_pnl = Money(
+        allow_null=True,
+        help_text="NAV now − NAV at the last close of the previous month − net deposits since, "
+        "dollars",
+    )
+
+
+class OverviewCountSerializer(serializers.Serializer):
+    total_positions = serializers.IntegerField()
+    long_count = serializers.IntegerField(help_text="Long stocks, ETFs and funds")
+    short_count = serializers.IntegerField(help_text="Short stocks, ETFs and funds")
+    option_count = serializers.IntegerField()
+
+
 class OverviewSerializer(serializers.Serializer):
     portfolio_id = serializers.UUIDField()
-    total_value = Money()
+    total_value = Money(
+        allow_null=True, help_text="Positions + cash, dollars; null when a position has no price"
+    )
+    net_asset_value = Money(allow_null=True, help_text="= total_value (positions + cash)")
     cash_balance = Money()
-    exposures = _dict("Market values in dollars; *_percentage in percent of total value")
-    pnl = _dict("Dollars")
-    position_count = _dict("Counts")
+    equity_balance = Money(help_text="Deposits − withdrawals in the cash ledger, dollars")
+    exposures = OverviewExposuresSerializer()
+    pnl = OverviewPnlSerializer()
+    position_count = OverviewCountSerializer()
     last_updated = serializers.DateTimeField(allow_null=True)
     warnings = Warnings()
 
@@ -209,16 +305,18 @@ class MetricsSerializer(serializers.Serializer):
     risk_metrics = _dict(
         "VaR/ES in dollars (negative = loss) by horizon and confidence; ratios; drawdown a fraction"
     )
-    calculation_metadata = _dict(
-        "calculated_at, lookback_days, confidence_levels [0.95, 0.99], method"
+    calculation_metadata = DollarKeysDict(
+        dollar_keys=("portfolio_value",),
+        help_text="calculated_at, lookback_days, confidence_levels [0.95, 0.99], method, "
+        "portfolio_value (the value the VaR was computed on)",
     )
     warnings = Warnings()
 
 
 class FactorAnalyticsSerializer(serializers.Serializer):
     portfolio_id = serializers.UUIDField()
-    factors = serializers.ListField(
-        child=serializers.DictField(),
+    factors = DollarKeysList(
+        dollar_keys=("dollar_exposure",),
         help_text="key, name, etf_symbol, exposure, dollar_exposure, risk_contribution",
     )
     portfolio_exposures = _dict("{factor: exposure}", True)
@@ -229,12 +327,25 @@ class FactorAnalyticsSerializer(serializers.Serializer):
 
 class ScenariosSerializer(serializers.Serializer):
     portfolio_id = serializers.UUIDField()
-    portfolio_value = serializers.FloatField(allow_null=True)
-    calculation_date = serializers.DateField(allow_null=True)
-    scenarios = serializers.ListField(
-        child=serializers.DictField(), help_text="Impacts in dollars; scenario_return a fraction"
+    portfolio_value = MoneyFloat(
+        allow_null=True, help_text="The value the stress run shocked, dollars"
     )
-    summary = _dict("scenarios_count, worst_scenario, best_scenario")
+    calculation_date = serializers.DateField(allow_null=True)
+    scenarios = DollarKeysList(
+        dollar_keys=(
+            "direct_impact",
+            "correlated_impact",
+            "portfolio_impact",
+            "systematic_impact",
+            "idiosyncratic_band",
+            "impact",
+        ),
+        help_text="scenario_return a fraction",
+    )
+    summary = DollarKeysDict(
+        dollar_keys=("portfolio_impact",),
+        help_text="scenarios_count, worst_scenario, best_scenario",
+    )
     warnings = Warnings()
 
 

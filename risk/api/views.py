@@ -149,6 +149,7 @@ class RiskSummaryView(APIView):
             portfolio_id=portfolio_id,
             confidence=int(query["confidence_level"]),
             method=query["method"],
+            components_limit=query["components_limit"],
         )
         return Response(s.RiskSummarySerializer(body).data)
 

@@ -193,3 +193,36 @@ def test_a_one_tick_quote_without_a_chain_falls_back_to_realized_volatility(
     call = PositionGreeks.objects.get(position__security_id=SPY_CALL)
     assert call.volatility_source == "realized_ewma", call.warnings
     assert any("gives no implied volatility of its own" in w for w in call.warnings)
+def test_greeks_of_a_stock_position_is_its_delta(
+    auth_client: APIClient, options_book: Portfolio
+) -> None:
+    """A stock has delta 1 per share and no other Greek: 100 AAPL at 175.25 has delta
+    dollars 17,525.00 (not a 404)."""
+    aapl = options_book.positions.get(security_id="AAPL")
+    response = auth_client.get(f"/api/v1/data/greeks/{options_book.id}", {"position_id": aapl.id})
+    assert response.status_code == 200, response.content
+    (row,) = response.json()["greeks_data"]
+    assert row["symbol"] == "AAPL" and row["quantity"] == 100.0
+    assert row["greeks"]["delta"] == 1.0 and row["greeks"]["gamma"] == 0.0
+    assert row["delta_dollars"] == 17525.00 and row["underlying_price"] == 175.25
+    missing = auth_client.get(
+        f"/api/v1/data/greeks/{options_book.id}",
+        {"position_id": "00000000-0000-0000-0000-000000000000"},
+    )
+    assert missing.status_code == 404
+
+
+def test_greek_dollar_figures_are_rounded_to_cents(
+    auth_client: APIClient, options_book: Portfolio
+) -> None:
+    greeks_for_portfolio(options_book, now=AFTER_CLOSE)
+    body = auth_client.get(f"/api/v1/data/greeks/{options_book.id}").json()
+    for figure in [
+        body["portfolio_greeks"]["net_delta_exposure"],
+        body["options_greeks"]["net_delta_exposure"],
+        *(row["delta_dollars"] for row in body["greeks_data"]),
+    ]:
+        assert figure == round(figure, 2)
+    call = PositionGreeks.objects.get(position__security_id=SPY_CALL)
+    row = next(r for r in body["greeks_data"] if r["symbol"] == SPY_CALL)
+    assert row["delta_dollars"] == round(call.delta_dollars, 2)

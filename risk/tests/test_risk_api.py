@@ -346,3 +346,23 @@ def test_parametric_and_monte_carlo_methods(auth_client: APIClient, risk_book: P
         f"/api/v1/data/portfolios/{risk_book.id}/risk-summary", {"method": "magic"}
     )
     assert bad.status_code == 422
+
+
+def test_risk_summary_components_limit(auth_client: APIClient, risk_book: Portfolio) -> None:
+    """API-CONVENTIONS: the top components_limit components (default 20; all for every one),
+    largest loss first; the rest are named in warnings."""
+    _run_all(risk_book)
+    url = f"/api/v1/data/portfolios/{risk_book.id}/risk-summary"
+    every = auth_client.get(url, {"components_limit": "all"}).json()
+    assert len(every["component_var"]) == 3
+    top = auth_client.get(url, {"components_limit": 1}).json()
+    assert top["component_var"] == every["component_var"][:1]
+    assert top["component_var"][0]["component_var"] == min(
+        r["component_var"] for r in every["component_var"]
+    )
+    assert any("components_limit=all" in w for w in top["warnings"])
+    assert not any("components_limit" in w for w in every["warnings"])
+    for bad in ("0", "x", "٣"):
+        response = auth_client.get(url, {"components_limit": bad})
+        assert response.status_code == 422, bad
+        assert response.json()["detail"][0]["loc"] == ["query", "components_limit"]

@@ -142,10 +142,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         status_code = status_for(exc)
         detail = None
         if status_code == 422:  # every 422 carries SigmaSight's [{loc, msg, type}] list
-            field = str(exc.details.get("field", "symbol"))
             detail = [
                 {
-                    "loc": ["body", field],
+                    "loc": _parameter_loc(exc, context),
                     "msg": exc.message,
                     "type": f"value_error.{exc.code.lower()}",
                 }
@@ -197,6 +196,31 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         )
     logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
     return Response(error_body(500), status=500)
+
+
+def _parameter_loc(exc: DomainError, context: dict[str, Any]) -> list[str]:
+    """Where the offending value came from: the path parameter, query parameter or body
+    field that carried it (a symbol in ``/prices/historical/{symbol}`` is the path's)."""
+    request = context.get("request")
+    kwargs = {k: str(v) for k, v in (context.get("kwargs") or {}).items()}
+    query = getattr(request, "query_params", {}) or {}
+    named = exc.details.get("field")
+    candidates = [str(named)] if named else ["symbol", "symbols"]
+    for field in candidates:
+        if field in kwargs:
+            return ["path", field]
+        if field in query:
+            return ["query", field]
+    offending = {str(v).upper() for v in exc.details.get("symbols") or []}
+    if exc.details.get("symbol"):
+        offending.add(str(exc.details["symbol"]).upper())
+    for name, value in kwargs.items():
+        if value.upper() in offending:
+            return ["path", name]
+    for name in query:
+        if any(part.strip().upper() in offending for part in str(query.get(name)).split(",")):
+            return ["query", name]
+    return ["body", candidates[0]]
 
 
 def _is_credentials_error(exc: exceptions.AuthenticationFailed) -> bool:

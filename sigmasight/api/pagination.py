@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -46,6 +47,28 @@ def page_params(request: Request, *, sortable: Sequence[str] = ()) -> dict[str, 
     if sort is not None and sort not in sortable:
         raise QueryValidationError({"sort": [f"Unknown sort field; use one of {list(sortable)}"]})
     return params
+
+
+def sort_rows(
+    rows: Sequence[dict[str, Any]], *, sort: str | None, order: str = "asc"
+) -> list[dict[str, Any]]:
+    """``rows`` (report dicts) sorted on the column ``sort`` (unchanged when None); nulls
+    come last in either order, ties keep their order."""
+    if sort is None:
+        return list(rows)
+    known = [r for r in rows if r.get(sort) is not None]
+    unknown = [r for r in rows if r.get(sort) is None]
+    return sorted(known, key=lambda r: r[sort], reverse=order == "desc") + unknown
+
+
+def sort_parameters(sortable: Sequence[str], *, default: str) -> list[OpenApiParameter]:
+    """The ``page``/``limit``/``sort``/``order`` query parameters as the schema shows them."""
+    return [
+        OpenApiParameter("page", int, description="1-based, default 1"),
+        OpenApiParameter("limit", int, description=f"Default {DEFAULT_LIMIT}, at most {MAX_LIMIT}"),
+        OpenApiParameter("sort", str, enum=list(sortable), description=f"Default {default}"),
+        OpenApiParameter("order", str, enum=["asc", "desc"], description="Default asc"),
+    ]
 
 
 def paginate(
