@@ -22,12 +22,14 @@ from portfolios import services as portfolio_services
 from portfolios.models import Portfolio
 from portfolios.selectors import cash_balance
 from risk import jobs, services
+from risk.book import stock_rate_betas
 from risk.models import PortfolioRiskMetrics, PositionFactorExposure, PositionGreeks
 from risk.services import json_safe
 from risk.tests.test_risk_api import (  # noqa: F401 - fixtures
     NOW,
     SESSIONS,
     TODAY,
+    _rate_beta,
     _run_all,
     risk_book,
     risk_market,
@@ -238,3 +240,27 @@ def test_a_failing_risk_step_says_so_on_the_metrics_endpoint(
         "risk_metrics step failed" in w and "an input the engine cannot use" in w
         for w in body["warnings"]
     ), body["warnings"]
+
+
+def test_stock_rate_betas_follow_real_history_then_proxies() -> None:
+    for symbol, proxy, beta, reason in (
+        ("NVDX", "AMD", 0.6, ""),
+        ("BSKT", "basket:KO+PEP", 1.0, ""),
+        ("LONG", "basket", 0.5, "Basket: KO 75.0%, PEP 25.0%. Stated."),
+        ("CHAIN", "NVDX", 2.0, ""),
+    ):
+        Security.objects.create(
+            symbol=symbol,
+            name=symbol,
+            asset_type=AssetType.STOCK,
+            proxy_symbol=proxy,
+            proxy_beta=beta,
+            proxy_reason=reason,
+        )
+    Security.objects.create(symbol="NOPE", name="NOPE", asset_type=AssetType.STOCK)
+    symbols = ["AMD", "NVDX", "BSKT", "LONG", "CHAIN", "NOPE", "BOND"]
+    betas, warnings = stock_rate_betas(symbols, np.array([0, 0, 0, 0, 0, 0, 6.0]))
+    amd, ko, pep = _rate_beta("AMD"), _rate_beta("KO"), _rate_beta("PEP")
+    expected = [amd, 0.6 * amd, (ko + pep) / 2, 0.5 * (0.75 * ko + 0.25 * pep), 1.2 * amd, 0, 0]
+    assert betas == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert warnings == ["No real history or proxy to fit a rate beta: a rate shock moves NOPE by 0"]
