@@ -193,6 +193,8 @@ def test_a_one_tick_quote_without_a_chain_falls_back_to_realized_volatility(
     call = PositionGreeks.objects.get(position__security_id=SPY_CALL)
     assert call.volatility_source == "realized_ewma", call.warnings
     assert any("gives no implied volatility of its own" in w for w in call.warnings)
+
+
 def test_greeks_of_a_stock_position_is_its_delta(
     auth_client: APIClient, options_book: Portfolio
 ) -> None:
