@@ -799,14 +799,21 @@ def snapshot_for_portfolio(
     todo = [d for d in sessions if d not in done or d == on]
     flows = external_cash_flows(portfolio=portfolio)
     written = 0
+    warnings: list[str] = []
     for day in todo:
         book = portfolio_book(portfolio=portfolio, as_of=day)
+        total = book.total_value_or_null
+        if total is None:
+            # A missing close is not $0: no snapshot rather than a false drop in value.
+            warnings.append(
+                f"{day.isoformat()}: no snapshot, no close for {', '.join(sorted(book.unpriced))}"
+            )
+            continue
         previous = (
             PortfolioSnapshot.objects.filter(portfolio=portfolio, date__lt=day)
             .order_by("-date")
             .first()
         )
-        total = book.total_value
         daily_pnl = daily_return = None
         if previous is not None and previous.total_value:
             net_flow = flows.get(day, Decimal(0))
@@ -827,7 +834,12 @@ def snapshot_for_portfolio(
             },
         )
         written += 1
-    return {"sessions": len(todo), "computed": written, "failed": 0}
+    return {
+        "sessions": len(todo),
+        "computed": written,
+        "failed": len(warnings),
+        "warnings": warnings,
+    }
 
 
 # ---- Data quality ----------------------------------------------------------------------------

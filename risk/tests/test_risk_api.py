@@ -18,7 +18,12 @@ from marketdata.models import AssetType, FactorDefinition, PriceBar, Quote, Secu
 from portfolios import services as portfolio_services
 from portfolios.models import Portfolio
 from risk import services
-from risk.models import PortfolioRiskMetrics, PositionFactorExposure, StressTestResult
+from risk.models import (
+    PortfolioRiskMetrics,
+    PortfolioSnapshot,
+    PositionFactorExposure,
+    StressTestResult,
+)
 from tests.contract import SIGMASIGHT, assert_error_envelope, assert_matches_example, spec_example
 
 pytestmark = pytest.mark.django_db
@@ -366,3 +371,18 @@ def test_risk_summary_components_limit(auth_client: APIClient, risk_book: Portfo
         response = auth_client.get(url, {"components_limit": bad})
         assert response.status_code == 422, bad
         assert response.json()["detail"][0]["loc"] == ["query", "components_limit"]
+
+
+def test_a_session_without_a_close_for_a_holding_writes_no_snapshot(risk_book: Portfolio) -> None:
+    """A missing close is not $0: while XOM has no close on or before a session, that
+    session gets no snapshot (and a stated reason); the last one is written."""
+    PriceBar.objects.filter(security_id="XOM", date__lt=SESSIONS[-1]).delete()
+    result = services.snapshot_for_portfolio(risk_book, now=NOW, backfill=3)
+    written = set(
+        PortfolioSnapshot.objects.filter(portfolio=risk_book).values_list("date", flat=True)
+    )
+    assert written == {SESSIONS[-1]}
+    assert result["failed"] == 2
+    assert result["warnings"] == [
+        f"{day.isoformat()}: no snapshot, no close for XOM" for day in SESSIONS[-3:-1]
+    ]
