@@ -104,6 +104,8 @@ def test_no_weekend_or_holiday_is_ever_listed() -> None:
 def test_stored_rows_override_the_rule_and_the_seed_is_idempotent(
     django_assert_max_num_queries: Any,
 ) -> None:
+    # The migration seeds the benchmark roots (SPY, QQQ, IWM, VIX); start from none here.
+    ListedExpiry.objects.all().delete()
     Security.objects.create(symbol="XOM", asset_type=AssetType.STOCK)
     Security.objects.create(symbol="^VIX", asset_type=AssetType.INDEX)
     Security.objects.create(symbol="FXNAX", asset_type=AssetType.MUTUAL_FUND)
