@@ -988,27 +988,39 @@ def factor_etf_prices(*, symbols: Sequence[str] | None, days: int) -> dict[str, 
 # ---- Listed expiries -------------------------------------------------------------------------
 
 
+def _stored_expiry_end(key: str) -> dt.date | None:
+    """The last stored expiry of root ``key`` (None without rows): the stored reference data
+    decides up to that date, the seed rule beyond it (a LEAPS past the seeded span)."""
+    return ListedExpiry.objects.filter(root=key).aggregate(last=Max("expiry"))["last"]
+
+
 def is_listed_expiry(root: str, day: dt.date) -> bool:
     """True when ``day`` is a listed expiry of option root ``root`` (``VIX``/``^VIX``,
-    ``BRK.B``/``BRKB`` alike). The stored reference data decides for a root that has rows;
-    a root without any (a security added after the seed) follows the seed rule of
-    ``marketdata.expiries``. Two queries at most."""
+    ``BRK.B``/``BRKB`` alike). The stored reference data decides for a root that has rows,
+    up to its last stored date; a root without any (a security added after the seed), or a
+    date past the stored span, follows the seed rule of ``marketdata.expiries``. Two
+    queries at most."""
     key = expiries.normalize_root(root)
     if ListedExpiry.objects.filter(root=key, expiry=day).exists():
         return True
-    if ListedExpiry.objects.filter(root=key).exists():
+    end = _stored_expiry_end(key)
+    if end is not None and day <= end:
         return False
     return expiries.is_listed_by_rule(key, day)
 
 
 def listed_expiries(root: str, start: dt.date, end: dt.date) -> list[dt.date]:
-    """The listed expiries of ``root`` from ``start`` to ``end`` inclusive, in order (the
-    stored rows, or the seed rule for a root without any; see :func:`is_listed_expiry`)."""
+    """The listed expiries of ``root`` from ``start`` to ``end`` inclusive, in order: the
+    stored rows, and the seed rule past them (see :func:`is_listed_expiry`)."""
     key = expiries.normalize_root(root)
-    if ListedExpiry.objects.filter(root=key).exists():
-        return list(
-            ListedExpiry.objects.filter(root=key, expiry__gte=start, expiry__lte=end)
-            .order_by("expiry")
-            .values_list("expiry", flat=True)
-        )
-    return list(expiries.listed_by_rule(key, start, end))
+    stored_end = _stored_expiry_end(key)
+    if stored_end is None:
+        return list(expiries.listed_by_rule(key, start, end))
+    days = list(
+        ListedExpiry.objects.filter(root=key, expiry__gte=start, expiry__lte=end)
+        .order_by("expiry")
+        .values_list("expiry", flat=True)
+    )
+    if end > stored_end:
+        days += list(expiries.listed_by_rule(key, max(start, stored_end + dt.timedelta(1)), end))
+    return days

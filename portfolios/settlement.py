@@ -354,7 +354,11 @@ def due_option_positions(
     for position in positions:
         assert position.expiry is not None  # filtered above
         style = settlement_style(_underlying(position), types.get(_underlying(position)))
-        if now >= settlement_due_at(position.expiry, style):
+        try:
+            due_at = settlement_due_at(position.expiry, style)
+        except ValueError:  # an expiry outside the NYSE calendar (before 1999): not ours
+            continue
+        if now >= due_at:
             due.append((position, style))
     return due
 

@@ -104,6 +104,8 @@ def test_no_weekend_or_holiday_is_ever_listed() -> None:
 def test_stored_rows_override_the_rule_and_the_seed_is_idempotent(
     django_assert_max_num_queries: Any,
 ) -> None:
+    # The migration seeds the benchmark roots (SPY, QQQ, IWM, VIX); start from none here.
+    ListedExpiry.objects.all().delete()
     Security.objects.create(symbol="XOM", asset_type=AssetType.STOCK)
     Security.objects.create(symbol="^VIX", asset_type=AssetType.INDEX)
     Security.objects.create(symbol="FXNAX", asset_type=AssetType.MUTUAL_FUND)
@@ -128,6 +130,12 @@ def test_stored_rows_override_the_rule_and_the_seed_is_idempotent(
         d(2026, 12, 17),
         d(2026, 12, 24),  # Christmas Friday: the Thursday before
         d(2026, 12, 31),  # New Year's Day 2027 is a Friday: the Thursday before
+    ]
+    # Past the stored span (rows end 2026-12-31), the rule answers: the 2027 monthlies.
+    assert is_listed_expiry("XOM", d(2027, 1, 15)) and not is_listed_expiry("XOM", d(2027, 1, 14))
+    assert listed_expiries("XOM", d(2026, 12, 28), d(2027, 1, 10)) == [
+        d(2026, 12, 31),
+        d(2027, 1, 8),
     ]
     # A root without rows: the rule (the holiday Fridays 12-25 and 01-01 -> Thursdays).
     assert listed_expiries("CVX", d(2026, 12, 21), d(2026, 12, 31)) == [

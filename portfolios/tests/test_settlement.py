@@ -273,3 +273,31 @@ def test_the_job_fetches_a_missing_expiry_bar_before_settling(
     result = options_settle(now=AFTER_CLOSE, refresh_missing=True)
     assert asked == [["AAPL"]]
     assert result["settled"] == 5 and result["warnings"] == []
+
+
+def test_an_index_option_settles_in_cash_on_the_close(book: Portfolio) -> None:
+    """SPX (stored as ^GSPC): the 5800 call with the index closing at 5900.50 pays the
+    intrinsic 100.50 × 100 = 10050.00 in cash; bought at 80.00, it realizes 2050.00."""
+    Security.objects.create(symbol="^GSPC", asset_type=AssetType.INDEX, name="S&P 500")
+    _bar("^GSPC", EXPIRY, "5900.50")
+    services.position_open(
+        portfolio=book,
+        symbol="SPX261120C05800000",
+        quantity=D(1),
+        entry_price=D("80.00"),
+        entry_date=BOOKED,
+        today=dt.date(2026, 11, 10),
+    )
+    stock_before = Position.objects.filter(portfolio=book, multiplier=1).count()
+    result = options_settle(now=AFTER_CLOSE)
+    spx = next(r for r in result["settlements"] if r["symbol"] == "SPX261120C05800000")
+    assert spx["outcome"] == "cash_settled" and spx["settlement_style"] == "index_cash"
+    assert (D(spx["cash"]), D(spx["realized_pnl"]), D(spx["shares"])) == (
+        D("10050.00"),
+        D("2050.00"),
+        D(0),
+    )
+    position = Position.objects.get(security_id="SPX261120C05800000")
+    assert position.closed_at is not None and position.exit_price == D("100.50")
+    # No shares change hands for it (the two new stock rows are the AAPL and SPY legs).
+    assert Position.objects.filter(portfolio=book, multiplier=1).count() == stock_before + 2
