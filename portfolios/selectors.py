@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.utils import timezone
 
 from marketdata.selectors import PriceSnapshot, price_snapshots
@@ -408,3 +408,51 @@ def position_sector(m: MarkedPosition) -> str:
     if security.sector:
         return security.sector
     return "Options" if m.position.is_option else "Unclassified"
+
+
+# ---- the cash ledger (GET /management/portfolios/{id}/transactions) ------------------------
+
+#: Sortable columns of the ledger listing -> the ordering they mean. Ties break in booking
+#: order, the order in which ``balance_after`` accumulates.
+LEDGER_SORTS: dict[str, tuple[str, ...]] = {
+    "date": ("trade_date", "created_at", "id"),
+    "amount": ("amount", "trade_date", "created_at", "id"),
+    "type": ("kind", "trade_date", "created_at", "id"),
+}
+
+
+def ledger(*, portfolio: Portfolio, sort: str = "date", order: str = "asc") -> QuerySet[Any]:
+    """The portfolio's ledger rows as dicts, each with ``balance_after``: the cash balance
+    after that entry, a running sum over booking order (date, then entry time), computed
+    in SQL over the whole ledger whatever the page or sort. One query per page."""
+    running = Window(
+        expression=Sum("amount"),
+        order_by=[F("trade_date").asc(), F("created_at").asc(), F("id").asc()],
+    )
+    fields = LEDGER_SORTS[sort]
+    ordering = [F(name).asc() if order == "asc" else F(name).desc() for name in fields]
+    return (
+        Transaction.objects.filter(portfolio=portfolio)
+        .annotate(balance_after=running)
+        .order_by(*ordering)
+        .values(
+            "id", "trade_date", "kind", "amount", "symbol", "position_id", "note", "balance_after"
+        )
+    )
+
+
+def ledger_entry(*, portfolio: Portfolio, transaction_id: UUID) -> dict[str, Any]:
+    """One ledger row in :func:`ledger`'s shape; ``balance_after`` sums every entry booked
+    up to it (a filter would cut the window down to the row itself)."""
+    row = (
+        Transaction.objects.filter(portfolio=portfolio, pk=transaction_id)
+        .values("id", "trade_date", "kind", "amount", "symbol", "position_id", "note", "created_at")
+        .get()
+    )
+    before = Q(trade_date__lt=row["trade_date"]) | Q(
+        trade_date=row["trade_date"], created_at__lt=row["created_at"]
+    )
+    before |= Q(trade_date=row["trade_date"], created_at=row["created_at"], id__lte=row["id"])
+    total = Transaction.objects.filter(before, portfolio=portfolio).aggregate(t=Sum("amount"))
+    row["balance_after"] = total["t"] or Decimal(0)
+    return row
