@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -251,6 +251,33 @@ def cash_balance(*, portfolio: Portfolio, as_of: dt.date | None = None) -> Decim
     return query.aggregate(total=Sum("amount"))["total"] or Decimal(0)
 
 
+#: The largest |figure| a response can carry: Percent fields hold 10 integer digits, Money
+#: fields 20 (sigmasight.api.fields). Rows booked before the input bounds (an entry price of
+#: a millionth of a dollar gives a P&L of 10^10 %) must not break a read.
+PERCENT_LIMIT = Decimal(10) ** 10
+MONEY_LIMIT = Decimal(10) ** 20
+
+
+def _representable(valuation: Valuation) -> tuple[Valuation, list[str]]:
+    """The valuation with each figure that cannot be represented set to None, and their
+    names."""
+    limits = {
+        "unrealized_pnl_percent": PERCENT_LIMIT,
+        "day_change_percent": PERCENT_LIMIT,
+        "market_value": MONEY_LIMIT,
+        "unrealized_pnl": MONEY_LIMIT,
+        "day_change": MONEY_LIMIT,
+    }
+    too_large = [
+        name
+        for name, limit in limits.items()
+        if (value := getattr(valuation, name)) is not None and abs(value) >= limit
+    ]
+    if not too_large:
+        return valuation, []
+    return replace(valuation, **dict.fromkeys(too_large)), too_large
+
+
 def portfolio_book(
     *,
     portfolio: Portfolio,
@@ -297,6 +324,12 @@ def portfolio_book(
             price=price,
             previous_close=previous,
         )
+        valuation, too_large = _representable(valuation)
+        if too_large:
+            warnings.append(
+                f"{position.security_id}: {', '.join(too_large)} too large to represent "
+                "(an entry price near zero?); shown as null"
+            )
         marked.append(
             MarkedPosition(
                 position, snapshot, valuation, realized_by_position.get(position.id, Decimal(0))

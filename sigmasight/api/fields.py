@@ -4,6 +4,7 @@ percent and signed quantities. One definition, so every endpoint documents units
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
 import re
 from decimal import Decimal
@@ -26,21 +27,21 @@ from sigmasight.limits import (
 def Money(**kwargs: object) -> serializers.DecimalField:
     """Dollars, rounded to cents, sent as a JSON number."""
     kwargs.setdefault("help_text", "US dollars")
-    return serializers.DecimalField(
+    return RepresentableDecimalField(
         max_digits=22, decimal_places=2, coerce_to_string=False, **kwargs
     )
 
 
 def Price(**kwargs: object) -> serializers.DecimalField:
     kwargs.setdefault("help_text", "Price per share (per option share for options), 4 places")
-    return serializers.DecimalField(
+    return RepresentableDecimalField(
         max_digits=22, decimal_places=4, coerce_to_string=False, **kwargs
     )
 
 
 def Percent(**kwargs: object) -> serializers.DecimalField:
     kwargs.setdefault("help_text", "Percent: 9.53 means 9.53%")
-    return serializers.DecimalField(
+    return RepresentableDecimalField(
         max_digits=12, decimal_places=2, coerce_to_string=False, **kwargs
     )
 
@@ -185,6 +186,18 @@ class CurrencyField(serializers.CharField):
         if not is_currency(code):
             self.fail("currency", value=code[:3])
         return code
+
+
+class RepresentableDecimalField(serializers.DecimalField):
+    """An output decimal (Money, Price, Percent) that is null, not a 500, when a stored
+    figure has more integer digits than the field shows; the report that computed it says
+    why in ``warnings``."""
+
+    def to_representation(self, value: Any) -> Any:
+        try:
+            return super().to_representation(value)
+        except decimal.InvalidOperation:
+            return None
 
 
 # ==== end of strict input fields ==============================================================
