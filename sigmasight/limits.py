@@ -1,4 +1,4 @@
-"""The stated limits of what the book accepts (docs/api.md, "Input limits").
+"""The stated limits of what the book accepts (README, "Input limits").
 
 Body fields (sigmasight.api.fields) reject values outside them with a 422; the
 portfolio services check the products (a trade's cash, an accumulated quantity) against

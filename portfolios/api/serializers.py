@@ -354,7 +354,7 @@ class PositionOneSerializer(serializers.Serializer):
 
 # ---- /management/ inputs ---------------------------------------------------------------------
 # Every body serializer is strict (unknown keys are 422) and takes numbers and dates only
-# through the bounded fields of sigmasight.api.fields (docs/api.md, "Input limits").
+# through the bounded fields of sigmasight.api.fields (README, "Input limits").
 
 
 class PortfolioInputSerializer(StrictBodySerializer):

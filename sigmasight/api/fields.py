@@ -72,7 +72,7 @@ def Strings(help_text: str) -> serializers.ListField:
 # ==== Strict input fields (issue 11, "Input that cannot corrupt the book") ====================
 # Body serializers use these instead of DRF's DecimalField/DateField: DRF accepts any
 # string ``Decimal()`` accepts ("١٢٣" is 123, "1_000" is 1000) and ``DateField`` accepts
-# "20260105". The bounds below are the API's stated limits (docs/api.md, "Input limits").
+# "20260105". The bounds below are the API's stated limits (README, "Input limits").
 
 #: An ASCII decimal: optional sign, digits, optional fraction. No exponent, no separators.
 ASCII_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
