@@ -537,11 +537,15 @@ def position_price_on_booking(*, position: Position) -> list[str]:
     Runs after the booking committed: a provider that fails or has no quote leaves the
     position booked and unpriced, and the returned warnings say so (never an error)."""
     symbol = position.security_id
-    if price_snapshots(symbols=[symbol]).get(symbol) is not None:
+    underlying = (
+        normalize_symbol(position.underlying_symbol) if position.underlying_symbol else None
+    )
+    priced = price_snapshots(symbols=[symbol, *([underlying] if underlying else [])])
+    if symbol in priced:
         return []
-    wanted = [symbol]
-    if position.underlying_symbol:
-        wanted.append(normalize_symbol(position.underlying_symbol))
+    # The underlying only when it is unpriced too: a stored mark is not replaced as a side
+    # effect of booking an option on it.
+    wanted = [symbol, *([underlying] if underlying and underlying not in priced else [])]
     try:
         quoted = marketdata_services.quotes_refresh(
             provider=marketdata_services.get_provider(), symbols=wanted

@@ -310,6 +310,7 @@ def test_a_new_option_is_priced_when_booked(auth_client: APIClient, market: Any)
     assert mark > 0
     assert body["current_price"] == pytest.approx(mark, abs=1e-4)
     assert body["market_value"] == pytest.approx(2 * 100 * mark, abs=0.01)
+    assert Quote.objects.get(security_id="AAPL").last == D("175.25")  # its mark is kept
     complete = auth_client.get(f"/api/v1/data/portfolio/{portfolio.id}/complete").json()
     row = next(p for p in complete["positions"] if p["symbol"] == symbol)
     assert row["current_price"] == pytest.approx(mark, abs=1e-4)
