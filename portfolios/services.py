@@ -495,9 +495,16 @@ def position_close(
 
 @transaction.atomic
 def cash_transaction(
-    *, portfolio: Portfolio, kind: str, amount: Decimal, trade_date: dt.date, note: str = ""
+    *,
+    portfolio: Portfolio,
+    kind: str,
+    amount: Decimal,
+    trade_date: dt.date,
+    note: str = "",
+    today: dt.date | None = None,
 ) -> Transaction:
     """Deposit, withdrawal, dividend or fee: ``amount`` is positive; the sign follows the kind.
+    Given ``today`` (the API gives the current date), a later ``trade_date`` is refused.
 
     An outflow locks the portfolio row and is refused (INSUFFICIENT_FUNDS) beyond the cash
     balance, so two concurrent withdrawals cannot overspend: the second waits for the first
@@ -506,6 +513,8 @@ def cash_transaction(
         raise ValidationFailed({"amount": ["Amount must be positive"]})
     if amount >= MONEY_MAX:
         raise ValidationFailed({"amount": [f"Amount must be below {MONEY_MAX:,}"]})
+    if today is not None and trade_date > today:
+        raise ValidationFailed({"date": ["The date must not be in the future"]})
     Portfolio.objects.select_for_update().filter(pk=portfolio.pk).first()
     inflow = kind in (TransactionKind.DEPOSIT, TransactionKind.DIVIDEND)
     if kind == TransactionKind.WITHDRAWAL:

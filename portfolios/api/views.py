@@ -27,7 +27,6 @@ from sigmasight.api.inputs import parse_body, parse_query
 from sigmasight.api.pagination import page_params, paginate
 from sigmasight.api.permissions import IsTrader
 from sigmasight.api.throttling import MarketRateThrottle, throttles
-from sigmasight.errors import ValidationFailed
 
 PORTFOLIO_ID = OpenApiParameter("portfolio_id", UUID, OpenApiParameter.PATH)
 POSITION_ID = OpenApiParameter("position_id", UUID, OpenApiParameter.PATH)
@@ -334,14 +333,12 @@ class ManagementCashView(APIView):
         portfolio = portfolio_for_user(user=request.user, portfolio_id=portfolio_id)
         data = parse_body(s.CashInputSerializer, request)
         today = timezone.localdate()
-        entry_date = data.get("date") or today
-        if entry_date > today:
-            raise ValidationFailed({"date": ["The date must not be in the future"]})
         entry = services.cash_transaction(
             portfolio=portfolio,
+            today=today,
             kind=data["type"],
             amount=data["amount"],
-            trade_date=entry_date,
+            trade_date=data.get("date") or today,
             note=data["description"],
         )
         row = ledger_entry(portfolio=portfolio, transaction_id=entry.id)
