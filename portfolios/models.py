@@ -124,6 +124,13 @@ class Position(models.Model):
             models.CheckConstraint(
                 condition=Q(entry_price__gte=0), name="position_entry_price_nonnegative"
             ),
+            # One open position per symbol and portfolio: adds go to it, the other side
+            # is refused (409). The services lock the portfolio row; this is the backstop.
+            models.UniqueConstraint(
+                fields=["portfolio", "security"],
+                condition=Q(closed_at__isnull=True),
+                name="one_open_position_per_symbol",
+            ),
         ]
         indexes = [models.Index(fields=["portfolio", "closed_at"])]
 

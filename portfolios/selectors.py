@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.utils import timezone
 
 from marketdata.selectors import PriceSnapshot, price_snapshots
@@ -305,6 +305,33 @@ def cash_balance(*, portfolio: Portfolio, as_of: dt.date | None = None) -> Decim
     return query.aggregate(total=Sum("amount"))["total"] or Decimal(0)
 
 
+#: The largest |figure| a response can carry: Percent fields hold 10 integer digits, Money
+#: fields 20 (sigmasight.api.fields). Rows booked before the input bounds (an entry price of
+#: a millionth of a dollar gives a P&L of 10^10 %) must not break a read.
+PERCENT_LIMIT = Decimal(10) ** 10
+MONEY_LIMIT = Decimal(10) ** 20
+
+
+def _representable(valuation: Valuation) -> tuple[Valuation, list[str]]:
+    """The valuation with each figure that cannot be represented set to None, and their
+    names."""
+    limits = {
+        "unrealized_pnl_percent": PERCENT_LIMIT,
+        "day_change_percent": PERCENT_LIMIT,
+        "market_value": MONEY_LIMIT,
+        "unrealized_pnl": MONEY_LIMIT,
+        "day_change": MONEY_LIMIT,
+    }
+    too_large = [
+        name
+        for name, limit in limits.items()
+        if (value := getattr(valuation, name)) is not None and abs(value) >= limit
+    ]
+    if not too_large:
+        return valuation, []
+    return replace(valuation, **dict.fromkeys(too_large)), too_large
+
+
 def portfolio_book(
     *,
     portfolio: Portfolio,
@@ -363,6 +390,12 @@ def portfolio_book(
             price=price,
             previous_close=previous,
         )
+        valuation, too_large = _representable(valuation)
+        if too_large:
+            warnings.append(
+                f"{position.security_id}: {', '.join(too_large)} too large to represent "
+                "(an entry price near zero?); shown as null"
+            )
         marked.append(
             MarkedPosition(
                 position, snapshot, valuation, realized_by_position.get(position.id, Decimal(0))
@@ -497,3 +530,51 @@ def position_sector(m: MarkedPosition) -> str:
     if security.sector:
         return security.sector
     return "Options" if m.position.is_option else "Unclassified"
+
+
+# ---- the cash ledger (GET /management/portfolios/{id}/transactions) ------------------------
+
+#: Sortable columns of the ledger listing -> the ordering they mean. Ties break in booking
+#: order, the order in which ``balance_after`` accumulates.
+LEDGER_SORTS: dict[str, tuple[str, ...]] = {
+    "date": ("trade_date", "created_at", "id"),
+    "amount": ("amount", "trade_date", "created_at", "id"),
+    "type": ("kind", "trade_date", "created_at", "id"),
+}
+
+
+def ledger(*, portfolio: Portfolio, sort: str = "date", order: str = "asc") -> QuerySet[Any]:
+    """The portfolio's ledger rows as dicts, each with ``balance_after``: the cash balance
+    after that entry, a running sum over booking order (date, then entry time), computed
+    in SQL over the whole ledger whatever the page or sort. One query per page."""
+    running = Window(
+        expression=Sum("amount"),
+        order_by=[F("trade_date").asc(), F("created_at").asc(), F("id").asc()],
+    )
+    fields = LEDGER_SORTS[sort]
+    ordering = [F(name).asc() if order == "asc" else F(name).desc() for name in fields]
+    return (
+        Transaction.objects.filter(portfolio=portfolio)
+        .annotate(balance_after=running)
+        .order_by(*ordering)
+        .values(
+            "id", "trade_date", "kind", "amount", "symbol", "position_id", "note", "balance_after"
+        )
+    )
+
+
+def ledger_entry(*, portfolio: Portfolio, transaction_id: UUID) -> dict[str, Any]:
+    """One ledger row in :func:`ledger`'s shape; ``balance_after`` sums every entry booked
+    up to it (a filter would cut the window down to the row itself)."""
+    row = (
+        Transaction.objects.filter(portfolio=portfolio, pk=transaction_id)
+        .values("id", "trade_date", "kind", "amount", "symbol", "position_id", "note", "created_at")
+        .get()
+    )
+    before = Q(trade_date__lt=row["trade_date"]) | Q(
+        trade_date=row["trade_date"], created_at__lt=row["created_at"]
+    )
+    before |= Q(trade_date=row["trade_date"], created_at=row["created_at"], id__lte=row["id"])
+    total = Transaction.objects.filter(before, portfolio=portfolio).aggregate(t=Sum("amount"))
+    row["balance_after"] = total["t"] or Decimal(0)
+    return row

@@ -7,16 +7,19 @@ quantity changes, so two concurrent closes cannot both fill.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from marketdata import services as marketdata_services
-from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
-from marketdata.selectors import is_listed_expiry, price_snapshots
+from marketdata.occ import InvalidOptionSymbol, OptionContract, looks_like_option, parse_occ
+from marketdata.selectors import is_listed_expiry, normalize_symbol, price_snapshots
 from portfolios.models import (
     Lot,
     Portfolio,
@@ -28,7 +31,15 @@ from portfolios.models import (
 )
 from portfolios.valuation import fifo_close, money
 from risk.engine.conventions import OPTION_MULTIPLIER
-from sigmasight.errors import Conflict, InvalidSymbol, ValidationFailed
+from sigmasight.errors import Conflict, InsufficientFunds, InvalidSymbol, ValidationFailed
+from sigmasight.limits import (
+    MONEY_MAX,
+    QUANTITY_MAX,
+    STRIKE_MAX,
+    STRIKE_SPOT_MULTIPLE,
+)
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # types only: rows come from the owning apps' selectors and services
     from accounts.models import User
@@ -45,9 +56,15 @@ def portfolio_create(
     portfolio_type: str = PortfolioType.INDIVIDUAL,
     is_default: bool | None = None,
 ) -> Portfolio:
-    """Create a portfolio; the owner's first one becomes their default."""
+    """Create a portfolio; the owner's first one becomes their default.
+
+    The owner's row is locked first, so concurrent creates serialize: the second sees the
+    first's default instead of both claiming it (one_default_portfolio_per_owner)."""
+    get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
     if is_default is None:
         is_default = not Portfolio.objects.owned_by(owner).filter(is_default=True).exists()
+    elif is_default and Portfolio.objects.owned_by(owner).filter(is_default=True).exists():
+        raise Conflict("The owner already has a default portfolio")
     return Portfolio.objects.create(
         owner=owner,
         name=name,
@@ -83,9 +100,99 @@ def portfolio_soft_delete(*, portfolio: Portfolio) -> None:
             successor.save(update_fields=["is_default", "updated_at"])
 
 
+def portfolio_is_empty(*, portfolio: Portfolio) -> bool:
+    """No position (open or closed) and no ledger entry: deleting it loses nothing."""
+    return not (
+        Position.objects.filter(portfolio=portfolio).exists()
+        or Transaction.objects.filter(portfolio=portfolio).exists()
+    )
+
+
+@transaction.atomic
+def portfolio_delete(*, portfolio: Portfolio, confirm: bool = False) -> None:
+    """M3's rules, then the soft delete: the default portfolio is never deleted (409), and
+    one with positions or ledger history only with ``confirm`` (409 otherwise)."""
+    portfolio = Portfolio.objects.select_for_update().get(pk=portfolio.pk)
+    if portfolio.is_default:
+        raise Conflict(
+            "The default portfolio cannot be deleted",
+            details={"portfolio_id": str(portfolio.id), "is_default": True},
+        )
+    if not confirm and not portfolio_is_empty(portfolio=portfolio):
+        raise Conflict(
+            "The portfolio holds positions or ledger history; delete with ?confirm=true",
+            details={"portfolio_id": str(portfolio.id), "confirm_required": True},
+        )
+    portfolio_soft_delete(portfolio=portfolio)
+
+
 #: Anything shaped like root + YYMMDD + a letter is parsed as an option, so a malformed
 #: OCC symbol gets a field error rather than "unknown symbol".
 OPTION_SHAPE = re.compile(r"^[A-Z][A-Z0-9.]{0,5}[ _]*\d{6}[A-Z]")
+
+
+def _underlying_price(underlying: str) -> Decimal | None:
+    symbol = normalize_symbol(underlying)
+    snapshot = price_snapshots(symbols=[symbol]).get(symbol)
+    return None if snapshot is None else snapshot.price
+
+
+def _validate_option(contract: OptionContract, *, today: dt.date) -> None:
+    """Whether an OCC contract may be booked; ValidationFailed on ``symbol`` otherwise.
+
+    The one place for contract rules:
+    * not expired;
+    * on a listed expiry of its root;
+    * the strike is plausible: within STRIKE_SPOT_MULTIPLE (10×) of the underlying's
+      latest price either way, or at most STRIKE_MAX without a stored price. So
+      ``SPY270115C99999999`` (a 99,999.999 strike on a ~550 ETF) is refused instead of
+      entering the book, where no model can price it.
+    """
+    if contract.expiry < today:
+        raise ValidationFailed({"symbol": [f"The option expired on {contract.expiry.isoformat()}"]})
+    # Only real expiries: the root's listed dates are reference data (RISK-MODEL).
+    if not is_listed_expiry(contract.underlying, contract.expiry):
+        raise ValidationFailed(
+            {
+                "symbol": [
+                    f"{contract.expiry.isoformat()} is not a listed expiry "
+                    f"for {contract.underlying} options"
+                ]
+            }
+        )
+    spot = _underlying_price(contract.underlying)
+    if spot is not None and spot > 0:
+        low, high = spot / STRIKE_SPOT_MULTIPLE, spot * STRIKE_SPOT_MULTIPLE
+        if not low <= contract.strike <= high:
+            raise ValidationFailed(
+                {
+                    "symbol": [
+                        f"Strike {contract.strike} is implausible for {contract.underlying} "
+                        f"at {spot.quantize(Decimal('0.01'))}: it must be within "
+                        f"{STRIKE_SPOT_MULTIPLE}x of the underlying's price "
+                        f"({low.quantize(Decimal('0.01'))}–{high.quantize(Decimal('0.01'))})"
+                    ]
+                }
+            )
+    elif contract.strike > STRIKE_MAX:
+        raise ValidationFailed(
+            {"symbol": [f"Strike {contract.strike} is above the largest accepted, {STRIKE_MAX}"]}
+        )
+
+
+def _validate_contracts(quantity: Decimal | None, *, field: str = "quantity") -> None:
+    """Options trade in whole contracts."""
+    if quantity is not None and quantity != quantity.to_integral_value():
+        raise ValidationFailed({field: ["Option quantities are whole contracts"]})
+
+
+def _validate_money(*, quantity: Decimal, price: Decimal, multiplier: int, field: str) -> None:
+    """quantity × price × multiplier must fit the ledger's amount column: a 422 here, not a
+    database error after the position row was written."""
+    if abs(quantity * price * multiplier) >= MONEY_MAX:
+        raise ValidationFailed(
+            {field: [f"quantity × price × multiplier must be below {MONEY_MAX:,} dollars"]}
+        )
 
 
 def _security_for(symbol: str, *, today: dt.date) -> tuple[Security, Any]:
@@ -96,20 +203,7 @@ def _security_for(symbol: str, *, today: dt.date) -> tuple[Security, Any]:
             contract = parse_occ(symbol)
         except InvalidOptionSymbol as exc:
             raise ValidationFailed({"symbol": [str(exc)]}) from exc
-        if contract.expiry < today:
-            raise ValidationFailed(
-                {"symbol": [f"The option expired on {contract.expiry.isoformat()}"]}
-            )
-        # Only real expiries (issue 11, h7): the root's listed dates are reference data.
-        if not is_listed_expiry(contract.underlying, contract.expiry):
-            raise ValidationFailed(
-                {
-                    "symbol": [
-                        f"{contract.expiry.isoformat()} is not a listed expiry "
-                        f"for {contract.underlying} options"
-                    ]
-                }
-            )
+        _validate_option(contract, today=today)
         try:
             security = marketdata_services.option_security_ensure(symbol=contract.occ_symbol)
         except Exception as exc:
@@ -151,6 +245,32 @@ def _validate_trade(
         raise ValidationFailed(errors)
 
 
+def _position_create(
+    *,
+    portfolio: Portfolio,
+    security: Security,
+    option: Any,
+    quantity: Decimal,
+    multiplier: int,
+    entry_price: Decimal,
+    entry_date: dt.date,
+    tags: list[str] | None,
+) -> Position:
+    return Position.objects.create(
+        portfolio=portfolio,
+        security=security,
+        position_type=_position_type(option=option, quantity=quantity),
+        quantity=quantity,
+        multiplier=multiplier,
+        underlying_symbol=option.underlying if option else None,
+        strike=option.strike if option else None,
+        expiry=option.expiry if option else None,
+        entry_price=entry_price,
+        entry_date=entry_date,
+        tags=sorted(set(tags or [])),
+    )
+
+
 @transaction.atomic
 def position_open(
     *,
@@ -163,11 +283,20 @@ def position_open(
     fees: Decimal = Decimal(0),
     today: dt.date | None = None,
 ) -> Position:
-    """Open a position (or add a lot to an open one on the same side) and book its cash."""
+    """Open a position (or add a lot to an open one on the same side) and book its cash.
+
+    The portfolio row is locked first, so concurrent adds to one portfolio serialize: the
+    second sees the first's open position (and adds to it, or is refused the other side)
+    instead of both inserting one. The partial unique constraint one_open_position_per_symbol
+    backs this up in the database."""
     today = today or timezone.localdate()
     _validate_trade(quantity=quantity, price=entry_price, trade_date=entry_date, today=today)
     security, option = _security_for(symbol, today=today)
     multiplier = OPTION_MULTIPLIER if option is not None else 1
+    if option is not None:
+        _validate_contracts(quantity)
+    _validate_money(quantity=quantity, price=entry_price, multiplier=multiplier, field="quantity")
+    Portfolio.objects.select_for_update().filter(pk=portfolio.pk).first()
     existing = (
         Position.objects.select_for_update()
         .filter(portfolio=portfolio, security=security, closed_at__isnull=True)
@@ -181,6 +310,16 @@ def position_open(
                 details={"position_id": str(existing.id)},
             )
         total = existing.quantity + quantity
+        if abs(total) > QUANTITY_MAX:
+            raise ValidationFailed(
+                {"quantity": [f"The position would exceed {QUANTITY_MAX:,} in size"]}
+            )
+        _validate_money(
+            quantity=total,
+            price=max(existing.entry_price, entry_price),
+            multiplier=multiplier,
+            field="quantity",
+        )
         existing.entry_price = (
             existing.quantity * existing.entry_price + quantity * entry_price
         ) / total
@@ -191,19 +330,22 @@ def position_open(
         existing.save()
         position = existing
     else:
-        position = Position.objects.create(
-            portfolio=portfolio,
-            security=security,
-            position_type=_position_type(option=option, quantity=quantity),
-            quantity=quantity,
-            multiplier=multiplier,
-            underlying_symbol=option.underlying if option else None,
-            strike=option.strike if option else None,
-            expiry=option.expiry if option else None,
-            entry_price=entry_price,
-            entry_date=entry_date,
-            tags=sorted(set(tags or [])),
-        )
+        try:
+            with transaction.atomic():  # a savepoint: the constraint's failure stays local
+                position = _position_create(
+                    portfolio=portfolio,
+                    security=security,
+                    option=option,
+                    quantity=quantity,
+                    multiplier=multiplier,
+                    entry_price=entry_price,
+                    entry_date=entry_date,
+                    tags=tags,
+                )
+        except IntegrityError as exc:  # only without the lock (a direct ORM write)
+            raise Conflict(
+                f"An open position in {security.symbol} exists", details={"symbol": symbol}
+            ) from exc
     Lot.objects.create(
         position=position,
         open_date=entry_date,
@@ -258,6 +400,14 @@ def position_update(
         new_price = entry_price if entry_price is not None else position.entry_price
         new_date = entry_date if entry_date is not None else position.entry_date
         _validate_trade(quantity=new_quantity, price=new_price, trade_date=new_date, today=today)
+        if position.is_option:
+            _validate_contracts(new_quantity)
+        _validate_money(
+            quantity=new_quantity,
+            price=new_price,
+            multiplier=position.multiplier,
+            field="quantity" if quantity is not None else "entry_price",
+        )
         if (new_quantity > 0) != (position.quantity > 0):
             raise ValidationFailed(
                 {"quantity": ["The sign of the quantity (long/short) cannot change"]}
@@ -311,6 +461,10 @@ def position_close(
     size = open_size if quantity is None else quantity
     if size <= 0 or size > open_size:
         errors["quantity"] = [f"Quantity must be between 0 and {open_size}"]
+    elif position.is_option and size != size.to_integral_value():
+        errors["quantity"] = ["Option quantities are whole contracts"]
+    if abs(size * exit_price * position.multiplier) >= MONEY_MAX:
+        errors["exit_price"] = [f"quantity × price × multiplier must be below {MONEY_MAX:,}"]
     if errors:
         raise ValidationFailed(errors)
     lots = list(position.lots.select_for_update().exclude(remaining=0))
@@ -352,15 +506,76 @@ def position_close(
 
 @transaction.atomic
 def cash_transaction(
-    *, portfolio: Portfolio, kind: str, amount: Decimal, trade_date: dt.date, note: str = ""
+    *,
+    portfolio: Portfolio,
+    kind: str,
+    amount: Decimal,
+    trade_date: dt.date,
+    note: str = "",
+    today: dt.date | None = None,
 ) -> Transaction:
-    """Deposit, withdrawal, dividend or fee: ``amount`` is positive; the sign follows the kind."""
+    """Deposit, withdrawal, dividend or fee: ``amount`` is positive; the sign follows the kind.
+    Given ``today`` (the API gives the current date), a later ``trade_date`` is refused.
+
+    An outflow locks the portfolio row and is refused (INSUFFICIENT_FUNDS) beyond the cash
+    balance, so two concurrent withdrawals cannot overspend: the second waits for the first
+    and sees its balance."""
     if amount <= 0:
         raise ValidationFailed({"amount": ["Amount must be positive"]})
-    signed = amount if kind in (TransactionKind.DEPOSIT, TransactionKind.DIVIDEND) else -amount
+    if amount >= MONEY_MAX:
+        raise ValidationFailed({"amount": [f"Amount must be below {MONEY_MAX:,}"]})
+    if today is not None and trade_date > today:
+        raise ValidationFailed({"date": ["The date must not be in the future"]})
+    Portfolio.objects.select_for_update().filter(pk=portfolio.pk).first()
+    inflow = kind in (TransactionKind.DEPOSIT, TransactionKind.DIVIDEND)
+    if kind == TransactionKind.WITHDRAWAL:
+        balance = _cash_balance(portfolio)
+        if amount > balance:
+            raise InsufficientFunds(
+                f"Withdrawal of {money(amount)} exceeds the cash balance of {money(balance)}",
+                details={
+                    "field": "amount",
+                    "cash_balance": float(money(balance) or 0),
+                    "requested": float(amount),
+                },
+            )
+    signed = amount if inflow else -amount
     return Transaction.objects.create(
         portfolio=portfolio, kind=kind, amount=money(signed), trade_date=trade_date, note=note
     )
+
+
+def _cash_balance(portfolio: Portfolio) -> Decimal:
+    total = Transaction.objects.filter(portfolio=portfolio).aggregate(total=Sum("amount"))
+    return total["total"] or Decimal(0)
+
+
+def position_price_on_booking(*, position: Position) -> list[str]:
+    """Fetch a quote for a just-booked position that has no price yet (and for an option's
+    underlying), through the configured provider chain, so the next read values it.
+
+    Runs after the booking committed: a provider that fails or has no quote leaves the
+    position booked and unpriced, and the returned warnings say so (never an error)."""
+    symbol = position.security_id
+    underlying = (
+        normalize_symbol(position.underlying_symbol) if position.underlying_symbol else None
+    )
+    priced = price_snapshots(symbols=[symbol, *([underlying] if underlying else [])])
+    if symbol in priced:
+        return []
+    # The underlying only when it is unpriced too: a stored mark is not replaced as a side
+    # effect of booking an option on it.
+    wanted = [symbol, *([underlying] if underlying and underlying not in priced else [])]
+    try:
+        quoted = marketdata_services.quotes_refresh(
+            provider=marketdata_services.get_provider(), symbols=wanted
+        )
+    except Exception as exc:  # noqa: BLE001  any provider failure: the booking stands, unpriced
+        logger.warning("position_price_on_booking: %s not quoted: %s", symbol, exc)
+        return [f"No price for {symbol}: the quote provider failed ({type(exc).__name__})"]
+    if quoted == 0 or price_snapshots(symbols=[symbol]).get(symbol) is None:
+        return [f"No price for {symbol}: the quote provider has none; its value is null"]
+    return []
 
 
 @transaction.atomic

@@ -59,6 +59,13 @@ class InvalidSymbol(DomainError):
     default_message = "The specified symbol is not supported"
 
 
+class InsufficientFunds(DomainError):
+    """A cash outflow beyond the portfolio's cash balance."""
+
+    code = "INSUFFICIENT_FUNDS"
+    default_message = "Insufficient funds"
+
+
 class DataUnavailable(DomainError):
     code = "DATA_UNAVAILABLE"
     default_message = "Market data temporarily unavailable"

@@ -4,14 +4,27 @@ keys and units in the OpenAPI schema; input serializers validate requests."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.utils import timezone
 from rest_framework import serializers
 
 from marketdata import calendar
 from portfolios.models import PortfolioType
-from sigmasight.api.fields import DollarKeysDict, Money, Percent, Price, Quantity
-from sigmasight.api.inputs import Warnings
+from sigmasight.api.fields import (
+    CashInput,
+    CurrencyField,
+    DollarKeysDict,
+    FeesInput,
+    IsoDateField,
+    Money,
+    Percent,
+    Price,
+    PriceInput,
+    Quantity,
+    QuantityInput,
+)
+from sigmasight.api.inputs import StrictBodySerializer, Warnings
 from sigmasight.api.pagination import PaginationSerializer
 
 # ---- /data/portfolios ------------------------------------------------------------------------
@@ -416,28 +429,26 @@ class PositionOneSerializer(serializers.Serializer):
 
 
 # ---- /management/ inputs ---------------------------------------------------------------------
+# Every body serializer is strict (unknown keys are 422) and takes numbers and dates only
+# through the bounded fields of sigmasight.api.fields (README, "Input limits").
 
 
-class PortfolioInputSerializer(serializers.Serializer):
+class PortfolioInputSerializer(StrictBodySerializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(
         required=False, allow_blank=True, max_length=5000, default=""
     )
-    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False, default="USD")
+    currency = CurrencyField(required=False, default="USD")
     type = serializers.ChoiceField(
         choices=PortfolioType.choices, required=False, default=PortfolioType.INDIVIDUAL
     )
 
 
-class PortfolioUpdateSerializer(serializers.Serializer):
+class PortfolioUpdateSerializer(StrictBodySerializer):
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
-    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
+    currency = CurrencyField(required=False)
     type = serializers.ChoiceField(choices=PortfolioType.choices, required=False)
-
-
-def _decimal(**kwargs: object) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=20, decimal_places=6, **kwargs)
 
 
 class TagsField(serializers.ListField):
@@ -445,32 +456,45 @@ class TagsField(serializers.ListField):
         super().__init__(child=serializers.CharField(max_length=50), max_length=50, **kwargs)
 
 
-class PositionOpenSerializer(serializers.Serializer):
+class PositionOpenSerializer(StrictBodySerializer):
     symbol = serializers.CharField(max_length=32, help_text="Ticker or OCC option symbol")
-    quantity = _decimal(help_text="Signed: negative opens a short; options in contracts")
-    entry_price = _decimal(help_text="Per share (per option share for options)")
-    entry_date = serializers.DateField()
+    quantity = QuantityInput(help_text="Signed: negative opens a short; options in contracts")
+    entry_price = PriceInput(help_text="Per share (per option share for options)")
+    entry_date = IsoDateField()
     tags = TagsField(required=False, default=list)
-    fees = serializers.DecimalField(
-        max_digits=12, decimal_places=2, required=False, default=0, min_value=0
-    )
+    fees = FeesInput(required=False, default=0)
 
 
-class PositionUpdateSerializer(serializers.Serializer):
-    quantity = _decimal(required=False)
-    entry_price = _decimal(required=False)
-    entry_date = serializers.DateField(required=False)
+class PositionUpdateSerializer(StrictBodySerializer):
+    quantity = QuantityInput(required=False)
+    entry_price = PriceInput(required=False)
+    entry_date = IsoDateField(required=False)
     tags = TagsField(required=False)
 
 
-class PositionCloseSerializer(serializers.Serializer):
-    exit_price = _decimal(required=False, help_text="Defaults to the latest quote")
-    exit_date = serializers.DateField(required=False, help_text="Defaults to today")
-    quantity = _decimal(
-        required=False, min_value=0, help_text="Partial close size (positive); default all"
+class PositionCloseSerializer(StrictBodySerializer):
+    exit_price = PriceInput(
+        minimum=Decimal(0), required=False, help_text="0–1,000,000; defaults to the latest quote"
     )
-    fees = serializers.DecimalField(
-        max_digits=12, decimal_places=2, required=False, default=0, min_value=0
+    exit_date = IsoDateField(required=False, help_text="Defaults to today")
+    quantity = QuantityInput(
+        signed=False, required=False, help_text="Partial close size (positive); default all"
+    )
+    fees = FeesInput(required=False, default=0)
+
+
+class CashInputSerializer(StrictBodySerializer):
+    type = serializers.ChoiceField(choices=["DEPOSIT", "WITHDRAWAL"])
+    amount = CashInput()
+    date = IsoDateField(required=False, help_text="YYYY-MM-DD; defaults to today")
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, default=""
+    )
+
+
+class DeleteQuerySerializer(serializers.Serializer):
+    confirm = serializers.BooleanField(
+        required=False, default=False, help_text="Required to delete a portfolio with holdings"
     )
 
 
@@ -488,3 +512,30 @@ class CloseResultSerializer(serializers.Serializer):
 
 class PositionResourceSerializer(PositionDetailItemSerializer):
     """A position as M4/M5 return it: the /data/positions/details row shape."""
+
+
+class BookedPositionSerializer(PositionResourceSerializer):
+    """M4's answer: the position row, and why it may not be priced yet."""
+
+    warnings = Warnings()
+
+
+# ---- cash and the ledger ---------------------------------------------------------------------
+
+
+class LedgerEntrySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    date = serializers.DateField(source="trade_date")
+    type = serializers.CharField(
+        source="kind", help_text="BUY, SELL, DEPOSIT, WITHDRAWAL, DIVIDEND or FEE"
+    )
+    amount = Money(help_text="Signed cash flow, US dollars: + in, − out (fees included)")
+    symbol = serializers.CharField(allow_null=True)
+    position_id = serializers.UUIDField(allow_null=True)
+    description = serializers.CharField(source="note", allow_blank=True)
+    balance_after = Money(help_text="Cash balance after this entry, in booking order, US dollars")
+
+
+class LedgerSerializer(serializers.Serializer):
+    data = LedgerEntrySerializer(many=True)
+    pagination = PaginationSerializer()

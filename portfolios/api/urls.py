@@ -33,6 +33,16 @@ urlpatterns = [
         name="management-portfolio",
     ),
     path(
+        "management/portfolios/<uuid:portfolio_id>/cash",
+        views.ManagementCashView.as_view(),
+        name="management-cash",
+    ),
+    path(
+        "management/portfolios/<uuid:portfolio_id>/transactions",
+        views.ManagementTransactionsView.as_view(),
+        name="management-transactions",
+    ),
+    path(
         "management/portfolios/<uuid:portfolio_id>/positions",
         views.ManagementPositionsView.as_view(),
         name="management-positions",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -15,7 +16,13 @@ from rest_framework.views import APIView
 from marketdata.api.serializers import HistoricalPricesSerializer, HistoricalQuerySerializer
 from portfolios import reports, services
 from portfolios.api import serializers as s
-from portfolios.selectors import portfolio_for_user, position_for_user
+from portfolios.selectors import (
+    LEDGER_SORTS,
+    ledger,
+    ledger_entry,
+    portfolio_for_user,
+    position_for_user,
+)
 from sigmasight.api.inputs import parse_body, parse_query
 from sigmasight.api.pagination import page_params, paginate, sort_parameters, sort_rows
 from sigmasight.api.permissions import IsTrader
@@ -268,12 +275,21 @@ class ManagementPortfolioView(APIView):
     @extend_schema(
         tags=["management"],
         summary="M3: soft-delete a portfolio",
-        parameters=[PORTFOLIO_ID],
-        responses={204: None},
+        description=(
+            "The default portfolio is never deleted (409). A portfolio with positions or "
+            "ledger history needs ?confirm=true (409 otherwise)."
+        ),
+        parameters=[PORTFOLIO_ID, s.DeleteQuerySerializer],
+        responses={
+            204: None,
+            404: OpenApiResponse(description="Portfolio not found"),
+            409: OpenApiResponse(description="Default portfolio, or not empty without confirm"),
+        },
     )
     def delete(self, request: Request, portfolio_id: UUID) -> Response:
         portfolio = portfolio_for_user(user=request.user, portfolio_id=portfolio_id)
-        services.portfolio_soft_delete(portfolio=portfolio)
+        query = parse_query(s.DeleteQuerySerializer, request)
+        services.portfolio_delete(portfolio=portfolio, confirm=query["confirm"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -284,15 +300,22 @@ class ManagementPositionsView(APIView):
         tags=["management"],
         summary="M4: add a position (stock, ETF, fund, or option by OCC symbol)",
         parameters=[PORTFOLIO_ID],
+        description=(
+            "A position without a price is quoted through the provider at once; when that "
+            "fails it is still booked, and `warnings` says it is unpriced."
+        ),
         request=s.PositionOpenSerializer,
-        responses={201: s.PositionResourceSerializer},
+        responses={201: s.BookedPositionSerializer},
     )
     def post(self, request: Request, portfolio_id: UUID) -> Response:
         portfolio = portfolio_for_user(user=request.user, portfolio_id=portfolio_id)
         data = parse_body(s.PositionOpenSerializer, request)
         position = services.position_open(portfolio=portfolio, **data)
+        warnings = services.position_price_on_booking(position=position)
+        row = reports.position_row(user=request.user, position_id=position.id)
         return Response(
-            _position_resource(request.user, position.id), status=status.HTTP_201_CREATED
+            s.BookedPositionSerializer({**row, "warnings": warnings}).data,
+            status=status.HTTP_201_CREATED,
         )
 
 
@@ -347,3 +370,58 @@ class ManagementPositionCloseView(APIView):
                 }
             ).data
         )
+
+
+class ManagementCashView(APIView):
+    permission_classes = [IsTrader]
+
+    @extend_schema(
+        tags=["management"],
+        summary="Book a cash deposit or withdrawal",
+        description="A withdrawal beyond the cash balance is 422 INSUFFICIENT_FUNDS.",
+        parameters=[PORTFOLIO_ID],
+        request=s.CashInputSerializer,
+        responses={
+            201: s.LedgerEntrySerializer,
+            404: OpenApiResponse(description="Portfolio not found"),
+            422: OpenApiResponse(description="Invalid body, or INSUFFICIENT_FUNDS"),
+        },
+    )
+    def post(self, request: Request, portfolio_id: UUID) -> Response:
+        portfolio = portfolio_for_user(user=request.user, portfolio_id=portfolio_id)
+        data = parse_body(s.CashInputSerializer, request)
+        today = timezone.localdate()
+        entry = services.cash_transaction(
+            portfolio=portfolio,
+            today=today,
+            kind=data["type"],
+            amount=data["amount"],
+            trade_date=data.get("date") or today,
+            note=data["description"],
+        )
+        row = ledger_entry(portfolio=portfolio, transaction_id=entry.id)
+        return Response(s.LedgerEntrySerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class ManagementTransactionsView(APIView):
+    @extend_schema(
+        tags=["management"],
+        summary="The portfolio's cash ledger, with the balance after each entry",
+        parameters=[
+            PORTFOLIO_ID,
+            OpenApiParameter("page", int),
+            OpenApiParameter("limit", int),
+            OpenApiParameter("sort", str, enum=list(LEDGER_SORTS)),
+            OpenApiParameter("order", str, enum=["asc", "desc"]),
+        ],
+        responses={200: s.LedgerSerializer, 404: OpenApiResponse(description="Not found")},
+    )
+    def get(self, request: Request, portfolio_id: UUID) -> Response:
+        portfolio = portfolio_for_user(user=request.user, portfolio_id=portfolio_id)
+        params = page_params(request, sortable=list(LEDGER_SORTS))
+        rows, pagination = paginate(
+            ledger(portfolio=portfolio, sort=params.get("sort") or "date", order=params["order"]),
+            page=params["page"],
+            limit=params["limit"],
+        )
+        return Response(s.LedgerSerializer({"data": list(rows), "pagination": pagination}).data)
