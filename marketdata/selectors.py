@@ -796,3 +796,34 @@ def factor_etf_prices(*, symbols: Sequence[str] | None, days: int) -> dict[str, 
         },
         "warnings": warnings,
     }
+
+
+@dataclass(frozen=True)
+class Dividend:
+    """A recorded cash dividend: ``amount`` USD per share, paid to holders at the close of
+    the session before ``ex_date``; ``source`` says where it came from ("simulated", ...)."""
+
+    symbol: str
+    ex_date: dt.date
+    amount: Decimal
+    source: str
+
+
+def dividends_between(
+    *, symbols: Iterable[str] | None = None, start: dt.date | None = None, end: dt.date
+) -> list[Dividend]:
+    """Recorded cash dividends with ex-dates from ``start`` (default: all) to ``end``, of
+    ``symbols`` (default: every symbol), by ex-date then symbol. One query."""
+    query = CorporateAction.objects.filter(
+        action_type=CorporateActionType.DIVIDEND, ex_date__lte=end, amount__gt=0
+    )
+    if start is not None:
+        query = query.filter(ex_date__gte=start)
+    if symbols is not None:
+        query = query.filter(security_id__in=list(symbols))
+    return [
+        Dividend(symbol, ex_date, amount, source)
+        for symbol, ex_date, amount, source in query.order_by("ex_date", "security_id").values_list(
+            "security_id", "ex_date", "amount", "source"
+        )
+    ]

@@ -14,8 +14,9 @@ The rule (stated, deterministic; a symbol has no real dividend record in the rep
   over the price, so a quarter of it at the prevailing price). USD per share.
 * **Adjusted close** (the CRSP/Yahoo backward adjustment): on each ex-date t the factor is
   f_t = 1 − D_t / close_{t−1}; a simulated row s has adj_close_s = close_s × Π f_t over the
-  ex-dates t with s < t ≤ the provider's ``today``, rounded to 4 decimals. So adj_close <
-  close before an ex-date and adj_close = close from the last one on; the closes themselves
+  ex-dates t with s < t ≤ the as-of date (the last session of the request: point in time),
+  rounded to 4 decimals. So adj_close < close before an ex-date and adj_close = close from
+  the last one on; the closes themselves
   are the bootstrap's price path, unchanged (the dividend is paid on top of it). Real rows
   keep their shipped adj_close.
 """
@@ -87,13 +88,13 @@ def dividends(
 
 
 def adjusted_close(
-    u: _Universe, j: int, sec: _Security, rows: np.ndarray, today_i: int
+    u: _Universe, j: int, sec: _Security, rows: np.ndarray, as_of_i: int
 ) -> np.ndarray:
     """adj_close of column ``j`` at grid ``rows``, backward-adjusted for the simulated
-    dividends up to grid row ``today_i`` (module docstring); real rows as shipped."""
+    dividends up to grid row ``as_of_i`` (module docstring); real rows as shipped."""
     adj = u.adj_close[rows, j].copy()
     ex_rows, amounts = _dividend_rows(u, j, sec)
-    keep = ex_rows <= today_i
+    keep = ex_rows <= as_of_i
     ex_rows, amounts = ex_rows[keep], amounts[keep]
     if ex_rows.size == 0:
         return adj

@@ -42,6 +42,8 @@ MIN_SECTOR_NAMES = 3
 MARKET = "^GSPC"
 #: The label of the market proxy (a proxy's label is its key in the file's ``proxies``).
 MARKET_KEY = "^GSPC"
+#: Longest ``Security.industry`` (some free-text industries run to 200+ characters).
+INDUSTRY_MAX = 128
 #: Longest ``proxy_symbol`` the Security column holds; a basket is labelled by its sector.
 PROXY_LABEL_MAX = 32
 
@@ -131,7 +133,7 @@ def build_index_universe(
             "name": row["name"],
             "asset_type": "stock",
             "sector": sector,
-            "industry": row["industry"],
+            "industry": row["industry"][:INDUSTRY_MAX] if row["industry"] else None,
             "exchange": row["exchange"],
             "isin": row["isin"],
             "indices": row["indices"],

@@ -119,9 +119,6 @@ class SimulatedProvider:
             return self._u
         return derived_universe(self._u, self._index[canonical], self.seed)
 
-    def _today_row(self) -> int:
-        return self._row(self.today)
-
     def _row(self, d: dt.date) -> int:
         """Grid index of the last session on or before ``d``."""
         u = self._u
@@ -188,7 +185,10 @@ class SimulatedProvider:
         hi_date = min(end, self.today)
         lo_i = int(np.searchsorted(base.dates, np.datetime64(start, "D"), side="left"))
         hi_i = int(np.searchsorted(base.dates, np.datetime64(hi_date, "D"), side="right"))
-        today_i = self._today_row()
+        # Backward adjustment as of the last session returned (point in time): a window
+        # ending earlier reads what it would have read then, and consecutive windows join up
+        # once the store applies each later dividend's factor (marketdata.services).
+        as_of_i = self._row(hi_date)
         parts: list[dict[str, np.ndarray]] = []
         seen: set[str] = set()
         for requested in symbols:
@@ -211,7 +211,7 @@ class SimulatedProvider:
                     "high": u.high[rows, j],
                     "low": u.low[rows, j],
                     "close": u.close[rows, j],
-                    "adj_close": adjusted_close(u, j, self._sec(canonical), rows, today_i),
+                    "adj_close": adjusted_close(u, j, self._sec(canonical), rows, as_of_i),
                     "volume": u.volume[rows, j],
                     "source": np.asarray(u.sources, dtype=object)[u.source[rows, j]],
                 }
