@@ -189,3 +189,17 @@ def test_adjusted_close_is_below_close_before_an_ex_date_by_the_hand_computed_fa
         round(c2 - d2, 4), abs=1e-9
     )
     assert frame.loc[t2, "adj_close"] == frame.loc[t2, "close"]  # on and after the last ex-date
+
+
+def test_every_demo_holding_has_a_sector_or_an_asset_class(provider) -> None:
+    """So no demo book has an "Unclassified" group (the individual one had 88.5% there)."""
+    from portfolios.demo import DEMO_HOLDINGS
+
+    for holdings in DEMO_HOLDINGS.values():
+        for symbol, _quantity in holdings:
+            profile = provider.profile(symbol)
+            assert profile is not None and profile.sector, symbol
+            if profile.asset_type != "stock":
+                assert profile.asset_class in {
+                    "broad_equity", "sector_equity", "fixed_income", "commodity", "volatility",
+                }, symbol  # fmt: skip

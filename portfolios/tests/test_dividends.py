@@ -102,3 +102,18 @@ def test_the_registered_job_books_dividends_idempotently(
         assert job.status == JobStatus.COMPLETED, job.error_message
     assert Transaction.objects.filter(kind=TransactionKind.DIVIDEND).count() == 2
     assert CorporateAction.objects.get(security_id="KO").source == "simulated"
+
+
+def test_the_schedule_starts_the_job_once_per_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    from portfolios import jobs
+
+    entry = PeriodicTask.objects.get(task="portfolios.tasks.scheduled_dividends")
+    assert entry.enabled and entry.crontab.hour == "18"
+    monkeypatch.setattr(batch_services, "job_dispatch", lambda job: "test")
+    now = dt.datetime(2026, 11, 24, 23, 45, tzinfo=dt.UTC)  # 18:45 ET, 2h45 after the close
+    job = jobs.scheduled_dividends_start(now=now)
+    assert job is not None and job.job_name == "dividends_book"
+    assert job.metadata["session"] == "2026-11-24"
+    assert jobs.scheduled_dividends_start(now=now) is None  # claimed once
