@@ -117,3 +117,12 @@ def test_the_schedule_starts_the_job_once_per_session(monkeypatch: pytest.Monkey
     assert job is not None and job.job_name == "dividends_book"
     assert job.metadata["session"] == "2026-11-24"
     assert jobs.scheduled_dividends_start(now=now) is None  # claimed once
+
+
+def test_booking_reads_in_a_bounded_number_of_queries(
+    book: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    """Three reads (dividends, positions, trades), then per portfolio written: the lock,
+    the already-booked check and one insert, inside a savepoint pair."""
+    with django_assert_max_num_queries(3 + 2 * 5):
+        assert dividends_book(through=TODAY)["transactions"] == 2
