@@ -827,3 +827,19 @@ def dividends_between(
             "security_id", "ex_date", "amount", "source"
         )
     ]
+
+
+def splits_for(
+    *, symbols: Sequence[str], since: dt.date, end: dt.date
+) -> dict[str, list[tuple[dt.date, Decimal]]]:
+    """Splits (ex-date, ratio new shares per old) with ``since < ex_date <= end``,
+    ascending, per symbol. One query."""
+    return dict(_splits(list(symbols), since, end))
+
+
+def split_factor(
+    splits: list[tuple[dt.date, Decimal]], *, after: dt.date, upto: dt.date
+) -> Decimal:
+    """Product of the ratios of ``splits`` with ``after < ex_date <= upto``: shares held on
+    session ``after`` times it are the shares on ``upto``."""
+    return _split_factor(splits, after, upto)

@@ -2,7 +2,8 @@
 
 The rule: a position is paid for the shares it held at the close of the session before the
 ex-date (the holders of record), i.e. the sum of its trades (BUY/SELL quantities, signed)
-dated before the ex-date. A long position receives shares × dividend per share; a short one
+dated before the ex-date, each times the ratios of the splits between its date and the
+ex-date (a split changes the shares held without a trade). A long position receives shares × dividend per share; a short one
 pays it (the lender is owed the dividend), so the amount keeps the sign of the shares. One
 DIVIDEND transaction per (position, ex-date), dated on the ex-date, rounded to cents, with
 the dividend's source in its note ("simulated" for the simulated provider's dividends,
@@ -25,7 +26,7 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
-from marketdata.selectors import Dividend, dividends_between
+from marketdata.selectors import Dividend, dividends_between, split_factor, splits_for
 from portfolios.models import (
     OPTION_TYPES,
     Portfolio,
@@ -67,6 +68,8 @@ def dividends_book(
     if portfolio_ids is not None:
         positions = positions.filter(portfolio_id__in=list(portfolio_ids))
     position_list = list(positions.only("id", "portfolio_id", "security_id", "entry_date"))
+    first = min((p.entry_date for p in position_list), default=through)
+    splits = splits_for(symbols=list(by_symbol), since=first, end=through) if position_list else {}
     trades: dict[UUID, list[tuple[dt.date, Decimal]]] = defaultdict(list)
     for position_id, trade_date, quantity in Transaction.objects.filter(
         position_id__in=[p.id for p in position_list], kind__in=TRADE_KINDS
@@ -78,8 +81,15 @@ def dividends_book(
         for dividend in by_symbol[position.security_id]:
             if position.entry_date >= dividend.ex_date:
                 continue
+            record = dividend.ex_date - dt.timedelta(days=1)
+            own_splits = splits.get(position.security_id, [])
             shares = sum(
-                (q for day, q in trades[position.id] if day < dividend.ex_date), Decimal(0)
+                (
+                    q * split_factor(own_splits, after=day, upto=record)
+                    for day, q in trades[position.id]
+                    if day < dividend.ex_date
+                ),
+                Decimal(0),
             )
             if shares == 0:
                 continue

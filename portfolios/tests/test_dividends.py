@@ -122,7 +122,21 @@ def test_the_schedule_starts_the_job_once_per_session(monkeypatch: pytest.Monkey
 def test_booking_reads_in_a_bounded_number_of_queries(
     book: dict[str, Any], django_assert_max_num_queries: Any
 ) -> None:
-    """Three reads (dividends, positions, trades), then per portfolio written: the lock,
+    """Four reads (dividends, positions, splits, trades), then per portfolio written: the lock,
     the already-booked check and one insert, inside a savepoint pair."""
-    with django_assert_max_num_queries(3 + 2 * 5):
+    with django_assert_max_num_queries(4 + 2 * 5):
         assert dividends_book(through=TODAY)["transactions"] == 2
+
+
+def test_a_split_before_the_ex_date_counts_in_the_shares_held(book: dict[str, Any]) -> None:
+    """100 shares bought 2026-10-01, a 2:1 split on 2026-11-02 (applied to the position),
+    40 sold on the ex-date: 200 shares were held at the close before it."""
+    md_services.corporate_action_record(
+        symbol="KO", action_type="SPLIT", ex_date=dt.date(2026, 11, 2), ratio=D("2"),
+        source="test",
+    )  # fmt: skip
+    dividends_book(through=TODAY)
+    [paid] = _dividends(book["portfolio"])
+    assert (paid.quantity, paid.amount) == (D("200"), D("122.32"))  # 200 × 0.6116
+    [owed] = _dividends(book["other"])  # opened on the split's ex-date: already post-split
+    assert owed.quantity == D("-50")
