@@ -42,7 +42,7 @@ TRADE_KINDS = (TransactionKind.BUY, TransactionKind.SELL)
 
 def _note(dividend: Dividend) -> str:
     return (
-        f"dividend {dividend.amount}/share, ex-date {dividend.ex_date.isoformat()} "
+        f"dividend {dividend.amount.quantize(Decimal('0.0001'))}/share, ex-date {dividend.ex_date.isoformat()} "
         f"({dividend.source or 'unknown source'})"
     )[:200]
 
