@@ -141,11 +141,12 @@ def get_provider() -> MarketDataProvider:
 
 
 def _with_dividends(provider: MarketDataProvider) -> Any:
-    """The provider (or failover member) that states cash dividends (``dividends``), if any."""
-    for candidate in (provider, *getattr(provider, "providers", ())):
-        if callable(getattr(candidate, "dividends", None)):
-            return candidate
-    return None
+    """The provider that states cash dividends (``dividends``): the provider itself or the
+    first member of its failover chain, never a fallback (a chain led by a real vendor must
+    not record the simulated provider's dividends next to the vendor's bars); else None."""
+    members = getattr(provider, "providers", None)
+    candidate = members[0] if members else provider
+    return candidate if callable(getattr(candidate, "dividends", None)) else None
 
 
 def _with_proxies(provider: MarketDataProvider) -> Any:

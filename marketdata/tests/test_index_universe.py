@@ -203,3 +203,16 @@ def test_every_demo_holding_has_a_sector_or_an_asset_class(provider) -> None:
                 assert profile.asset_class in {
                     "broad_equity", "sector_equity", "fixed_income", "commodity", "volatility",
                 }, symbol  # fmt: skip
+
+
+def test_only_a_leading_simulated_provider_states_dividends(provider) -> None:
+    """A chain led by a real vendor must not book the simulated dividends next to the
+    vendor's bars; with the simulated provider first (the default) it does."""
+    from types import SimpleNamespace
+
+    from marketdata.services import _with_dividends
+
+    vendor = SimpleNamespace(name="fmp")
+    assert _with_dividends(SimpleNamespace(providers=[vendor, provider])) is None  # type: ignore[arg-type]
+    assert _with_dividends(SimpleNamespace(providers=[provider, vendor])) is provider  # type: ignore[arg-type]
+    assert _with_dividends(provider) is provider
