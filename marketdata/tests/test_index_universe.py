@@ -76,7 +76,11 @@ def test_the_committed_snapshot_is_what_the_builder_makes(snapshot) -> None:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.build() == DEFAULT_INDEX_UNIVERSE_PATH.read_text(encoding="utf-8")
+    built = module.build()
+    assert built == DEFAULT_INDEX_UNIVERSE_PATH.read_text(encoding="utf-8"), (
+        "index_universe.json is stale: run scripts/build_index_universe.py (securities.json, "
+        "the real history, marketdata/gics.py or pytickersymbols changed)"
+    )
 
 
 def test_curated_names_stay_out_and_proxies_are_stated(snapshot) -> None:
