@@ -18,7 +18,9 @@ The rule (stated, deterministic; a symbol has no real dividend record in the rep
   rounded to 4 decimals. So adj_close < close before an ex-date and adj_close = close from
   the last one on; the closes themselves
   are the bootstrap's price path, unchanged (the dividend is paid on top of it). Real rows
-  keep their shipped adj_close.
+  keep their shipped adj_close, so an adjusted series that spans a symbol's last real row
+  steps there by the product of the later simulated factors (a known seam: returns over it
+  should use the close).
 """
 
 from __future__ import annotations
