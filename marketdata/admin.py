@@ -30,14 +30,14 @@ class SecurityAdmin(admin.ModelAdmin):
         "source",
     )
     list_filter = ("asset_type", "is_active", "sector", "exchange", "source")
-    search_fields = ("symbol", "name", "sector", "industry")
+    search_fields = ("symbol", "name", "sector", "industry", "isin")
     raw_id_fields = ("underlying",)
     readonly_fields = ("updated_at",)
     fieldsets = (
         (None, {"fields": ("symbol", "name", "asset_type", "is_active", "source", "updated_at")}),
         (
             "Classification",
-            {"fields": ("sector", "industry", "exchange", "currency")},
+            {"fields": ("sector", "asset_class", "industry", "exchange", "currency", "isin")},
         ),
         (
             "Fundamentals",

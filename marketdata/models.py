@@ -18,6 +18,16 @@ class AssetType(models.TextChoices):
     OPTION = "option", "Option"
 
 
+class AssetClass(models.TextChoices):
+    """What an ETF, fund or index holds, shown in place of a sector (RISK-MODEL.md, Universe)."""
+
+    BROAD_EQUITY = "broad_equity", "Broad Equity"
+    SECTOR_EQUITY = "sector_equity", "Sector Equity"
+    FIXED_INCOME = "fixed_income", "Fixed Income"
+    COMMODITY = "commodity", "Commodity"
+    VOLATILITY = "volatility", "Volatility"
+
+
 class Security(models.Model):
     """Reference data for one symbol (options use the canonical OCC symbol)."""
 
@@ -28,6 +38,14 @@ class Security(models.Model):
     industry = models.CharField(max_length=128, blank=True, null=True)
     exchange = models.CharField(max_length=32, blank=True, null=True)
     currency = models.CharField(max_length=3, default="USD")
+    isin = models.CharField(max_length=12, blank=True, null=True)
+    asset_class = models.CharField(
+        max_length=16,
+        choices=AssetClass.choices,
+        blank=True,
+        null=True,
+        help_text="ETFs, funds and indices; their sector shows it unless a sector fund.",
+    )
     dividend_yield = models.DecimalField(
         max_digits=9,
         decimal_places=6,

@@ -1024,3 +1024,50 @@ def listed_expiries(root: str, start: dt.date, end: dt.date) -> list[dt.date]:
     if end > stored_end:
         days += list(expiries.listed_by_rule(key, max(start, stored_end + dt.timedelta(1)), end))
     return days
+
+
+@dataclass(frozen=True)
+class Dividend:
+    """A recorded cash dividend: ``amount`` USD per share, paid to holders at the close of
+    the session before ``ex_date``; ``source`` says where it came from ("simulated", ...)."""
+
+    symbol: str
+    ex_date: dt.date
+    amount: Decimal
+    source: str
+
+
+def dividends_between(
+    *, symbols: Iterable[str] | None = None, start: dt.date | None = None, end: dt.date
+) -> list[Dividend]:
+    """Recorded cash dividends with ex-dates from ``start`` (default: all) to ``end``, of
+    ``symbols`` (default: every symbol), by ex-date then symbol. One query."""
+    query = CorporateAction.objects.filter(
+        action_type=CorporateActionType.DIVIDEND, ex_date__lte=end, amount__gt=0
+    )
+    if start is not None:
+        query = query.filter(ex_date__gte=start)
+    if symbols is not None:
+        query = query.filter(security_id__in=list(symbols))
+    return [
+        Dividend(symbol, ex_date, amount, source)
+        for symbol, ex_date, amount, source in query.order_by("ex_date", "security_id").values_list(
+            "security_id", "ex_date", "amount", "source"
+        )
+    ]
+
+
+def splits_for(
+    *, symbols: Sequence[str], since: dt.date, end: dt.date
+) -> dict[str, list[tuple[dt.date, Decimal]]]:
+    """Splits (ex-date, ratio new shares per old) with ``since < ex_date <= end``,
+    ascending, per symbol. One query."""
+    return dict(_splits(list(symbols), since, end))
+
+
+def split_factor(
+    splits: list[tuple[dt.date, Decimal]], *, after: dt.date, upto: dt.date
+) -> Decimal:
+    """Product of the ratios of ``splits`` with ``after < ex_date <= upto``: shares held on
+    session ``after`` times it are the shares on ``upto``."""
+    return _split_factor(splits, after, upto)

@@ -26,11 +26,13 @@ from typing import Any
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max, Value
+from django.db.models.functions import Round
 from django.utils import timezone
 
 from marketdata import calendar, expiries
 from marketdata.models import (
+    AssetClass,
     AssetType,
     CorporateAction,
     CorporateActionType,
@@ -74,6 +76,8 @@ _SECURITY_FIELDS = [
     "industry",
     "exchange",
     "currency",
+    "isin",
+    "asset_class",
     "dividend_yield",
     "shares_outstanding",
     "eps_ttm",
@@ -135,6 +139,15 @@ def get_provider() -> MarketDataProvider:
     """The failover chain of ``settings.MARKET_DATA_PROVIDERS`` (in order); vendors without an
     API key are skipped."""
     return build_provider(list(settings.MARKET_DATA_PROVIDERS), factories=PROVIDER_FACTORIES)
+
+
+def _with_dividends(provider: MarketDataProvider) -> Any:
+    """The provider that states cash dividends (``dividends``): the provider itself or the
+    first member of its failover chain, never a fallback (a chain led by a real vendor must
+    not record the simulated provider's dividends next to the vendor's bars); else None."""
+    members = getattr(provider, "providers", None)
+    candidate = members[0] if members else provider
+    return candidate if callable(getattr(candidate, "dividends", None)) else None
 
 
 def _with_proxies(provider: MarketDataProvider) -> Any:
@@ -234,9 +247,11 @@ def _security_from_profile(symbol: str, profile: Profile, provider: MarketDataPr
         name=(profile.name or "")[:200],
         asset_type=profile.asset_type if profile.asset_type in AssetType.values else "stock",
         sector=profile.sector,
-        industry=profile.industry,
+        industry=(profile.industry or None) and profile.industry[:128],
         exchange=profile.exchange,
         currency=(profile.currency or "USD")[:3],
+        isin=(profile.isin or None) and profile.isin[:12],
+        asset_class=profile.asset_class if profile.asset_class in AssetClass.values else None,
         dividend_yield=_decimal(profile.dividend_yield),
         shares_outstanding=_decimal(profile.shares_outstanding, 0),
         eps_ttm=_decimal(profile.eps_ttm, 4),
@@ -553,6 +568,7 @@ def market_data_seed(
         for option in options:
             option_security_ensure(symbol=option, provider=provider)
         bars = history_ingest(provider=provider, symbols=equities, start=start, end=end)
+        dividends = dividends_ingest(provider=provider, symbols=equities, start=start, end=end)
         quotes = quotes_refresh(provider=provider, symbols=[*equities, *options])
         live = [o for o in options if parse_occ(o).expiry >= _today()]
         sessions = calendar.sessions_between(start, end)[-OPTION_MARK_SESSIONS:]
@@ -560,6 +576,7 @@ def market_data_seed(
     return {
         "securities": securities + len(options),
         "bars": bars,
+        "dividends": len(dividends),
         "quotes": quotes,
         "option_marks": marks,
         "start": start,
@@ -611,7 +628,7 @@ def market_data_update(*, symbols: Iterable[str] | None = None) -> dict[str, Any
         last = last_bar.get(symbol)
         groups[last + dt.timedelta(days=1) if last else default_start].append(symbol)
 
-    bars = 0
+    bars = dividends = 0
     for start, group in sorted(groups.items()):
         if not calendar.sessions_between(start, through):
             continue  # up to date
@@ -620,6 +637,11 @@ def market_data_update(*, symbols: Iterable[str] | None = None) -> dict[str, Any
             known = _ensure_known(set(frame["symbol"]), provider) if not frame.empty else set()
             with transaction.atomic():
                 bars += _upsert_bars(_bars_from_frame(frame, known=known))
+                paid = dividends_ingest(
+                    provider=provider, symbols=sorted(known), start=start, end=through
+                )
+                dividends += len(paid)
+                _readjust_stored_bars(paid, last_bar, frame)
         except (ProviderError, ValueError) as exc:
             logger.warning("market_data_update: history failed for %s: %s", group, exc)
             errors.update({s: f"history: {exc}" for s in group})
@@ -662,6 +684,7 @@ def market_data_update(*, symbols: Iterable[str] | None = None) -> dict[str, Any
         "failed": len(failed),
         "errors": {s: errors[s] for s in failed},
         "bars": bars,
+        "dividends": dividends,
         "quotes": quotes,
         "option_marks": marks,
         "through": through,
@@ -670,6 +693,86 @@ def market_data_update(*, symbols: Iterable[str] | None = None) -> dict[str, Any
 
 
 # --------------------------------------------------------------------------- corporate actions
+
+
+def dividends_ingest(
+    *, provider: MarketDataProvider, symbols: Iterable[str], start: dt.date, end: dt.date
+) -> list[tuple[str, dt.date, Decimal]]:
+    """Record the cash dividends the provider states (the simulated provider's, labelled
+    ``simulated``) with ex-dates from ``start`` to ``end`` for the stored ``symbols``, as
+    DIVIDEND corporate actions (an upsert on symbol + type + ex-date). Returns the
+    (symbol, ex_date, amount per share) not recorded before. Call inside the caller's
+    transaction; a provider without dividends records nothing."""
+    source = _with_dividends(provider)
+    wanted = [s for s in dict.fromkeys(symbols) if not looks_like_option(s)]
+    if source is None or not wanted:
+        return []
+    stated = source.dividends(wanted, start, end)
+    known = set(Security.objects.filter(symbol__in=wanted).values_list("symbol", flat=True))
+    rows = {
+        (d["symbol"], d["ex_date"]): CorporateAction(
+            security_id=d["symbol"],
+            action_type=CorporateActionType.DIVIDEND,
+            ex_date=d["ex_date"],
+            amount=_decimal(d["amount"], _PRICE_PLACES),
+            source=str(d.get("source") or getattr(source, "name", ""))[:64],
+        )
+        for d in stated
+        if d["symbol"] in known
+    }
+    if not rows:
+        return []
+    before = set(
+        CorporateAction.objects.filter(
+            security_id__in={k[0] for k in rows},
+            action_type=CorporateActionType.DIVIDEND,
+            ex_date__gte=start,
+            ex_date__lte=end,
+        ).values_list("security_id", "ex_date")
+    )
+    CorporateAction.objects.bulk_create(
+        list(rows.values()),
+        update_conflicts=True,
+        unique_fields=["security", "action_type", "ex_date"],
+        update_fields=["amount", "source"],
+    )
+    return [(k[0], k[1], r.amount) for k, r in rows.items() if k not in before and r.amount]
+
+
+def _readjust_stored_bars(
+    new_dividends: Sequence[tuple[str, dt.date, Decimal]],
+    stored_through: dict[str, dt.date],
+    frame: pd.DataFrame,
+) -> int:
+    """Backward-adjust the stored simulated bars for dividends that went ex after them: the
+    bars of an update come adjusted as of its last session, the stored ones as of an earlier
+    one, so each new ex-date t multiplies the stored adj_close (dates before t) by
+    f = 1 − D / close(session before t) — the provider's own factor (CRSP/Yahoo backward
+    adjustment), so the stored series stays one series. Real rows keep their shipped
+    adj_close, as the provider's do. Returns the bars updated."""
+    factors: dict[str, Decimal] = {}
+    closes = {
+        (sym, day.date() if isinstance(day, pd.Timestamp) else day): close
+        for sym, day, close in frame[["symbol", "date", "close"]].itertuples(index=False)
+    }
+    for symbol, ex_date, amount in new_dividends:
+        last = stored_through.get(symbol)
+        if last is None or ex_date <= last:
+            continue
+        before = calendar.previous_session(ex_date)
+        prev = _price(closes.get((symbol, before)))
+        if prev is None:
+            stored = PriceBar.objects.filter(security_id=symbol, date=before).first()
+            prev = stored.close if stored is not None else None
+        if not prev:
+            continue
+        factors[symbol] = factors.get(symbol, Decimal(1)) * (1 - Decimal(amount) / prev)
+    updated = 0
+    for symbol, factor in factors.items():
+        updated += PriceBar.objects.filter(
+            security_id=symbol, date__lte=stored_through[symbol], source="simulated"
+        ).update(adj_close=Round(F("adj_close") * Value(factor), _PRICE_PLACES))
+    return updated
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ class PortfoliosConfig(AppConfig):
         # Django's idiom: modules that use models are imported once the apps are loaded.
         from portfolios import jobs, selectors
 
-        jobs.register()
+        jobs.register_settlement()
+        jobs.register_dividends()
         register_portfolio_scope(selectors.live_portfolio_ids)
         register_source("held_symbols", lambda ids: selectors.held_symbols(portfolio_ids=ids))

@@ -1,6 +1,5 @@
-"""Celery beat entry point of option settlement. Thin: it starts the ``option_settlement``
-job (``portfolios.jobs``) when an option position is due; the job runs as
-``batch.tasks.run_batch_job`` and is recorded as a BatchJob."""
+"""Celery beat entry points of the portfolios app. Thin: each starts a job (``portfolios.jobs``)
+that runs as ``batch.tasks.run_batch_job`` and is recorded as a BatchJob."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from django.utils import timezone
 
 from batch.models import JobSource
 from batch.services import job_start
-from portfolios.jobs import SETTLEMENT_JOB
+from portfolios import jobs
 from portfolios.settlement import due_option_positions
 
 
@@ -22,5 +21,13 @@ def scheduled_option_settlement() -> dict[str, Any]:
     idempotent, so an extra firing books nothing twice."""
     if not due_option_positions(now=timezone.now()):
         return {"started": False, "job_id": None}
-    job = job_start(job_name=SETTLEMENT_JOB, source=JobSource.SCHEDULED_JOB)
+    job = job_start(job_name=jobs.SETTLEMENT_JOB, source=JobSource.SCHEDULED_JOB)
     return {"started": True, "job_id": job.pk}
+
+
+@shared_task
+def scheduled_dividends() -> dict[str, Any]:
+    """Beat fires this on weekday evenings (migration 0005_seed_dividends_schedule); it starts the dividend booking
+    once per session (``portfolios.jobs.scheduled_dividends_start``)."""
+    job = jobs.scheduled_dividends_start()
+    return {"started": job is not None, "job_id": job.pk if job else None}

@@ -57,6 +57,9 @@ export DEBUG=${DEBUG:-false}
 "$PY" manage.py collectstatic --noinput -v 0
 "$PY" manage.py seed_demo
 "$PY" manage.py recover_stale_jobs --all  # the embedded job threads died with the last server
+# The embedded demo has no beat: book the seeded dividends once (idempotent) before the batch.
+"$PY" manage.py run_batch dividends_book --no-progress \
+  || echo "WARNING: booking the dividends failed (see /admin/batch/batchjob/)"
 "$PY" manage.py run_batch full_portfolio_calculation --no-progress \
   || echo "WARNING: the first batch run failed; the API serves what it could compute (see /admin/batch/batchjob/)"
 

@@ -66,6 +66,8 @@ class Profile:
     duration: float | None = None  # modified duration in years, bond funds only
     proxy_symbol: str | None = None  # where the history is a stated proxy
     source: str = ""
+    isin: str | None = None
+    asset_class: str | None = None  # ETFs, funds and indices: AssetClass values
 
 
 class ProviderError(TransientFailure):

@@ -141,6 +141,19 @@ def returns_by_day(frame: pd.DataFrame) -> pd.DataFrame:
     return np.log(closes).diff()
 
 
+def assert_same_up_to_later_dividends(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """``a`` (a window ending earlier) equals ``b`` except that ``b``'s adj_close is
+    backward-adjusted for the dividends between the two window ends too: one factor per symbol, at most 1, on the
+    simulated rows (rounding to 4 decimals aside); real rows equal."""
+    columns = [c for c in a.columns if c != "adj_close"]
+    pd.testing.assert_frame_equal(a[columns], b[columns])
+    real = a["source"] != "simulated"
+    np.testing.assert_array_equal(a.loc[real, "adj_close"], b.loc[real, "adj_close"])
+    ratio = (b["adj_close"] / a["adj_close"])[~real].groupby(a.loc[~real, "symbol"])
+    assert (ratio.max() - ratio.min()).max() < 1e-4
+    assert (ratio.max() <= 1 + 1e-6).all()
+
+
 # --------------------------------------------------------------------------------------
 # Synthetic-data tests.
 
@@ -205,7 +218,9 @@ def test_values_do_not_depend_on_the_symbols_or_window_requested(synthetic) -> N
         & (everything["date"] >= dt.date(2017, 2, 1))
         & (everything["date"] <= dt.date(2017, 5, 31))
     ].reset_index(drop=True)
-    pd.testing.assert_frame_equal(alone, same)
+    # adj_close is as of the window's last session: the longer window adjusts for later
+    # dividends too (one factor per symbol).
+    assert_same_up_to_later_dividends(alone, same)
 
 
 def test_only_sessions_one_row_each(synthetic) -> None:
@@ -266,7 +281,9 @@ def test_simulated_bars_are_consistent(synthetic) -> None:
     assert (sim["low"] <= sim[["open", "close"]].min(axis=1)).all()
     assert (sim["high"] >= sim[["open", "close"]].max(axis=1)).all()
     assert (sim["low"] > 0).all()
-    assert (sim["adj_close"] == sim["close"]).all()
+    # Dividend-adjusted below the close before an ex-date (test_dividends_* check the factor).
+    assert (sim["adj_close"] <= sim["close"]).all()
+    assert (sim["adj_close"] < sim["close"]).any()
     assert (sim["volume"] > 0).all()
     # ^GSPC's simulated volume sits at its real level.
     gspc = frame[frame["symbol"] == "^GSPC"]

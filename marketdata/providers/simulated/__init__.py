@@ -42,7 +42,15 @@ of high and low beyond the open-close body, all in units of the day's volatility
 the symbol's own EWMA volatility. Volume is a per-symbol level (median of the last 252 real
 volumes where the file has them, else a dollar-volume default per asset type) times noise
 that rises with |return| and with the volatility regime, also calibrated on ^GSPC. Real
-skfolio rows keep their empty OHLC and volume. ``adj_close == close`` on simulated rows.
+skfolio rows keep their empty OHLC and volume. Simulated rows' ``adj_close`` is the close
+backward-adjusted for the simulated dividends (``dividends``: quarterly, yield / 4 × the
+prior close; the factor 1 − D / prior close, as of the request's last session); real rows
+keep their shipped ``adj_close``.
+
+The index universe (``index_universe``, ``derived``): ~1,090 S&P 500, S&P 600 and
+NASDAQ-100 names from ``seed_data/index_universe.json``, each on a stated proxy (its sector's
+real-history basket or ^GSPC, beta 1, a fitted residual volatility), generated one name at a
+time from the joint universe's returns and cached on it.
 
 Units: prices in USD per share (index points for indices), volume in shares (NaN where
 unknown), volatilities annualized fractions with 252 sessions a year unless named daily,
@@ -52,7 +60,9 @@ Modules, each importing only those before it: ``streams`` (the counter-based ran
 streams), ``reference`` (reading the real history and securities.json), ``paths`` (the
 bootstrap, proxies, mean reversion and EWMA volatility of the closes), ``bars`` (OHLC and
 volume, calibrated on ^GSPC), ``universe`` (the session grid and its cache), ``quotes``
-(equity and option quotes), ``provider`` (``SimulatedProvider``).
+(equity and option quotes), ``provider`` (``SimulatedProvider``); ``index_universe``
+(building the index universe's file), ``derived`` (its names' series) and ``dividends``
+come before ``provider``.
 """
 
 from marketdata.providers.simulated.paths import PROXY_HISTORY_START

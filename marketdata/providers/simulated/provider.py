@@ -18,20 +18,28 @@ import pandas as pd
 from marketdata import calendar
 from marketdata.occ import InvalidOptionSymbol, parse_occ
 from marketdata.providers.base import HISTORY_COLUMNS, Profile, QuoteData, empty_history
+from marketdata.providers.simulated.derived import derived_universe
+from marketdata.providers.simulated.dividends import DIVIDEND_SOURCE, adjusted_close, dividends
+from marketdata.providers.simulated.index_universe import DEFAULT_INDEX_UNIVERSE_PATH
 from marketdata.providers.simulated.quotes import _equity_quote, _option_inputs, _option_quote
 from marketdata.providers.simulated.reference import (
     DEFAULT_HISTORY_PATH,
     DEFAULT_REFERENCE_PATH,
     _file_key,
     _read_history,
+    _read_index_universe,
     _read_reference,
     _Reference,
+    _Security,
 )
 from marketdata.providers.simulated.universe import _horizon, _Universe, _universe
 
 DEFAULT_SEED = 20240101
 #: Risk-free rate of option quotes (continuously compounded annual decimal).
 DEFAULT_RATE = 0.04
+#: ``index_universe_path`` default: the shipped index universe with the shipped reference
+#: file, none with another reference file (its proxy members may not exist there).
+SHIPPED = "shipped"
 
 
 class SimulatedProvider:
@@ -41,6 +49,8 @@ class SimulatedProvider:
     the last completed NYSE session at construction); ``now`` is the quote timestamp
     (default: the close of the last session on or before ``today``); ``rate`` is the
     risk-free rate used for option quotes (annual decimal, continuously compounded).
+    ``index_universe_path`` names the index universe (S&P 500/600, NASDAQ-100 names on
+    stated proxies, :mod:`.index_universe`); None for none.
     """
 
     name = "simulated"
@@ -54,6 +64,7 @@ class SimulatedProvider:
         *,
         rate: float = DEFAULT_RATE,
         now: dt.datetime | None = None,
+        index_universe_path: Path | str | None = SHIPPED,
     ) -> None:
         self.seed = int(seed)
         self.rate = float(rate)
@@ -67,6 +78,10 @@ class SimulatedProvider:
         self.quote_date: dt.date = min(last, closed)
         self._history_key = _file_key(history_path)
         self._reference_key = _file_key(reference_path)
+        if index_universe_path == SHIPPED:
+            shipped = Path(reference_path).resolve() == DEFAULT_REFERENCE_PATH.resolve()
+            index_universe_path = DEFAULT_INDEX_UNIVERSE_PATH if shipped else None
+        self._index_key = _file_key(index_universe_path) if index_universe_path else None
 
     # -- internals -----------------------------------------------------------------------
 
@@ -80,12 +95,29 @@ class SimulatedProvider:
             self._history_key, self._reference_key, self.seed, _horizon(self._ref, self.today)
         )
 
+    @property
+    def _index(self) -> dict[str, _Security]:
+        if self._index_key is None:
+            return {}
+        return _read_index_universe(*self._index_key, *self._reference_key)
+
     def _canonical(self, symbol: str) -> str | None:
         key = symbol.strip().upper()
         ref = self._ref
         if key in ref.securities:
             return key
-        return ref.aliases.get(key)
+        if key in ref.aliases:
+            return ref.aliases[key]
+        return key if key in self._index else None
+
+    def _sec(self, canonical: str) -> _Security:
+        return self._ref.securities.get(canonical) or self._index[canonical]
+
+    def _u_for(self, canonical: str) -> _Universe:
+        """The universe holding ``canonical``: the joint one, or its derived column."""
+        if canonical in self._ref.securities:
+            return self._u
+        return derived_universe(self._u, self._index[canonical], self.seed)
 
     def _row(self, d: dt.date) -> int:
         """Grid index of the last session on or before ``d``."""
@@ -95,8 +127,41 @@ class SimulatedProvider:
     # -- public API ----------------------------------------------------------------------
 
     def universe(self) -> list[str]:
-        """Every symbol with reference data and a price series, sorted."""
+        """Every curated symbol (securities.json), sorted; :meth:`index_symbols` adds the
+        index universe."""
         return sorted(self._ref.securities)
+
+    def index_symbols(self) -> list[str]:
+        """The index-universe names (S&P 500, S&P 600, NASDAQ-100 not curated), sorted."""
+        return sorted(self._index)
+
+    def dividends(
+        self, symbols: Sequence[str], start: dt.date, end: dt.date
+    ) -> list[dict[str, Any]]:
+        """Simulated cash dividends with ex-dates from ``start`` to ``min(end, today)``
+        (rule: :mod:`.dividends`): dicts of symbol (as requested), ex_date, amount (USD per
+        share, 4 decimals) and source, by symbol then date."""
+        hi_date = min(end, self.today)
+        out: list[dict[str, Any]] = []
+        for requested in dict.fromkeys(symbols):
+            canonical = self._canonical(requested) if not self._is_option(requested) else None
+            if canonical is None:
+                continue
+            u = self._u_for(canonical)
+            lo_i = int(np.searchsorted(u.dates, np.datetime64(start, "D"), side="left"))
+            hi_i = int(np.searchsorted(u.dates, np.datetime64(hi_date, "D"), side="right"))
+            for ex_date, amount in dividends(
+                u, u.column[canonical], self._sec(canonical), lo_i, hi_i
+            ):
+                out.append(
+                    {
+                        "symbol": requested,
+                        "ex_date": ex_date,
+                        "amount": amount,
+                        "source": DIVIDEND_SOURCE,
+                    }
+                )
+        return out
 
     def proxy_for(self, symbol: str) -> dict[str, Any] | None:
         """The stated proxy of ``symbol`` (a copy of securities.json's ``proxy`` plus
@@ -105,7 +170,7 @@ class SimulatedProvider:
         canonical = self._canonical(symbol)
         if canonical is None:
             return None
-        info = self._ref.securities[canonical].info
+        info = self._sec(canonical).info
         if not info.get("proxy"):
             return None
         role = "history" if info.get("history") == "proxy" else "gap_fill"
@@ -116,10 +181,14 @@ class SimulatedProvider:
         ``start`` to ``min(end, today)``; unknown symbols (and options) are left out. Rows
         carry the symbol exactly as requested (an alias such as VIX stays VIX; symbols are
         matched case-insensitively), as the failover chain matches answers by that string."""
-        u = self._u
+        base = self._u
         hi_date = min(end, self.today)
-        lo_i = int(np.searchsorted(u.dates, np.datetime64(start, "D"), side="left"))
-        hi_i = int(np.searchsorted(u.dates, np.datetime64(hi_date, "D"), side="right"))
+        lo_i = int(np.searchsorted(base.dates, np.datetime64(start, "D"), side="left"))
+        hi_i = int(np.searchsorted(base.dates, np.datetime64(hi_date, "D"), side="right"))
+        # Backward adjustment as of the last session returned (point in time): a window
+        # ending earlier reads what it would have read then, and consecutive windows join up
+        # once the store applies each later dividend's factor (marketdata.services).
+        as_of_i = self._row(hi_date)
         parts: list[dict[str, np.ndarray]] = []
         seen: set[str] = set()
         for requested in symbols:
@@ -128,6 +197,7 @@ class SimulatedProvider:
             if canonical is None or label in seen or hi_i <= lo_i:
                 continue
             seen.add(label)
+            u = self._u_for(canonical)
             j = u.column[canonical]
             rows = np.arange(lo_i, hi_i)
             rows = rows[u.source[lo_i:hi_i, j] >= 0]
@@ -141,7 +211,7 @@ class SimulatedProvider:
                     "high": u.high[rows, j],
                     "low": u.low[rows, j],
                     "close": u.close[rows, j],
-                    "adj_close": u.adj_close[rows, j],
+                    "adj_close": adjusted_close(u, j, self._sec(canonical), rows, as_of_i),
                     "volume": u.volume[rows, j],
                     "source": np.asarray(u.sources, dtype=object)[u.source[rows, j]],
                 }
@@ -182,14 +252,14 @@ class SimulatedProvider:
         under = self._canonical(contract.underlying)
         if under is None:
             return None
-        base = self._ref.securities[under].info
+        base_info = self._sec(under).info
         right = "Call" if contract.is_call else "Put"
         return Profile(
             symbol=symbol,
             name=f"{contract.underlying} {contract.expiry.isoformat()} {contract.strike} {right}",
             asset_type="option",
-            sector=base.get("sector"),
-            industry=base.get("industry"),
+            sector=base_info.get("sector"),
+            industry=base_info.get("industry"),
             exchange=None,
             source="simulated (option on " + under + ", reference data securities.json)",
         )
@@ -208,9 +278,9 @@ class SimulatedProvider:
         if under is None:
             return None
         return _option_inputs(
-            self._u,
+            self._u_for(under),
             self._row(self.quote_date),
-            self._ref.securities[under],
+            self._sec(under),
             contract,
             now=self.now,
             rate=self.rate,
@@ -232,9 +302,9 @@ class SimulatedProvider:
         if canonical is None:
             return None
         return _equity_quote(
-            self._u,
+            self._u_for(canonical),
             self._row(self.quote_date),
-            self._ref.securities[canonical],
+            self._sec(canonical),
             symbol,
             seed=self.seed,
             quote_date=self.quote_date,
@@ -248,7 +318,7 @@ class SimulatedProvider:
         return _option_quote(
             symbol,
             inputs,
-            self._ref.securities[inputs["underlying"]],
+            self._sec(inputs["underlying"]),
             seed=self.seed,
             quote_date=self.quote_date,
             now=self.now,
@@ -257,15 +327,19 @@ class SimulatedProvider:
     # -- reference data ------------------------------------------------------------------
 
     def _profile(self, canonical: str, label: str) -> Profile:
-        sec = self._ref.securities[canonical]
+        sec = self._sec(canonical)
         info = sec.info
         proxy_symbol = None
-        if sec.proxy is not None and self._proxied_in_real_era(canonical):
+        basket_label = (info.get("proxy") or {}).get("label")
+        if sec.proxy is not None and basket_label:
+            proxy_symbol = str(basket_label)  # a named basket, e.g. "sector:Health Care"
+        elif sec.proxy is not None and self._proxied_in_real_era(canonical):
             proxy_symbol = (
                 next(iter(sec.proxy))
                 if len(sec.proxy) == 1
                 else "basket:" + "+".join(sorted(sec.proxy))
             )
+        curated = canonical in self._ref.securities
         return Profile(
             symbol=label,
             name=info["name"],
@@ -279,7 +353,13 @@ class SimulatedProvider:
             eps_ttm=info.get("eps_ttm"),
             duration=info.get("duration"),
             proxy_symbol=proxy_symbol,
-            source="securities.json (curated; see seed_data/REFERENCE_DATA.md)",
+            isin=info.get("isin"),
+            asset_class=info.get("asset_class"),
+            source=(
+                "securities.json (curated; see seed_data/REFERENCE_DATA.md)"
+                if curated
+                else "index_universe.json (pytickersymbols; proxied, simulated)"
+            ),
         )
 
     def _proxied_in_real_era(self, canonical: str) -> bool:

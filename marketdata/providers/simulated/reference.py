@@ -97,49 +97,54 @@ class _Reference:
     order: tuple[str, ...]  # proxies before the symbols that use them
 
 
+def _parse_security(symbol: str, info: dict[str, Any]) -> _Security:
+    """One reference entry (securities.json layout) as a :class:`_Security`."""
+    proxy = info.get("proxy")
+    weights: dict[str, float] | None = None
+    beta = resid = 0.0
+    if proxy:
+        target = proxy["symbol"]
+        weights = {target: 1.0} if isinstance(target, str) else dict(target)
+        if not math.isclose(sum(weights.values()), 1.0, abs_tol=1e-9):
+            raise ValueError(f"{symbol}: proxy basket weights must sum to 1, got {weights}")
+        beta = float(proxy["beta"])
+        resid = float(proxy["residual_vol"])
+    anchor = info.get("anchor") or {}
+    mr = info.get("mean_reversion")
+    return _Security(
+        symbol=symbol,
+        info=info,
+        proxy=weights,
+        beta=beta,
+        residual_vol=resid,
+        anchor_date=dt.date.fromisoformat(anchor["date"]) if anchor.get("date") else None,
+        anchor_close=float(anchor["close"]) if anchor.get("close") is not None else None,
+        first_date=(
+            dt.date.fromisoformat(info["first_trade_date"])
+            if info.get("first_trade_date")
+            else None
+        ),
+        mean_reversion=(
+            (
+                float(mr["level"]),
+                math.log(2.0) / float(mr["half_life_sessions"]),
+                float(mr.get("floor") or 0.0),
+                float(mr.get("cap") or math.inf),
+            )
+            if mr
+            else None
+        ),
+    )
+
+
 @lru_cache(maxsize=4)
 def _read_reference(path: str, mtime_ns: int) -> _Reference:
     """Parse and check securities.json: known proxies, no proxy cycles, basket weights."""
     with open(path, encoding="utf-8") as fh:
         raw = json.load(fh)
-    securities: dict[str, _Security] = {}
-    for symbol, info in raw["securities"].items():
-        proxy = info.get("proxy")
-        weights: dict[str, float] | None = None
-        beta = resid = 0.0
-        if proxy:
-            target = proxy["symbol"]
-            weights = {target: 1.0} if isinstance(target, str) else dict(target)
-            if not math.isclose(sum(weights.values()), 1.0, abs_tol=1e-9):
-                raise ValueError(f"{symbol}: proxy basket weights must sum to 1, got {weights}")
-            beta = float(proxy["beta"])
-            resid = float(proxy["residual_vol"])
-        anchor = info.get("anchor") or {}
-        mr = info.get("mean_reversion")
-        securities[symbol] = _Security(
-            symbol=symbol,
-            info=info,
-            proxy=weights,
-            beta=beta,
-            residual_vol=resid,
-            anchor_date=dt.date.fromisoformat(anchor["date"]) if anchor.get("date") else None,
-            anchor_close=float(anchor["close"]) if anchor.get("close") is not None else None,
-            first_date=(
-                dt.date.fromisoformat(info["first_trade_date"])
-                if info.get("first_trade_date")
-                else None
-            ),
-            mean_reversion=(
-                (
-                    float(mr["level"]),
-                    math.log(2.0) / float(mr["half_life_sessions"]),
-                    float(mr.get("floor") or 0.0),
-                    float(mr.get("cap") or math.inf),
-                )
-                if mr
-                else None
-            ),
-        )
+    securities = {
+        symbol: _parse_security(symbol, info) for symbol, info in raw["securities"].items()
+    }
     for sec in securities.values():
         for member in sec.proxy or {}:
             if member not in securities:
@@ -169,3 +174,28 @@ def _topological(securities: dict[str, _Security]) -> tuple[str, ...]:
     for symbol in securities:
         visit(symbol, ())
     return tuple(order)
+
+
+@lru_cache(maxsize=4)
+def _read_index_universe(
+    path: str, mtime_ns: int, reference_path: str, reference_mtime_ns: int
+) -> dict[str, _Security]:
+    """The index universe (``index_universe.json``, see :mod:`.index_universe`) as
+    securities whose proxy members are real-history symbols of the reference; a name the
+    reference curates is left out (the curated entry is authoritative)."""
+    with open(path, encoding="utf-8") as fh:
+        raw = json.load(fh)
+    reference = _read_reference(reference_path, reference_mtime_ns)
+    proxies: dict[str, dict[str, Any]] = raw["proxies"]
+    out: dict[str, _Security] = {}
+    for symbol, entry in raw["securities"].items():
+        if symbol in reference.securities or symbol in reference.aliases:
+            continue
+        label = entry["proxy"]
+        info = {**entry, "proxy": {**proxies[label], "label": label}}
+        sec = _parse_security(symbol, info)
+        for member in sec.proxy or {}:
+            if member not in reference.securities:
+                raise ValueError(f"{symbol}: unknown proxy member {member!r}")
+        out[symbol] = sec
+    return out

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from marketdata import calendar
-from marketdata.providers.simulated.bars import _calibrate_intraday, _fill_bars
+from marketdata.providers.simulated.bars import _calibrate_intraday, _fill_bars, _Intraday
 from marketdata.providers.simulated.paths import (
     PROXY_HISTORY_START,
     _bootstrap_days,
@@ -51,6 +51,10 @@ class _Universe:
     last_real_date: dt.date  # last date of the real file
     pool: tuple[dt.date, dt.date, int]  # first and last pool day, number of pool days
     intraday_source: str
+    intraday: _Intraday
+    #: The index-universe names derived from this universe on demand (``.derived``), by
+    #: symbol: one column each on the same grid. Mutable cache; not part of the value.
+    derived: dict[str, _Universe] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _horizon(reference: _Reference, today: dt.date) -> dt.date:
@@ -178,4 +182,5 @@ def _generate(
         last_real_date=last_real,
         pool=(dates[pool[0]].astype(object), dates[pool[-1]].astype(object), int(pool.size)),
         intraday_source=intraday.source,
+        intraday=intraday,
     )
