@@ -42,6 +42,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from marketdata import calendar, expiries
+from marketdata.gics import GICS_SECTORS
 from marketdata.models import (
     AssetType,
     CorporateAction,
@@ -1071,3 +1072,9 @@ def split_factor(
     """Product of the ratios of ``splits`` with ``after < ex_date <= upto``: shares held on
     session ``after`` times it are the shares on ``upto``."""
     return _split_factor(splits, after, upto)
+
+
+def is_gics_sector(name: str) -> bool:
+    """True for one of the eleven GICS sectors; False for an asset class ("Broad Equity",
+    "Fixed Income", …), which ETFs and funds carry in place of a sector."""
+    return name in GICS_SECTORS

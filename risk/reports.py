@@ -15,7 +15,7 @@ from uuid import UUID
 from django.utils import timezone
 
 from marketdata import calendar
-from marketdata.selectors import active_factors, price_snapshots
+from marketdata.selectors import active_factors, is_gics_sector, price_snapshots
 from portfolios import reports as portfolio_reports
 from portfolios.selectors import (
     external_cash_flows,
@@ -422,7 +422,8 @@ def _risk_warnings(
         warnings.append(f"Portfolio beta {beta:.2f} above 1.0 indicates higher market sensitivity")
     for name, group in sectors.items():
         share = float(group["percentage"] or 0)
-        if share > 30:
+        # An index fund's asset class ("Broad Equity") is diversification, not a sector bet.
+        if share > 30 and is_gics_sector(name):
             warnings.append(f"High concentration in {name} sector ({share:.1f}%)")
     days = greeks_of(metrics).get("average_days_to_expiry")
     if days is not None:
