@@ -13,7 +13,7 @@ from django.core.management import call_command
 from marketdata import calendar, expiries
 from marketdata.models import AssetType, ListedExpiry, Security
 from marketdata.selectors import is_listed_expiry, listed_expiries
-from marketdata.services import listed_expiries_seed
+from marketdata.services import OPTIONABLE_TYPES, listed_expiries_seed
 from portfolios.models import Portfolio, Position, Transaction
 from portfolios.tests.conftest import market  # noqa: F401
 
@@ -106,6 +106,9 @@ def test_stored_rows_override_the_rule_and_the_seed_is_idempotent(
 ) -> None:
     # The migration seeds the benchmark roots (SPY, QQQ, IWM, VIX); start from none here.
     ListedExpiry.objects.all().delete()
+    # The default roots are the optionable securities: only this test's, not the index
+    # universe the migrations load.
+    Security.objects.filter(asset_type__in=OPTIONABLE_TYPES).delete()
     Security.objects.create(symbol="XOM", asset_type=AssetType.STOCK)
     Security.objects.create(symbol="^VIX", asset_type=AssetType.INDEX)
     Security.objects.create(symbol="FXNAX", asset_type=AssetType.MUTUAL_FUND)
