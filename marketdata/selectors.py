@@ -395,10 +395,14 @@ def _year_ranges(
 
 
 def _quote_price(quote: Any) -> Decimal | None:
+    """The last trade, else the mid of a two-sided quote. A zero bid counts: a far
+    out-of-the-money option quoted 0.00 / 0.01 has no bid, and its mark is 0.005, not
+    "no price" (which would null every total that holds it)."""
     if quote.last is not None and quote.last > 0:
         return quote.last
-    if quote.bid is not None and quote.ask is not None and quote.bid > 0 and quote.ask > 0:
-        return (quote.bid + quote.ask) / 2
+    bid, ask = quote.bid, quote.ask
+    if bid is not None and ask is not None and ask > 0 and 0 <= bid <= ask:
+        return (bid + ask) / 2
     return None
 
 

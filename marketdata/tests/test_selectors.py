@@ -127,6 +127,18 @@ def test_quote_without_last_is_priced_at_the_mid() -> None:
     assert snap.price == Decimal("10.25") and snap.previous_close is None
 
 
+def test_a_quote_without_a_bid_is_priced_at_half_the_ask() -> None:
+    (day,) = _recent_sessions(1)
+    QuoteFactory(
+        security=SecurityFactory(symbol="AAA"),
+        last=None,
+        bid=Decimal("0"),
+        ask=Decimal("0.01"),
+        timestamp=calendar.session_close_utc(day),
+    )
+    assert price_snapshots(symbols=["AAA"])["AAA"].price == Decimal("0.005")
+
+
 def test_bars_fresher_than_the_quote_win() -> None:
     older, previous, today = _recent_sessions(3)
     bars("AAA", [(previous, "50"), (today, "51")])
