@@ -101,7 +101,9 @@ format: install-dev
 ## bench: run the bench/ scripts against PostgreSQL and Redis; they print figures.
 bench: install-dev
 	SIGMASIGHT_DB_NAME=$(TEST_DB) scripts/ensure_services.sh
-	for script in bench/bench_*.py; do $(TEST_ENV) $(BIN)/python $$script || exit 1; done
+	# In-process benchmarks; bench_load.py and bench_websockets.py measure a running server.
+	for script in $(filter-out bench/bench_load.py bench/bench_websockets.py,$(wildcard bench/bench_*.py)); do \
+		$(TEST_ENV) $(BIN)/python $$script || exit 1; done
 
 ## clean: remove .venv, .local (the demo database and secret key) and the caches.
 clean:
