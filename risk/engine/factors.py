@@ -520,14 +520,25 @@ def rate_betas(
     x = np.asarray(yield_changes, dtype=np.float64).reshape(-1)
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"yield_changes has {x.shape[0]} rows, monthly_returns {y.shape[0]}")
-    mask = np.isfinite(y) & np.isfinite(x)[:, None]
+    beta, n, sxx = column_slopes(x, y)
+    beta = np.where((n >= max(int(min_obs), 3)) & (sxx > 0.0) & np.isfinite(beta), beta, np.nan)
+    return beta, n
+
+
+def column_slopes(x: ArrayLike, y: ArrayLike) -> tuple[FloatArray, NDArray[np.int64], FloatArray]:
+    """The OLS slope, with an intercept, of each column of ``y[T, u]`` on ``x[T]``, each over
+    the rows where both are finite: ``(slope[u], n_obs[u], sxx[u])``, where ``sxx`` is the
+    sum of squared deviations of x over those rows (0: x does not vary there, and the
+    slope is NaN or inf). Units: y's per unit of x. Vectorized over columns (no loop)."""
+    xv = np.asarray(x, dtype=np.float64).reshape(-1)
+    ym = _as_2d(y, "y")
+    mask = np.isfinite(ym) & np.isfinite(xv)[:, None]
     n = mask.sum(axis=0).astype(np.int64)
     w = mask.astype(np.float64)
-    xs = np.where(np.isfinite(x), x, 0.0)[:, None] * w
-    ys = np.where(mask, y, 0.0)
+    xs = np.where(np.isfinite(xv), xv, 0.0)[:, None] * w
+    ys = np.where(mask, ym, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         x_dev = (xs - xs.sum(axis=0) / n) * w
         sxx = np.einsum("tj,tj->j", x_dev, x_dev)
-        beta = np.einsum("tj,tj->j", x_dev, ys) / sxx
-    beta = np.where((n >= max(int(min_obs), 3)) & (sxx > 0.0) & np.isfinite(beta), beta, np.nan)
-    return beta, n
+        slope = np.einsum("tj,tj->j", x_dev, ys) / sxx
+    return slope, n, sxx

@@ -42,6 +42,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtri
 
 from risk.engine.conventions import TRADING_DAYS_PER_YEAR
+from risk.engine.factors import column_slopes
 from risk.engine.revaluation import (
     Book,
     portfolio_pnl,
@@ -631,15 +632,7 @@ def vol_betas(
         log_rv = np.where(rv > 0.0, np.log(rv), np.nan)
     dx = np.where(vix_ok[1:] & vix_ok[:-1], np.diff(log_vix), np.nan)
     dy = np.diff(log_rv, axis=0)  # (blocks - 1, u)
-    mask = np.isfinite(dy) & np.isfinite(dx)[:, None]
-    n = mask.sum(axis=0)
-    w = mask.astype(np.float64)
-    xs = np.where(np.isfinite(dx), dx, 0.0)[:, None] * w
-    ys = np.where(mask, dy, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        xd = (xs - xs.sum(axis=0) / n) * w
-        sxx = np.einsum("bj,bj->j", xd, xd)
-        slope = np.einsum("bj,bj->j", xd, ys) / sxx
+    slope, n, sxx = column_slopes(dx, dy)
     ok = (n >= min_changes) & (sxx > 0.0) & np.isfinite(slope)
     beta[ok] = np.clip(slope[ok], *VOL_BETA_BOUNDS)
     fitted[ok] = True
