@@ -336,7 +336,9 @@ class JobContext:
       counts it when the loop body finishes: successful, unless ``item_failed(reason)``
       was called for it;
     * ``check_cancelled()`` raises :class:`JobCancelled` once a cancel was requested;
-    * ``warn(message)`` adds to ``metadata["warnings"]``.
+    * ``warn(message)`` adds to ``metadata["warnings"]``;
+    * ``shared`` is a scratch dict that lives for the run: the steps of one chain may keep
+      what they read there for the later steps (the apps choose keys and bounds).
 
     The job row holds the sum over the steps of a chain: ``begin_step``/``end_step`` (used
     by ``full_portfolio_calculation``) fold each finished step's counts into it. Progress
@@ -362,6 +364,7 @@ class JobContext:
         self._current_failed: str | None = None
         self._last_write = 0.0
         self._on_progress = on_progress
+        self.shared: dict[str, Any] = {}
 
     # -- counts
 

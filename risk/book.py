@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import numpy as np
 from django.conf import settings
@@ -101,21 +102,106 @@ class RiskInputs:
         return float(exposures[0])
 
 
+GreeksResult = tuple[list[dict[str, Any]], list[str]]  # rows (one per option), warnings
+
+
+class SharedReads:
+    """What the steps of one batch run read once per portfolio and share: its open
+    positions, its options' Greeks and its :class:`RiskInputs` (per lookback).
+
+    The daily chain runs Greeks, factors, VaR, stress and correlations one after another;
+    without this each step rebuilt the same inputs from the database (the ORM was about
+    half the run). One instance lives for one run (``JobContext.shared``), so every step
+    sees the same snapshot of the book, whatever is booked meanwhile; the next run reads
+    afresh. Memory is bounded: once the cached books hold ``max_positions`` positions in
+    all, further portfolios are computed without being kept (a sequential scan would
+    evict every entry of an LRU before its next use, so keeping the first ones is the
+    better policy). Used without a run (a single call), it caches nothing that outlives
+    the call.
+    """
+
+    def __init__(self, max_positions: int | None = None) -> None:
+        self.max_positions = (
+            int(settings.RISK_SHARED_READS_MAX_POSITIONS)
+            if max_positions is None
+            else int(max_positions)
+        )
+        self._positions: dict[UUID, list[Position]] = {}
+        self._greeks: dict[tuple[UUID, dt.date, dt.datetime], GreeksResult] = {}
+        self._inputs: dict[tuple[UUID, dt.date, dt.datetime, int], RiskInputs] = {}
+        self._kept = 0
+
+    def _room_for(self, portfolio_id: UUID, count: int) -> bool:
+        if portfolio_id in self._positions:
+            return True
+        if self._kept + count > self.max_positions:
+            return False
+        self._kept += count
+        return True
+
+    def positions(self, portfolio: Portfolio) -> list[Position]:
+        """Open positions with their security (``portfolios.selectors.open_positions``)."""
+        found = self._positions.get(portfolio.id)
+        if found is None:
+            found = open_positions(portfolio=portfolio)
+            if self._room_for(portfolio.id, len(found)):
+                self._positions[portfolio.id] = found
+        return found
+
+    def greeks(
+        self,
+        portfolio: Portfolio,
+        *,
+        on: dt.date,
+        as_of: dt.datetime,
+        positions: list[Position] | None = None,
+    ) -> GreeksResult:
+        """Greeks rows and warnings of the portfolio's open options (``compute_greeks``),
+        of ``positions`` when the caller has just read them."""
+        key = (portfolio.id, on, as_of)
+        found = self._greeks.get(key)
+        if found is None:
+            held = self.positions(portfolio) if positions is None else positions
+            options = [p for p in held if p.multiplier > 1]
+            found = compute_greeks(options, as_of=as_of, on=on)
+            if portfolio.id in self._positions:
+                self._greeks[key] = found
+        return found
+
+    def inputs(
+        self, portfolio: Portfolio, *, on: dt.date, as_of: dt.datetime, lookback: int
+    ) -> RiskInputs:
+        """:func:`risk_inputs` for this lookback, built once per run."""
+        key = (portfolio.id, on, as_of, int(lookback))
+        found = self._inputs.get(key)
+        if found is None:
+            found = risk_inputs(portfolio, on=on, as_of=as_of, lookback=lookback, shared=self)
+            if portfolio.id in self._positions:
+                self._inputs[key] = found
+        return found
+
+
 def risk_inputs(
-    portfolio: Portfolio, *, on: dt.date, as_of: dt.datetime, lookback: int | None = None
+    portfolio: Portfolio,
+    *,
+    on: dt.date,
+    as_of: dt.datetime,
+    lookback: int | None = None,
+    shared: SharedReads | None = None,
 ) -> RiskInputs:
     """The book and its history as arrays. ``lookback`` sessions of returns feed VaR and
     performance; the factor regression always uses the last ``FACTOR_WINDOW_DAYS``
     sessions (the history loaded is the longer of the two), so that every step that reads
     a beta reads the same one. An option whose inputs are not finite (an absurd strike, no
-    volatility) is left out with a stated warning, and the rest of the book is computed."""
+    volatility) is left out with a stated warning, and the rest of the book is computed.
+    Positions and Greeks come from ``shared`` (a batch run's reads) when given."""
     lookback = lookback or settings.RISK_LOOKBACK_DAYS
     window = int(settings.FACTOR_WINDOW_DAYS)
+    shared = shared or SharedReads(max_positions=0)
     warnings: list[str] = []
     skipped: list[str] = []
-    positions_all = open_positions(portfolio=portfolio)
-    options = [p for p in positions_all if p.multiplier > 1]
-    greeks, greek_warnings = compute_greeks(options, as_of=as_of, on=on)
+    positions_all = shared.positions(portfolio)
+    greeks, greek_warnings = shared.greeks(portfolio, on=on, as_of=as_of, positions=positions_all)
     warnings += greek_warnings
     greeks_by_id = {str(row["position"].id): row for row in greeks}
 

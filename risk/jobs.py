@@ -21,6 +21,7 @@ from batch import registry
 from batch.services import JobContext, failure_message
 from marketdata.jobs import market_data_update_step
 from portfolios.selectors import live_portfolios
+from risk.book import SharedReads
 from risk.quality import overall_score
 from risk.services import (
     correlations_for_portfolio,
@@ -99,34 +100,59 @@ def _record_quality_score(ctx: JobContext, portfolio_ids: list[UUID] | None) -> 
         logger.warning("risk: quality score after %s not measured: %s", ctx.job_id, exc)
 
 
+_SHARED_READS = "risk.shared_reads"
+
+
+def _shared_reads(ctx: JobContext) -> SharedReads:
+    """The run's reads, shared by its Greeks, factor, VaR, stress and correlation steps:
+    each portfolio's positions, Greeks and risk inputs are read once per run. The chain's
+    market-data step runs before the first of them, so they see the refreshed prices."""
+    reads = ctx.shared.get(_SHARED_READS)
+    if reads is None:
+        reads = ctx.shared[_SHARED_READS] = SharedReads()
+    return reads
+
+
+def _with_shared(
+    ctx: JobContext, work: Callable[..., dict[str, Any]]
+) -> Callable[[Portfolio], dict[str, Any]]:
+    reads = _shared_reads(ctx)
+    return lambda portfolio: work(portfolio, shared=reads)
+
+
 def greeks_calculation_step(
     ctx: JobContext, *, portfolio_ids: list[UUID] | None = None
 ) -> dict[str, Any]:
-    return _per_portfolio(ctx, portfolio_ids, greeks_for_portfolio, "greeks_calculation")
+    work = _with_shared(ctx, greeks_for_portfolio)
+    return _per_portfolio(ctx, portfolio_ids, work, "greeks_calculation")
 
 
 def factor_analysis_step(
     ctx: JobContext, *, portfolio_ids: list[UUID] | None = None
 ) -> dict[str, Any]:
-    return _per_portfolio(ctx, portfolio_ids, factor_analysis_for_portfolio, "factor_analysis")
+    work = _with_shared(ctx, factor_analysis_for_portfolio)
+    return _per_portfolio(ctx, portfolio_ids, work, "factor_analysis")
 
 
 def risk_metrics_step(
     ctx: JobContext, *, portfolio_ids: list[UUID] | None = None
 ) -> dict[str, Any]:
-    return _per_portfolio(ctx, portfolio_ids, risk_metrics_for_portfolio, "risk_metrics")
+    work = _with_shared(ctx, risk_metrics_for_portfolio)
+    return _per_portfolio(ctx, portfolio_ids, work, "risk_metrics")
 
 
 def stress_testing_step(
     ctx: JobContext, *, portfolio_ids: list[UUID] | None = None
 ) -> dict[str, Any]:
-    return _per_portfolio(ctx, portfolio_ids, stress_for_portfolio, "stress_testing")
+    work = _with_shared(ctx, stress_for_portfolio)
+    return _per_portfolio(ctx, portfolio_ids, work, "stress_testing")
 
 
 def correlations_step(
     ctx: JobContext, *, portfolio_ids: list[UUID] | None = None
 ) -> dict[str, Any]:
-    return _per_portfolio(ctx, portfolio_ids, correlations_for_portfolio, "correlations")
+    work = _with_shared(ctx, correlations_for_portfolio)
+    return _per_portfolio(ctx, portfolio_ids, work, "correlations")
 
 
 def portfolio_snapshot_step(
@@ -151,8 +177,12 @@ def data_quality_refresh_step(
     """Refresh market data for the targeted portfolios' symbols, recompute their Greeks and
     factor exposures, then reassess their data quality."""
     market = market_data_update_step(ctx, portfolio_ids=portfolio_ids)
-    greeks = _per_portfolio(ctx, portfolio_ids, greeks_for_portfolio, "greeks_calculation")
-    factors = _per_portfolio(ctx, portfolio_ids, factor_analysis_for_portfolio, "factor_analysis")
+    greeks = _per_portfolio(
+        ctx, portfolio_ids, _with_shared(ctx, greeks_for_portfolio), "greeks_calculation"
+    )
+    factors = _per_portfolio(
+        ctx, portfolio_ids, _with_shared(ctx, factor_analysis_for_portfolio), "factor_analysis"
+    )
     quality = _per_portfolio(
         ctx, portfolio_ids, data_quality_for_portfolio, "data_quality_assessment"
     )

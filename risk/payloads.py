@@ -28,6 +28,9 @@ class ComponentVarRow(TypedDict, total=False):
     position_var_99: float
     beta_to_portfolio: float | None  # of the position's return on the portfolio's
     correlation_to_portfolio: float | None
+    # The other VaR methods' component_var_*/marginal_var_* (the rows are stored once,
+    # on the historical row): {"parametric": {...}, "monte_carlo": {...}}.
+    methods: dict[str, dict[str, float | None]]
 
 
 class GreekTotals(TypedDict, total=False):
@@ -139,5 +142,16 @@ def factors_of(row: StoredRiskMetrics | None) -> FactorExposureSummary:
     return cast(FactorExposureSummary, (row.factor_exposures if row else None) or {})
 
 
-def components_of(row: StoredRiskMetrics | None) -> list[ComponentVarRow]:
-    return cast(list[ComponentVarRow], (row.component_var if row else None) or [])
+def components_of(
+    row: StoredRiskMetrics | None, method: str = "historical"
+) -> list[ComponentVarRow]:
+    """The component rows of the historical ``row`` with ``method``'s components and
+    marginals in the ``component_var_*``/``marginal_var_*`` keys."""
+    rows = cast(list[ComponentVarRow], (row.component_var if row else None) or [])
+    if method == "historical":
+        return rows
+    return [
+        cast(ComponentVarRow, {**r, **(r.get("methods") or {}).get(method, {})})
+        for r in rows
+        if method in (r.get("methods") or {})
+    ]

@@ -486,7 +486,7 @@ def risk_summary_report(
     total_var = (
         ((var_row.value_at_risk or {}).get("1_day") or {}).get(str(confidence)) if var_row else None
     )
-    for row in components_of(var_row):
+    for row in components_of(metrics, method):
         component = row.get(f"component_var_{confidence}")
         components.append(
             {

@@ -27,7 +27,7 @@ from portfolios.selectors import external_cash_flows, open_positions, portfolio_
 from risk.book import (
     VOLATILITY_INDEX,
     RiskInputs,
-    risk_inputs,
+    SharedReads,
     security_durations,
     stock_rate_betas,
 )
@@ -126,17 +126,19 @@ def _store_greeks(portfolio: Portfolio, on: dt.date, rows: list[dict[str, Any]])
     return len(objects)
 
 
-def greeks_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Compute and store the Greeks of every open option position of ``portfolio``."""
-    now = now or timezone.now()
-    on = calculation_date(now)
-    as_of = (
-        min(now, calendar.session_close_utc(on))
-        if now.date() == on
-        else calendar.session_close_utc(on)
-    )
-    options = open_positions(portfolio=portfolio, options_only=True)
-    rows, warnings = compute_greeks(options, as_of=as_of, on=on)
+def greeks_for_portfolio(
+    portfolio: Portfolio, *, now: dt.datetime | None = None, shared: SharedReads | None = None
+) -> dict[str, Any]:
+    """Compute and store the Greeks of every open option position of ``portfolio`` (with a
+    run's ``shared`` reads, the same rows the later steps of the run use)."""
+    on, as_of = _pricing_moment(now)
+    if shared is None:
+        options = open_positions(portfolio=portfolio, options_only=True)
+        rows, warnings = compute_greeks(options, as_of=as_of, on=on)
+    else:
+        rows, warnings = shared.greeks(portfolio, on=on, as_of=as_of)
+        options = [p for p in shared.positions(portfolio) if p.multiplier > 1]
+    warnings = list(warnings)
     finite_rows = []
     for row in rows:
         bad = [
@@ -165,8 +167,25 @@ def greeks_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None
 
 
 def _pricing_moment(now: dt.datetime | None) -> tuple[dt.date, dt.datetime]:
+    """(calculation date, pricing time): the last completed session and its close (or
+    ``now`` if earlier, which a completed session's day does not allow in practice)."""
+    now = now or timezone.now()
     on = calculation_date(now)
-    return on, calendar.session_close_utc(on)
+    close = calendar.session_close_utc(on)
+    return on, (min(now, close) if now.date() == on else close)
+
+
+def _inputs(
+    portfolio: Portfolio,
+    *,
+    now: dt.datetime | None,
+    lookback: int,
+    shared: SharedReads | None,
+) -> RiskInputs:
+    on, as_of = _pricing_moment(now)
+    return (shared or SharedReads(max_positions=0)).inputs(
+        portfolio, on=on, as_of=as_of, lookback=lookback
+    )
 
 
 def _finite(value: float) -> float | None:
@@ -210,12 +229,12 @@ def _residual_var_per_underlying(inputs: RiskInputs) -> np.ndarray:
 
 
 def factor_analysis_for_portfolio(
-    portfolio: Portfolio, *, now: dt.datetime | None = None
+    portfolio: Portfolio, *, now: dt.datetime | None = None, shared: SharedReads | None = None
 ) -> dict[str, Any]:
     """Regress each position (options through their underlying) on the factor ETFs and
     store position and portfolio exposures (RISK-MODEL.md, Factor model)."""
-    on, as_of = _pricing_moment(now)
-    inputs = risk_inputs(portfolio, on=on, as_of=as_of, lookback=settings.FACTOR_WINDOW_DAYS)
+    inputs = _inputs(portfolio, now=now, lookback=settings.FACTOR_WINDOW_DAYS, shared=shared)
+    on = inputs.on
     betas = _position_betas(inputs)
     u_idx = inputs.book.underlying_index
     fit = inputs.fit
@@ -378,13 +397,13 @@ def _greek_totals(inputs: RiskInputs) -> GreekTotals:
 
 
 def risk_metrics_for_portfolio(
-    portfolio: Portfolio, *, now: dt.datetime | None = None
+    portfolio: Portfolio, *, now: dt.datetime | None = None, shared: SharedReads | None = None
 ) -> dict[str, Any]:
     """Historical-simulation VaR/ES with full revaluation (1/5/10 days from overlapping
     windows, 95/99%), Euler component VaR, back-cast performance, Greek totals and
     concentration, stored as the ``historical`` row of PortfolioRiskMetrics."""
-    on, as_of = _pricing_moment(now)
-    inputs = risk_inputs(portfolio, on=on, as_of=as_of, lookback=settings.RISK_LOOKBACK_DAYS)
+    inputs = _inputs(portfolio, now=now, lookback=settings.RISK_LOOKBACK_DAYS, shared=shared)
+    on = inputs.on
     value = inputs.total_value
     n = len(inputs.positions)
     var_table: VarTable = {}
@@ -466,6 +485,11 @@ def risk_metrics_for_portfolio(
             f"VaR, expected shortfall and performance are null: {len(inputs.dates)} days of "
             "history in the lookback, at least 20 are needed"
         )
+    model_var = _model_var(inputs) if n and len(inputs.dates) >= 20 else {}
+    # Components are stored once, on the historical row: each position's row carries the
+    # other methods' components and marginals under ``methods`` (risk.payloads.components_of).
+    for i, row in enumerate(components):
+        row["methods"] = {method: comp_m[i] for method, (_, _, comp_m) in model_var.items()}
     with transaction.atomic():
         PortfolioRiskMetrics.objects.update_or_create(
             portfolio=portfolio,
@@ -488,28 +512,25 @@ def risk_metrics_for_portfolio(
                 _METRICS_JSON,
             ),
         )
-        if n and len(inputs.dates) >= 20:
-            for method, (var_m, es_m, comp_m) in _model_var(inputs).items():
-                PortfolioRiskMetrics.objects.update_or_create(
-                    portfolio=portfolio,
-                    calculation_date=on,
-                    method=method,
-                    defaults=_json_defaults(
-                        {
-                            "portfolio_value": _money(value),
-                            "lookback_days": settings.RISK_LOOKBACK_DAYS,
-                            "value_at_risk": var_m,
-                            "expected_shortfall": es_m,
-                            "component_var": [
-                                {**row, **comp_m[i]} for i, row in enumerate(components)
-                            ],
-                            "risk_free_rate": inputs.rate,
-                            "risk_free_source": inputs.rate_source,
-                            "warnings": warnings,
-                        },
-                        _METRICS_JSON,
-                    ),
-                )
+        for method, (var_m, es_m, _) in model_var.items():
+            PortfolioRiskMetrics.objects.update_or_create(
+                portfolio=portfolio,
+                calculation_date=on,
+                method=method,
+                defaults=_json_defaults(
+                    {
+                        "portfolio_value": _money(value),
+                        "lookback_days": settings.RISK_LOOKBACK_DAYS,
+                        "value_at_risk": var_m,
+                        "expected_shortfall": es_m,
+                        "component_var": [],  # on the historical row
+                        "risk_free_rate": inputs.rate,
+                        "risk_free_source": inputs.rate_source,
+                        "warnings": warnings,
+                    },
+                    _METRICS_JSON,
+                ),
+            )
     return {
         "positions": n,
         "computed": 1 if var_table else 0,
@@ -682,10 +703,12 @@ def scenario_results(
     return results, rate_warnings
 
 
-def stress_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None) -> dict[str, Any]:
+def stress_for_portfolio(
+    portfolio: Portfolio, *, now: dt.datetime | None = None, shared: SharedReads | None = None
+) -> dict[str, Any]:
     """Every active scenario: direct and correlated impact with full option revaluation."""
-    on, as_of = _pricing_moment(now)
-    inputs = risk_inputs(portfolio, on=on, as_of=as_of, lookback=settings.FACTOR_WINDOW_DAYS)
+    inputs = _inputs(portfolio, now=now, lookback=settings.FACTOR_WINDOW_DAYS, shared=shared)
+    on = inputs.on
     scenarios = list(StressScenario.objects.filter(is_active=True))
     if not inputs.positions or not scenarios:
         return {
@@ -741,12 +764,16 @@ def stress_for_portfolio(portfolio: Portfolio, *, now: dt.datetime | None = None
 
 
 def correlations_for_portfolio(
-    portfolio: Portfolio, *, now: dt.datetime | None = None, threshold: float = 0.7
+    portfolio: Portfolio,
+    *,
+    now: dt.datetime | None = None,
+    threshold: float = 0.7,
+    shared: SharedReads | None = None,
 ) -> dict[str, Any]:
     """Pearson correlations of the positions' underlyings over the lookback, clusters at
     |ρ| ≥ threshold, and value-weighted effective positions."""
-    on, as_of = _pricing_moment(now)
-    inputs = risk_inputs(portfolio, on=on, as_of=as_of, lookback=settings.RISK_LOOKBACK_DAYS)
+    inputs = _inputs(portfolio, now=now, lookback=settings.RISK_LOOKBACK_DAYS, shared=shared)
+    on = inputs.on
     symbols = inputs.underlyings
     if len(symbols) < 2:
         return {

@@ -333,6 +333,9 @@ MARKET_DATA_HISTORY_YEARS: int = env.int(
 MARKET_DATA_CSV_DIR: str = env.str("MARKET_DATA_CSV_DIR", default="")  # <SYMBOL>.csv files
 RISK_LOOKBACK_DAYS: int = env.int("RISK_LOOKBACK_DAYS", default=252)  # VaR, performance
 FACTOR_WINDOW_DAYS: int = max(60, env.int("FACTOR_WINDOW_DAYS", default=252))  # regression window
+# Positions whose inputs one batch run keeps in memory to share between its steps
+# (risk.book.SharedReads); portfolios beyond it are read again by each step.
+RISK_SHARED_READS_MAX_POSITIONS: int = env.int("RISK_SHARED_READS_MAX_POSITIONS", default=200_000)
 FACTOR_MIN_OBSERVATIONS: int = 60
 FACTOR_RIDGE: float = env.float("FACTOR_RIDGE", default=0.0)  # penalty in squared daily returns
 MONTE_CARLO_PATHS: int = env.int("MONTE_CARLO_PATHS", default=10_000)

@@ -24,6 +24,7 @@ from risk.models import (
     PositionFactorExposure,
     StressTestResult,
 )
+from risk.payloads import components_of
 from tests.contract import SIGMASIGHT, assert_error_envelope, assert_matches_example, spec_example
 
 pytestmark = pytest.mark.django_db
@@ -326,9 +327,11 @@ def test_parametric_and_monte_carlo_methods(auth_client: APIClient, risk_book: P
         row = rows[method]
         var95 = row.value_at_risk["1_day"]["95"]
         assert var95 < 0 and row.expected_shortfall["1_day"]["95"] <= var95
-        assert sum(c["component_var_95"] for c in row.component_var) == pytest.approx(
-            var95, rel=1e-9
-        )
+        # Components are stored once, on the historical row, with every method's.
+        assert row.component_var == []
+        components = components_of(rows["historical"], method)
+        assert {c["symbol"] for c in components} == {"AAPL", "XOM", "BND"}
+        assert sum(c["component_var_95"] for c in components) == pytest.approx(var95, rel=1e-9)
         body = auth_client.get(
             f"/api/v1/data/portfolios/{risk_book.id}/risk-summary", {"method": method}
         ).json()
