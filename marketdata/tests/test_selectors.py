@@ -282,3 +282,30 @@ def test_normalize_symbol(text: str, expected: str) -> None:
 def test_normalize_rejects_what_cannot_be_a_symbol(text: str) -> None:
     with pytest.raises(InvalidSymbol):
         selectors.normalize_symbol(text)
+
+
+# --------------------------------------------------------------------------- close matrix
+
+
+def test_close_matrix_places_each_close_on_its_session_and_leaves_gaps_nan() -> None:
+    days = _recent_sessions(5)
+    for symbol in ("AAA", "BBB", "CCC"):
+        SecurityFactory(symbol=symbol)
+    # AAA has every session; BBB misses the third; CCC has none; a bar of AAA before the
+    # window is ignored.
+    bars(
+        "AAA",
+        [(days[0] - dt.timedelta(days=7), "1"), *((d, f"{10 + i}.25") for i, d in enumerate(days))],
+    )
+    bars("BBB", [(d, f"{20 + i}.5") for i, d in enumerate(days) if i != 2])
+    matrix = selectors.close_matrix(["CCC", "AAA", "BBB"], days)
+    assert matrix.shape == (5, 3)
+    assert all(math.isnan(v) for v in matrix[:, 0])
+    assert list(matrix[:, 1]) == [10.25, 11.25, 12.25, 13.25, 14.25]
+    assert math.isnan(matrix[2, 2])
+    assert [matrix[i, 2] for i in (0, 1, 3, 4)] == [20.5, 21.5, 23.5, 24.5]
+    dates, returns = selectors.returns_matrix(["AAA"], end=days[-1], lookback=4)
+    assert dates == days[1:]
+    assert returns[:, 0] == pytest.approx(
+        [11.25 / 10.25 - 1, 12.25 / 11.25 - 1, 13.25 / 12.25 - 1, 14.25 / 13.25 - 1]
+    )
