@@ -71,6 +71,7 @@ from risk.models import (
 )
 from risk.payloads import ComponentVarRow, GreekTotals, PerformanceFigures, VarTable
 from risk.quality import portfolio_quality_rows, refresh_preview, refresh_report
+from sigmasight.bulk import bulk_upsert
 
 if TYPE_CHECKING:  # types only: rows come from the portfolios app's selectors
     from portfolios.models import Portfolio
@@ -116,14 +117,12 @@ def _store_greeks(portfolio: Portfolio, on: dt.date, rows: list[dict[str, Any]])
         )
         for row in rows
     ]
-    PositionGreeks.objects.bulk_create(
+    return bulk_upsert(
+        PositionGreeks,
         objects,
-        update_conflicts=True,
         unique_fields=["position", "calculation_date"],
         update_fields=[*GREEK_FIELDS, "calculated_at"],
-        batch_size=2000,
     )
-    return len(objects)
 
 
 def greeks_for_portfolio(
@@ -277,12 +276,11 @@ def factor_analysis_for_portfolio(
         )
         stored += valid
     with transaction.atomic():
-        PositionFactorExposure.objects.bulk_create(
+        bulk_upsert(
+            PositionFactorExposure,
             rows,
-            update_conflicts=True,
             unique_fields=["position", "calculation_date"],
             update_fields=[*fields, "calculated_at"],
-            batch_size=2000,
         )
         dollar_betas = fit.betas[u_idx] if len(u_idx) else np.zeros((0, len(inputs.factor_names)))
         exposures, dollars = portfolio_exposures(
