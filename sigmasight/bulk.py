@@ -11,8 +11,9 @@ place) and runs inside the caller's transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 from django.db import connections, router, transaction
-from django.db.models import Model
+from django.db.models import JSONField, Model
 
 
 def bulk_upsert(
@@ -50,10 +51,23 @@ def bulk_upsert(
         f"{quote(meta.get_field(f).column)} = EXCLUDED.{quote(meta.get_field(f).column)}"
         for f in update_fields
     )
+    # Prepared as INSERT would, but only where preparing changes the value: JSON is
+    # wrapped for the driver and auto_now fields take the time; numbers, text, dates and
+    # keys go to the driver as they are (preparing each of 300,000 values cost more than
+    # the COPY itself).
+    prepared = [
+        isinstance(f, JSONField)
+        or getattr(f, "auto_now", False)
+        or getattr(f, "auto_now_add", False)
+        or f.primary_key
+        for f in fields
+    ]
     rows = [
         tuple(
-            f.get_db_prep_save(f.pre_save(obj, add=True), connection)  # as INSERT would
-            for f in fields
+            f.get_db_prep_save(f.pre_save(obj, add=True), connection)
+            if prep
+            else getattr(obj, f.attname)
+            for f, prep in zip(fields, prepared, strict=True)
         )
         for obj in objects
     ]
