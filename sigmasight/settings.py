@@ -183,7 +183,7 @@ CACHE_KEY_PREFIX: str = env.str("CACHE_KEY_PREFIX", default="sigmasight")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "sigmasight.cache.SharedPoolRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
