@@ -160,7 +160,11 @@ if DATABASE_URL:
     if DB_POOL_MAX_SIZE > 0:
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-            "min_size": 1,
+            # Connections kept open while idle: a request that finds none waits for one to
+            # be opened (several ms), which under load was a tenth of a light request.
+            "min_size": min(
+                DB_POOL_MAX_SIZE, env.int("DB_POOL_MIN_SIZE", default=DB_POOL_MAX_SIZE)
+            ),
             "max_size": DB_POOL_MAX_SIZE,
             # seconds a request waits for a free connection before it fails (503, logged)
             "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
