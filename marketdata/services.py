@@ -46,6 +46,7 @@ from marketdata.providers.base import MarketDataProvider, Profile, ProviderError
 from marketdata.providers.csv_source import CSVFormatError, read_history_csv
 from marketdata.providers.failover import ProviderNotConfigured, build_provider
 from marketdata.selectors import factor_etf_symbols, normalize_symbol
+from marketdata.signals import market_changed
 from marketdata.universe import tracked_symbols
 from risk.engine.conventions import OPTION_MULTIPLIER
 from sigmasight.errors import DomainError, InvalidSymbol, ValidationFailed
@@ -403,6 +404,7 @@ def _upsert_bars(bars: Sequence[PriceBar]) -> int:
             unique_fields=["security", "date"],
             update_fields=_BAR_FIELDS,
         )
+        market_changed()  # bulk writes send no signal
     return len(bars)
 
 
@@ -458,6 +460,7 @@ def _refresh_quotes(provider: MarketDataProvider, symbols: Iterable[str]) -> set
                 unique_fields=["security"],
                 update_fields=_QUOTE_FIELDS,
             )
+            market_changed()  # bulk writes send no signal
     return set(rows)
 
 
@@ -772,6 +775,8 @@ def _readjust_stored_bars(
         updated += PriceBar.objects.filter(
             security_id=symbol, date__lte=stored_through[symbol], source="simulated"
         ).update(adj_close=Round(F("adj_close") * Value(factor), _PRICE_PLACES))
+    if updated:
+        market_changed()
     return updated
 
 

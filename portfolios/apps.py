@@ -10,7 +10,9 @@ class PortfoliosConfig(AppConfig):
 
     def ready(self) -> None:
         # Django's idiom: modules that use models are imported once the apps are loaded.
-        from portfolios import jobs, selectors
+        from portfolios import jobs, selectors, signals
+
+        signals.connect()
 
         jobs.register_settlement()
         jobs.register_dividends()

@@ -34,6 +34,7 @@ from portfolios.models import (
     Transaction,
     TransactionKind,
 )
+from portfolios.signals import portfolio_changed
 from portfolios.valuation import money
 
 #: Trades that change the shares held.
@@ -112,7 +113,7 @@ def dividends_book(
     for portfolio_id, candidates in owed.items():
         with transaction.atomic():
             # The lock makes a concurrent run wait, then see what this one booked.
-            Portfolio.objects.select_for_update().filter(pk=portfolio_id).first()
+            locked = Portfolio.objects.select_for_update().filter(pk=portfolio_id).first()
             done = set(
                 Transaction.objects.filter(
                     portfolio_id=portfolio_id,
@@ -122,6 +123,8 @@ def dividends_book(
             )
             new = [t for t in candidates if (t.position_id, t.trade_date) not in done]
             Transaction.objects.bulk_create(new)
+            if new and locked is not None:
+                portfolio_changed(portfolio_id, locked.owner_id)  # bulk writes send no signal
             booked += len(new)
             cash += sum((t.amount for t in new), Decimal(0))
     return {

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import math
+from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from uuid import UUID
 
 import numpy as np
@@ -71,12 +73,31 @@ from risk.models import (
 )
 from risk.payloads import ComponentVarRow, GreekTotals, PerformanceFigures, VarTable
 from risk.quality import portfolio_quality_rows, refresh_preview, refresh_report
+from sigmasight import versions
 from sigmasight.bulk import bulk_upsert
 
 if TYPE_CHECKING:  # types only: rows come from the portfolios app's selectors
     from portfolios.models import Portfolio
 
 logger = logging.getLogger(__name__)
+
+
+_Service = TypeVar("_Service", bound=Callable[..., Any])
+
+
+def _stores_results(service: _Service) -> _Service:
+    """A service that stores results for its portfolio (its first argument) advances the
+    portfolio's ``risk`` version once it returns or fails (``sigmasight.versions``), so
+    that cached reports read the new figures."""
+
+    @functools.wraps(service)
+    def wrapper(portfolio: Portfolio, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return service(portfolio, *args, **kwargs)
+        finally:
+            versions.bump(("risk", portfolio.pk))
+
+    return cast(_Service, wrapper)
 
 
 def calculation_date(now: dt.datetime | None = None) -> dt.date:
@@ -125,6 +146,7 @@ def _store_greeks(portfolio: Portfolio, on: dt.date, rows: list[dict[str, Any]])
     )
 
 
+@_stores_results
 def greeks_for_portfolio(
     portfolio: Portfolio, *, now: dt.datetime | None = None, shared: SharedReads | None = None
 ) -> dict[str, Any]:
@@ -227,6 +249,7 @@ def _residual_var_per_underlying(inputs: RiskInputs) -> np.ndarray:
     return np.nan_to_num((net * inputs.fit.residual_vol) ** 2)
 
 
+@_stores_results
 def factor_analysis_for_portfolio(
     portfolio: Portfolio, *, now: dt.datetime | None = None, shared: SharedReads | None = None
 ) -> dict[str, Any]:
@@ -394,6 +417,7 @@ def _greek_totals(inputs: RiskInputs) -> GreekTotals:
     }
 
 
+@_stores_results
 def risk_metrics_for_portfolio(
     portfolio: Portfolio, *, now: dt.datetime | None = None, shared: SharedReads | None = None
 ) -> dict[str, Any]:
@@ -614,6 +638,7 @@ def _model_var(inputs: RiskInputs) -> dict[str, tuple[dict, dict, list[dict[str,
     return out
 
 
+@_stores_results
 def record_step_failure(
     portfolio: Portfolio, *, step: str, message: str, now: dt.datetime | None = None
 ) -> None:
@@ -701,6 +726,7 @@ def scenario_results(
     return results, rate_warnings
 
 
+@_stores_results
 def stress_for_portfolio(
     portfolio: Portfolio, *, now: dt.datetime | None = None, shared: SharedReads | None = None
 ) -> dict[str, Any]:
@@ -761,6 +787,7 @@ def stress_for_portfolio(
 # ---- Correlations ----------------------------------------------------------------------------
 
 
+@_stores_results
 def correlations_for_portfolio(
     portfolio: Portfolio,
     *,
@@ -805,6 +832,7 @@ def correlations_for_portfolio(
 SNAPSHOT_BACKFILL_SESSIONS = 30
 
 
+@_stores_results
 def snapshot_for_portfolio(
     portfolio: Portfolio,
     *,
@@ -870,6 +898,7 @@ def snapshot_for_portfolio(
 # ---- Data quality ----------------------------------------------------------------------------
 
 
+@_stores_results
 def data_quality_for_portfolio(
     portfolio: Portfolio, *, now: dt.datetime | None = None
 ) -> dict[str, Any]:

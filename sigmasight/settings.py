@@ -283,6 +283,10 @@ RATE_LIMITS: dict[str, int] = {  # requests per minute, per user or per IP
 }
 #: Seconds between the heartbeat messages every WebSocket gets (API-CONVENTIONS).
 WEBSOCKET_HEARTBEAT_SECONDS: int = env.int("WEBSOCKET_HEARTBEAT_SECONDS", default=30)
+#: Seconds a heavy read's body is kept (sigmasight.api.response_cache); its key holds the
+#: versions of everything it depends on, so a write, a quote or a job invalidates it at
+#: once and this only bounds what no version tracks. 0 turns the cache off.
+RESPONSE_CACHE_SECONDS: int = env.int("RESPONSE_CACHE_SECONDS", default=60)
 RATE_LIMIT_WINDOW_SECONDS = 60  # the sliding window the limits above are counted over
 RATE_LIMIT_KEY_PREFIX: str = env.str("RATE_LIMIT_KEY_PREFIX", default="rl")
 NUM_PROXIES: int = env.int("NUM_PROXIES", default=0)  # trusted hops in X-Forwarded-For

@@ -1,0 +1,54 @@
+"""Version counters of stored data, in the shared cache: what a cached response is keyed
+by, so that a write makes the next read compute afresh.
+
+A counter names what changed: ``("portfolio", id)`` (its positions, cash, settings),
+``("user", id)`` (any of the user's portfolios: the portfolio list), ``("market",)``
+(any quote or daily bar), ``("risk", portfolio id)`` (a batch step stored results for
+it). The owning app bumps its counters in its services, after the commit (a reader that
+saw the new number must find the new rows), and readers take the current numbers of
+every counter a response depends on in one cache round trip.
+
+Counters live in the default cache (Redis in production, shared by the web processes
+and the Celery workers; the embedded default's one process uses its local memory) and
+never expire; a lost counter (a cache flush) reads as 0 again, and the responses cached
+under the old numbers expire on their own short TTL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+
+Counter = tuple[Any, ...]  # ("portfolio", id), ("market",), …
+
+_PREFIX = "ver"
+
+
+def _key(counter: Counter) -> str:
+    return ":".join((_PREFIX, *map(str, counter)))
+
+
+def _bump_now(keys: Sequence[str]) -> None:
+    for key in keys:
+        # add() creates the counter (no expiry) if it is missing; incr() is atomic.
+        cache.add(key, 0, timeout=None)
+        try:
+            cache.incr(key)
+        except ValueError:  # flushed between add and incr: start again
+            cache.set(key, 1, timeout=None)
+
+
+def bump(*counters: Counter) -> None:
+    """Advance ``counters`` once the current transaction commits (now, outside one)."""
+    keys = [_key(c) for c in counters]
+    transaction.on_commit(lambda: _bump_now(keys))
+
+
+def current(counters: Sequence[Counter]) -> tuple[int, ...]:
+    """The numbers of ``counters`` now (0 for one never bumped), in one round trip."""
+    keys = [_key(c) for c in counters]
+    found = cache.get_many(keys)
+    return tuple(int(found.get(k, 0)) for k in keys)
