@@ -11,11 +11,9 @@ from django.db.models.signals import post_delete, post_save
 from marketdata.models import PriceBar, Quote
 from sigmasight import versions
 
-MARKET = ("market",)
-
 
 def market_changed() -> None:
-    versions.bump(MARKET)
+    versions.bump(versions.MARKET)
 
 
 def _saved(sender: Any, **kwargs: Any) -> None:

@@ -87,15 +87,15 @@ _Service = TypeVar("_Service", bound=Callable[..., Any])
 
 def _stores_results(service: _Service) -> _Service:
     """A service that stores results for its portfolio (its first argument) advances the
-    portfolio's ``risk`` version once it returns or fails (``sigmasight.versions``), so
-    that cached reports read the new figures."""
+    portfolio's ``risk`` version and its owner's once it returns or fails
+    (``sigmasight.versions``), so that cached reports read the new figures."""
 
     @functools.wraps(service)
     def wrapper(portfolio: Portfolio, *args: Any, **kwargs: Any) -> Any:
         try:
             return service(portfolio, *args, **kwargs)
         finally:
-            versions.bump(("risk", portfolio.pk))
+            versions.bump(("risk", portfolio.pk), ("user", portfolio.owner_id))
 
     return cast(_Service, wrapper)
 

@@ -24,6 +24,9 @@ from django.db import transaction
 
 Counter = tuple[Any, ...]  # ("portfolio", id), ("market",), …
 
+#: Any quote or daily bar (the market-data app bumps it).
+MARKET: Counter = ("market",)
+
 _PREFIX = "ver"
 
 
