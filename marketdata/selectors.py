@@ -55,6 +55,7 @@ from marketdata.models import (
 )
 from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
 from risk.engine.performance import annualized_volatility
+from sigmasight.db import any_of
 from sigmasight.errors import InvalidSymbol
 
 SEED_DIR = Path(__file__).resolve().parent / "seed_data"
@@ -201,7 +202,7 @@ def _splits(
     result: dict[str, list[tuple[dt.date, Decimal]]] = defaultdict(list)
     rows = (
         CorporateAction.objects.filter(
-            security_id__in=symbols,
+            any_of("security_id", symbols),
             action_type=CorporateActionType.SPLIT,
             ex_date__gt=since,
             ex_date__lte=end,
@@ -288,7 +289,7 @@ def price_snapshots(
         # most of its time in Model.__init__.
         quotes = {
             q.security_id: q
-            for q in Quote.objects.filter(security_id__in=wanted).values_list(
+            for q in Quote.objects.filter(any_of("security_id", wanted)).values_list(
                 *_QUOTE_FIELDS, named=True
             )
         }
@@ -326,7 +327,7 @@ def _bars_in_windows(windows: dict[dt.date, list[str]]) -> dict[str, list[Any]]:
     window = Q()
     for last, group in windows.items():
         window |= Q(
-            security_id__in=group,
+            any_of("security_id", group),
             date__gt=last - dt.timedelta(days=_RECENT_WINDOW_DAYS),
             date__lte=last,
         )
@@ -357,7 +358,7 @@ def _recent_bars(symbols: list[str], end: dt.date) -> dict[str, list[Any]]:
     sparse = [s for s in symbols if len(bars.get(s, ())) < 2]
     if sparse:
         lasts = (
-            PriceBar.objects.filter(security_id__in=sparse, date__lte=end)
+            PriceBar.objects.filter(any_of("security_id", sparse), date__lte=end)
             .values("security_id")
             .annotate(last=Max("date"))
             .values_list("security_id", "last")
@@ -379,7 +380,7 @@ def _year_ranges(
     symbols' own bars (``(security, date)`` index ranges)."""
     in_year = Q()
     for start, group in year_start.items():
-        in_year |= Q(security_id__in=group, date__gt=start)
+        in_year |= Q(any_of("security_id", group), date__gt=start)
     aggregate = (
         PriceBar.objects.filter(in_year, date__lte=end)
         .values("security_id")
