@@ -307,14 +307,26 @@ def price_snapshots(
     bars = _recent_bars(wanted, end)
     year_ranges = _year_ranges(year_start, end, splits) if year_range else {}
 
+    # A book's quotes share a handful of timestamps and its bars a handful of dates: ask
+    # the calendar once per distinct one, not once per symbol.
+    quote_days: dict[dt.datetime, dt.date] = {}
+    closes: dict[dt.date, dt.datetime] = {}
     result: dict[str, PriceSnapshot] = {}
     for symbol in wanted:
+        quote = quotes.get(symbol)
+        quote_day = None
+        if quote is not None:
+            quote_day = quote_days.get(quote.timestamp)
+            if quote_day is None:
+                quote_day = quote_days[quote.timestamp] = _quote_session(quote.timestamp)
         snapshot = _snapshot(
             symbol,
-            quote=quotes.get(symbol),
+            quote=quote,
+            quote_day=quote_day,
             bars=bars.get(symbol, []),
             year=year_ranges.get(symbol, (None, None)),
             splits=splits.get(symbol, []),
+            closes=closes,
         )
         if snapshot is not None:
             result[symbol] = snapshot
@@ -411,13 +423,15 @@ def _snapshot(
     symbol: str,
     *,
     quote: Any,
+    quote_day: dt.date | None,
     bars: list[Any],
     year: tuple[Decimal | None, Decimal | None],
     splits: list[tuple[dt.date, Decimal]],
+    closes: dict[dt.date, dt.datetime],
 ) -> PriceSnapshot | None:
-    """One snapshot from a quote (or None) and the recent bars, newest first."""
+    """One snapshot from a quote (or None; ``quote_day`` is its session) and the recent
+    bars, newest first. ``closes`` memoizes the session closes of the bars' dates."""
     quote_price = _quote_price(quote) if quote is not None else None
-    quote_day = _quote_session(quote.timestamp) if quote is not None else None
     use_quote = quote is not None and quote_price is not None and quote_day is not None
     if use_quote and bars and quote_day is not None and bars[0].date > quote_day:
         use_quote = False  # the bars are fresher than the quote
@@ -432,7 +446,9 @@ def _snapshot(
     elif bars:
         day_bar, previous_bar = bars[0], (bars[1] if len(bars) > 1 else None)
         price_date, price, source = day_bar.date, day_bar.close, day_bar.source
-        last_updated = _session_close(day_bar.date)
+        last_updated = closes.get(day_bar.date)
+        if last_updated is None:
+            last_updated = closes[day_bar.date] = _session_close(day_bar.date)
         volume = day_bar.volume
     else:
         return None

@@ -143,7 +143,7 @@ def portfolio_complete(
     *, user: User, portfolio_id: Any, sections: list[str] | None, as_of: dt.date | None
 ) -> dict[str, Any]:
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
-    book = portfolio_book(portfolio=portfolio, as_of=as_of)
+    book = portfolio_book(portfolio=portfolio, as_of=as_of, details=False)
     chosen = set(sections or ("portfolio", "positions", "summary", "market_data"))
     body: dict[str, Any] = {"as_of_date": as_of, "warnings": list(book.warnings)}
     if "portfolio" in chosen:

@@ -189,10 +189,11 @@ _BOOK_FIELDS = (
     "exit_price",
     "exit_date",
     "closed_at",
-    "tags",
-    "created_at",
-    "updated_at",
+    "security__sector",
 )
+#: The columns only the listings that show them read (``details=True``): decoding a JSON
+#: list and two timestamps per position costs more than marking it.
+_DETAIL_FIELDS = ("tags", "created_at", "updated_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,10 +215,11 @@ class BookPosition:
     exit_price: Decimal | None
     exit_date: dt.date | None
     closed_at: dt.datetime | None
-    tags: list[str]
-    created_at: dt.datetime
-    updated_at: dt.datetime
     sector: str | None
+    # Read with ``portfolio_book(details=True)`` only; None otherwise.
+    tags: list[str] | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
 
     @property
     def symbol(self) -> str:
@@ -483,9 +485,12 @@ def portfolio_book(
     as_of: dt.date | None = None,
     include_closed: bool = False,
     position_ids: Sequence[UUID] | None = None,
+    details: bool = True,
 ) -> PortfolioBook:
     """Mark every position of ``portfolio`` (open at ``as_of`` when given; only those of
     ``position_ids`` when given) to market. Cash and realized totals are the portfolio's.
+    ``details=False`` leaves each position's ``tags``, ``created_at`` and ``updated_at``
+    unread (None), for the reads that do not show them.
 
     The open positions are marked at once on float64 arrays (``portfolios.engine``); the
     totals are exact Decimal sums; a position's Decimal valuation is built when asked for."""
@@ -493,7 +498,7 @@ def portfolio_book(
         BookPosition(*row)
         for row in _positions_query(
             portfolio, as_of=as_of, include_closed=include_closed, position_ids=position_ids
-        ).values_list(*_BOOK_FIELDS, "security__sector")
+        ).values_list(*_BOOK_FIELDS, *(_DETAIL_FIELDS if details else ()))
     ]
     snapshots = price_snapshots(symbols={p.security_id for p in positions}, as_of=as_of)
     ledger = Transaction.objects.filter(portfolio=portfolio)
