@@ -479,6 +479,31 @@ def _totals(open_rows: list[MarkedPosition]) -> BookTotals:
     return BookTotals(value, unrealized, day, gross, unpriced, day_unknown)
 
 
+def _ledger_totals(
+    portfolio: Portfolio, as_of: dt.date | None
+) -> tuple[Decimal, Decimal, dict[UUID, Decimal]]:
+    """(cash balance, realized P&L, realized P&L per position) from the ledger up to
+    ``as_of``: one grouped query (per position, and the entries of none), summed here. The
+    amounts have two places, so the sum of the group sums is the sum."""
+    ledger = Transaction.objects.filter(portfolio=portfolio)
+    if as_of is not None:
+        ledger = ledger.filter(trade_date__lte=as_of)
+    cash = realized = Decimal(0)
+    by_position: dict[UUID, Decimal] = {}
+    for position_id, amount, pnl in (
+        ledger.values_list("position_id")
+        .annotate(cash=Sum("amount"), realized=Sum("realized_pnl"))
+        .values_list("position_id", "cash", "realized")
+        .order_by()
+    ):
+        cash += amount or 0
+        if pnl is not None:
+            realized += pnl
+            if position_id is not None:
+                by_position[position_id] = pnl
+    return cash, realized, by_position
+
+
 def portfolio_book(
     *,
     portfolio: Portfolio,
@@ -501,16 +526,7 @@ def portfolio_book(
         ).values_list(*_BOOK_FIELDS, *(_DETAIL_FIELDS if details else ()))
     ]
     snapshots = price_snapshots(symbols={p.security_id for p in positions}, as_of=as_of)
-    ledger = Transaction.objects.filter(portfolio=portfolio)
-    if as_of is not None:
-        ledger = ledger.filter(trade_date__lte=as_of)
-    totals = ledger.aggregate(cash=Sum("amount"), realized=Sum("realized_pnl"))
-    realized_by_position = dict(
-        ledger.filter(position__isnull=False, realized_pnl__isnull=False)
-        .values_list("position_id")
-        .annotate(total=Sum("realized_pnl"))
-        .values_list("position_id", "total")
-    )
+    cash, realized, realized_by_position = _ledger_totals(portfolio, as_of)
     marked: list[MarkedPosition] = []
     open_rows: list[MarkedPosition] = []
     is_open: list[bool] = []
@@ -584,8 +600,8 @@ def portfolio_book(
         portfolio=portfolio,
         as_of=as_of,
         marked=marked,
-        cash_balance=totals["cash"] or Decimal(0),
-        realized_pnl=totals["realized"] or Decimal(0),
+        cash_balance=cash,
+        realized_pnl=realized,
         totals=_totals(open_rows),
         open_positions=open_rows,
         marks=marks if all(is_open) else Marks(*(a[np.array(is_open, dtype=bool)] for a in marks)),

@@ -21,7 +21,7 @@ from django.utils import timezone
 from marketdata.models import AssetType, Quote, Security
 from portfolios.api.serializers import CompletePositionSerializer
 from portfolios.engine.valuation import mark, round_half_up
-from portfolios.models import Portfolio, Position, PositionType
+from portfolios.models import Portfolio, Position, PositionType, Transaction
 from portfolios.selectors import (
     BookPosition,
     MarkedPosition,
@@ -241,3 +241,54 @@ def test_an_unpriced_positions_cost_still_rounds_exactly() -> None:
     book = _book([(Decimal("-0.75"), 1, Decimal("1463.1"), None, None)])
     assert book.rounded("total_cost") == [-1097.33]
     assert book.rounded("market_value") == [None]
+
+
+def test_complete_reads_the_ledger_in_one_query(
+    auth_client: Any, trader: Any, market: Any, django_assert_num_queries: Any
+) -> None:
+    """Cash, realized P&L and realized P&L per position come from one grouped ledger query:
+    /complete is 7 queries (user, portfolio, positions, quotes, splits, bars, ledger)."""
+    portfolio = Portfolio.objects.create(owner=trader, name="Ledger")
+    position = Position.objects.create(
+        portfolio=portfolio,
+        security_id="AAPL",
+        quantity=Decimal(10),
+        multiplier=1,
+        position_type=PositionType.LONG,
+        entry_price=Decimal(170),
+        entry_date=dt.date(2026, 11, 2),
+    )
+    day = dt.date(2026, 11, 3)
+    Transaction.objects.create(
+        portfolio=portfolio, kind="DEPOSIT", amount=Decimal("5000.10"), trade_date=day
+    )
+    Transaction.objects.create(
+        portfolio=portfolio,
+        position=position,
+        kind="SELL",
+        amount=Decimal("900.25"),
+        realized_pnl=Decimal("12.34"),
+        trade_date=day,
+    )
+    Transaction.objects.create(
+        portfolio=portfolio,
+        position=position,
+        kind="BUY",
+        amount=Decimal("-1700.00"),
+        trade_date=day,
+    )
+    Transaction.objects.create(
+        portfolio=portfolio,
+        kind="DIVIDEND",
+        amount=Decimal("1.11"),
+        realized_pnl=None,
+        trade_date=day,
+    )
+    url = f"/api/v1/data/portfolio/{portfolio.id}/complete"
+    auth_client.get(url)
+    with django_assert_num_queries(7):
+        summary = auth_client.get(url).json()["summary"]
+    assert summary["cash_balance"] == 4201.46
+    assert summary["realized_pnl"] == 12.34
+    book = portfolio_book(portfolio=portfolio)
+    assert book.marked[0].realized_pnl == Decimal("12.34")
