@@ -60,6 +60,7 @@ from marketdata.models import (
 )
 from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
 from risk.engine.performance import annualized_volatility
+from sigmasight.db import any_of
 from sigmasight.errors import InvalidSymbol
 
 SEED_DIR = Path(__file__).resolve().parent / "seed_data"
@@ -206,7 +207,7 @@ def _splits(
     result: dict[str, list[tuple[dt.date, Decimal]]] = defaultdict(list)
     rows = (
         CorporateAction.objects.filter(
-            security_id__in=symbols,
+            any_of("security_id", symbols),
             action_type=CorporateActionType.SPLIT,
             ex_date__gt=since,
             ex_date__lte=end,
@@ -293,9 +294,10 @@ def price_snapshots(
         # most of its time in Model.__init__.
         quotes = {
             q.security_id: q
-            for q in Quote.objects.filter(security_id__in=wanted).values_list(
-                *_QUOTE_FIELDS, named=True
-            )
+            # No order: Quote's default (by security) joins the security table for nothing.
+            for q in Quote.objects.filter(any_of("security_id", wanted))
+            .order_by()
+            .values_list(*_QUOTE_FIELDS, named=True)
         }
 
     year_start: dict[dt.date, list[str]] = defaultdict(list)
@@ -311,14 +313,26 @@ def price_snapshots(
     bars = _recent_bars(wanted, end)
     year_ranges = _year_ranges(year_start, end, splits) if year_range else {}
 
+    # A book's quotes share a handful of timestamps and its bars a handful of dates: ask
+    # the calendar once per distinct one, not once per symbol.
+    quote_days: dict[dt.datetime, dt.date] = {}
+    closes: dict[dt.date, dt.datetime] = {}
     result: dict[str, PriceSnapshot] = {}
     for symbol in wanted:
+        quote = quotes.get(symbol)
+        quote_day = None
+        if quote is not None:
+            quote_day = quote_days.get(quote.timestamp)
+            if quote_day is None:
+                quote_day = quote_days[quote.timestamp] = _quote_session(quote.timestamp)
         snapshot = _snapshot(
             symbol,
-            quote=quotes.get(symbol),
+            quote=quote,
+            quote_day=quote_day,
             bars=bars.get(symbol, []),
             year=year_ranges.get(symbol, (None, None)),
             splits=splits.get(symbol, []),
+            closes=closes,
         )
         if snapshot is not None:
             result[symbol] = snapshot
@@ -331,7 +345,7 @@ def _bars_in_windows(windows: dict[dt.date, list[str]]) -> dict[str, list[Any]]:
     window = Q()
     for last, group in windows.items():
         window |= Q(
-            security_id__in=group,
+            any_of("security_id", group),
             date__gt=last - dt.timedelta(days=_RECENT_WINDOW_DAYS),
             date__lte=last,
         )
@@ -362,7 +376,7 @@ def _recent_bars(symbols: list[str], end: dt.date) -> dict[str, list[Any]]:
     sparse = [s for s in symbols if len(bars.get(s, ())) < 2]
     if sparse:
         lasts = (
-            PriceBar.objects.filter(security_id__in=sparse, date__lte=end)
+            PriceBar.objects.filter(any_of("security_id", sparse), date__lte=end)
             .values("security_id")
             .annotate(last=Max("date"))
             .values_list("security_id", "last")
@@ -384,7 +398,7 @@ def _year_ranges(
     symbols' own bars (``(security, date)`` index ranges)."""
     in_year = Q()
     for start, group in year_start.items():
-        in_year |= Q(security_id__in=group, date__gt=start)
+        in_year |= Q(any_of("security_id", group), date__gt=start)
     aggregate = (
         PriceBar.objects.filter(in_year, date__lte=end)
         .values("security_id")
@@ -415,13 +429,15 @@ def _snapshot(
     symbol: str,
     *,
     quote: Any,
+    quote_day: dt.date | None,
     bars: list[Any],
     year: tuple[Decimal | None, Decimal | None],
     splits: list[tuple[dt.date, Decimal]],
+    closes: dict[dt.date, dt.datetime],
 ) -> PriceSnapshot | None:
-    """One snapshot from a quote (or None) and the recent bars, newest first."""
+    """One snapshot from a quote (or None; ``quote_day`` is its session) and the recent
+    bars, newest first. ``closes`` memoizes the session closes of the bars' dates."""
     quote_price = _quote_price(quote) if quote is not None else None
-    quote_day = _quote_session(quote.timestamp) if quote is not None else None
     use_quote = quote is not None and quote_price is not None and quote_day is not None
     if use_quote and bars and quote_day is not None and bars[0].date > quote_day:
         use_quote = False  # the bars are fresher than the quote
@@ -436,7 +452,9 @@ def _snapshot(
     elif bars:
         day_bar, previous_bar = bars[0], (bars[1] if len(bars) > 1 else None)
         price_date, price, source = day_bar.date, day_bar.close, day_bar.source
-        last_updated = _session_close(day_bar.date)
+        last_updated = closes.get(day_bar.date)
+        if last_updated is None:
+            last_updated = closes[day_bar.date] = _session_close(day_bar.date)
         volume = day_bar.volume
     else:
         return None

@@ -26,6 +26,7 @@ from marketdata.selectors import (
 from portfolios.models import PRESENTED_TYPE, Portfolio, Position, TransactionKind
 from portfolios.selectors import (
     MarkedPosition,
+    PortfolioBook,
     data_quality_score,
     default_portfolio_for_user,
     portfolio_book,
@@ -101,35 +102,54 @@ def _sum_or_null(values: list[Decimal | None]) -> Decimal | None:
     return sum((v for v in values if v is not None), Decimal(0))
 
 
-def _complete_position(m: MarkedPosition) -> dict[str, Any]:
-    p, v = m.position, m.valuation
-    return {
-        "id": p.id,
-        "symbol": p.security_id,
-        "position_type": p.presented_type,
-        "stored_type": p.position_type,
-        "quantity": float(p.quantity),
-        "current_price": price4(v.price),
-        "market_value": money(v.market_value),
-        "unrealized_pnl": money(v.unrealized_pnl),
-        "cost_basis": price4(p.entry_price),
-        "total_cost_basis": money(v.total_cost),
-        "multiplier": p.multiplier,
-        "price_source": m.snapshot.source if m.snapshot else None,
-    }
+#: The largest |price| a Price field (22 digits, 4 places) shows; beyond it, null.
+PRICE_LIMIT = Decimal(10) ** 18
+
+
+def _price_json(value: Decimal | None) -> float | None:
+    """A price as the Price field sends it: 4 places (half up), as a JSON number."""
+    rounded = price4(value)
+    return None if rounded is None or abs(rounded) >= PRICE_LIMIT else float(rounded)
+
+
+def _complete_positions(book: PortfolioBook) -> list[dict[str, Any]]:
+    """``/complete``'s position rows, JSON-ready (the figures CompletePositionSerializer
+    documents, as it would send them): the dollar figures are the book's float64 marks
+    rounded to cents, exact Decimals only where a mark is too close to a tie to tell."""
+    market_value = book.rounded("market_value")
+    unrealized = book.rounded("unrealized_pnl")
+    total_cost = book.rounded("total_cost")
+    return [
+        {
+            "id": str(p.id),
+            "symbol": p.security_id,
+            "position_type": p.presented_type,
+            "stored_type": p.position_type,
+            "quantity": float(p.quantity),
+            "current_price": _price_json(m.price),
+            "market_value": market_value[i],
+            "unrealized_pnl": unrealized[i],
+            "cost_basis": _price_json(p.entry_price),
+            "total_cost_basis": total_cost[i],
+            "multiplier": p.multiplier,
+            "price_source": m.snapshot.source if m.snapshot else None,
+        }
+        for i, m in enumerate(book.open_positions)
+        for p in (m.position,)
+    ]
 
 
 def portfolio_complete(
     *, user: User, portfolio_id: Any, sections: list[str] | None, as_of: dt.date | None
 ) -> dict[str, Any]:
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
-    book = portfolio_book(portfolio=portfolio, as_of=as_of)
+    book = portfolio_book(portfolio=portfolio, as_of=as_of, details=False)
     chosen = set(sections or ("portfolio", "positions", "summary", "market_data"))
     body: dict[str, Any] = {"as_of_date": as_of, "warnings": list(book.warnings)}
     if "portfolio" in chosen:
         body["portfolio"] = _portfolio_header(portfolio)
     if "positions" in chosen:
-        body["positions"] = [_complete_position(m) for m in book.open_positions]
+        body["positions"] = _complete_positions(book)
     if "summary" in chosen:
         body["summary"] = {
             "total_value": money(book.total_value_or_null),

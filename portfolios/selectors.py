@@ -10,15 +10,24 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import numpy as np
 from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.utils import timezone
 
 from marketdata.selectors import PriceSnapshot, price_snapshots
-from portfolios.models import Portfolio, Position, Transaction, TransactionKind
+from portfolios.engine.valuation import Marks, mark, round_half_up
+from portfolios.models import (
+    OPTION_TYPES,
+    PRESENTED_TYPE,
+    Portfolio,
+    Position,
+    Transaction,
+    TransactionKind,
+)
 from portfolios.valuation import Valuation, money, percent, value_position
 from sigmasight.errors import PortfolioNotFound, PositionNotFound
 
@@ -163,46 +172,141 @@ def mark_price(snapshot: PriceSnapshot | None, *, is_option: bool) -> Decimal | 
     return snapshot.price
 
 
-@dataclass(frozen=True)
+#: The columns of a booked position that the book reads (named rows, not model instances:
+#: a book of 1,000 positions would otherwise spend most of its time in Model.__init__).
+_BOOK_FIELDS = (
+    "id",
+    "portfolio_id",
+    "security_id",
+    "position_type",
+    "quantity",
+    "multiplier",
+    "underlying_symbol",
+    "strike",
+    "expiry",
+    "entry_price",
+    "entry_date",
+    "exit_price",
+    "exit_date",
+    "closed_at",
+    "security__sector",
+)
+#: The columns only the listings that show them read (``details=True``): decoding a JSON
+#: list and two timestamps per position costs more than marking it.
+_DETAIL_FIELDS = ("tags", "created_at", "updated_at")
+
+
+@dataclass(frozen=True, slots=True)
+class BookPosition:
+    """One position as the book reads it: the stored columns, its security's sector, and
+    the model's derived properties (``is_active``, ``is_option``, ``presented_type``)."""
+
+    id: UUID
+    portfolio_id: UUID
+    security_id: str
+    position_type: str
+    quantity: Decimal
+    multiplier: int
+    underlying_symbol: str | None
+    strike: Decimal | None
+    expiry: dt.date | None
+    entry_price: Decimal
+    entry_date: dt.date
+    exit_price: Decimal | None
+    exit_date: dt.date | None
+    closed_at: dt.datetime | None
+    sector: str | None
+    # Read with ``portfolio_book(details=True)`` only; None otherwise.
+    tags: list[str] | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+    @property
+    def symbol(self) -> str:
+        return self.security_id
+
+    @property
+    def is_active(self) -> bool:
+        return self.closed_at is None
+
+    @property
+    def is_option(self) -> bool:
+        return self.position_type in OPTION_TYPES
+
+    @property
+    def presented_type(self) -> str:
+        return PRESENTED_TYPE[self.position_type]
+
+
 class MarkedPosition:
-    position: Position
-    snapshot: PriceSnapshot | None
-    valuation: Valuation
-    realized_pnl: Decimal = Decimal(0)
+    """A position with the prices it is marked at. ``valuation`` (exact Decimals) is
+    computed on first use: the book's totals and ``/complete`` do not need it per position."""
+
+    __slots__ = ("_valuation", "position", "previous_close", "price", "realized_pnl", "snapshot")
+
+    def __init__(
+        self,
+        position: BookPosition,
+        snapshot: PriceSnapshot | None,
+        price: Decimal | None,
+        previous_close: Decimal | None,
+        realized_pnl: Decimal = Decimal(0),
+    ) -> None:
+        self.position = position
+        self.snapshot = snapshot
+        self.price = price
+        self.previous_close = previous_close
+        self.realized_pnl = realized_pnl
+        self._valuation: Valuation | None = None
+
+    @property
+    def valuation(self) -> Valuation:
+        if self._valuation is None:
+            p = self.position
+            self._valuation = _representable(
+                value_position(
+                    quantity=p.quantity,
+                    multiplier=p.multiplier,
+                    entry_price=p.entry_price,
+                    price=self.price,
+                    previous_close=self.previous_close,
+                )
+            )[0]
+        return self._valuation
+
+
+@dataclass(frozen=True)
+class BookTotals:
+    """Exact Decimal sums over the open positions (unrounded; the API rounds them)."""
+
+    positions_value: Decimal  # Σ market value of the priced positions
+    unrealized_pnl: Decimal  # Σ unrealized P&L of the priced positions
+    day_change: Decimal  # Σ day change where known
+    gross_cost_basis: Decimal  # Σ |quantity × entry price × multiplier|
+    unpriced: list[str]  # symbols of open positions without a price
+    day_change_unknown: bool  # a priced position without a previous close (or too large)
 
 
 @dataclass
 class PortfolioBook:
-    """A portfolio's positions marked at one moment, with its cash and P&L totals."""
+    """A portfolio's positions marked at one moment, with its cash and P&L totals.
+
+    ``marks`` holds the float64 figures of ``open_positions`` (same order), for the reads
+    that round them per position without building a Decimal valuation each."""
 
     portfolio: Portfolio
     as_of: dt.date | None
     marked: list[MarkedPosition]
     cash_balance: Decimal
     realized_pnl: Decimal
+    totals: BookTotals
+    open_positions: list[MarkedPosition]
+    marks: Marks
     warnings: list[str] = field(default_factory=list)
 
     @property
-    def open_positions(self) -> list[MarkedPosition]:
-        return [m for m in self.marked if m.position.is_active or self._open_at_as_of(m.position)]
-
-    def _open_at_as_of(self, position: Position) -> bool:
-        return (
-            self.as_of is not None
-            and position.exit_date is not None
-            and position.exit_date > self.as_of
-        )
-
-    @property
     def positions_value(self) -> Decimal:
-        return sum(
-            (
-                m.valuation.market_value
-                for m in self.open_positions
-                if m.valuation.market_value is not None
-            ),
-            Decimal(0),
-        )
+        return self.totals.positions_value
 
     @property
     def total_value(self) -> Decimal:
@@ -210,30 +314,16 @@ class PortfolioBook:
 
     @property
     def unrealized_pnl(self) -> Decimal:
-        return sum(
-            (
-                m.valuation.unrealized_pnl
-                for m in self.open_positions
-                if m.valuation.unrealized_pnl is not None
-            ),
-            Decimal(0),
-        )
+        return self.totals.unrealized_pnl
 
     @property
     def day_change(self) -> Decimal:
-        return sum(
-            (
-                m.valuation.day_change
-                for m in self.open_positions
-                if m.valuation.day_change is not None
-            ),
-            Decimal(0),
-        )
+        return self.totals.day_change
 
     @property
     def unpriced(self) -> list[str]:
         """Symbols of open positions without a price: every total that sums them is null."""
-        return [m.position.security_id for m in self.open_positions if m.valuation.price is None]
+        return self.totals.unpriced
 
     def _if_priced(self, value: Decimal) -> Decimal | None:
         return None if self.unpriced else value
@@ -262,7 +352,7 @@ class PortfolioBook:
     @property
     def day_change_or_null(self) -> Decimal | None:
         """Null also when a priced position has no previous close to change from."""
-        if self.unpriced or any(m.valuation.day_change is None for m in self.open_positions):
+        if self.unpriced or self.totals.day_change_unknown:
             return None
         return self.day_change
 
@@ -270,12 +360,34 @@ class PortfolioBook:
     def gross_cost_basis(self) -> Decimal:
         """Σ |quantity × entry price × multiplier| over open positions: the base of
         ``total_pnl_percent`` (a short's proceeds do not shrink the capital at work)."""
-        return sum((abs(m.valuation.total_cost) for m in self.open_positions), Decimal(0))
+        return self.totals.gross_cost_basis
 
     @property
     def last_updated(self) -> dt.datetime | None:
         stamps = [m.snapshot.last_updated for m in self.marked if m.snapshot is not None]
         return max(stamps) if stamps else None
+
+    def rounded(self, name: str, *, decimals: int = 2) -> list[float | None]:
+        """The figure ``name`` of :class:`Marks` for each open position, rounded half up to
+        ``decimals`` places as a float (what JSON carries): the float64 mark where it
+        rounds unambiguously, else the exact Decimal valuation's. None where unknown or
+        too large to represent (as ``valuation`` has it)."""
+        values = getattr(self.marks, name)
+        scale = self.marks.percent_scale if name.endswith("_percent") else self.marks.money_scale
+        rounded, doubtful = round_half_up(values, decimals=decimals, scale=scale)
+        limit = PERCENT_LIMIT if name.endswith("_percent") else MONEY_LIMIT
+        near_limit = np.abs(np.nan_to_num(values)) >= float(limit) * 0.5
+        result: list[float | None] = [
+            None if v != v else v  # NaN is unknown
+            for v in rounded.tolist()
+        ]
+        places = Decimal(1).scaleb(-decimals)
+        for i in np.flatnonzero(doubtful | near_limit).tolist():
+            exact = getattr(self.open_positions[i].valuation, name)
+            exact = None if exact is None else exact.quantize(places, rounding=ROUND_HALF_UP)
+            # The API's fields show |figure| < limit; a larger one is null, not a 500.
+            result[i] = None if exact is None or abs(exact) >= limit else float(exact)
+        return result
 
 
 def _positions_query(
@@ -332,32 +444,92 @@ def _representable(valuation: Valuation) -> tuple[Valuation, list[str]]:
     return replace(valuation, **dict.fromkeys(too_large)), too_large
 
 
+def _nan(value: Decimal | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _totals(open_rows: list[MarkedPosition]) -> BookTotals:
+    """The exact sums of :class:`BookTotals`, as Σ of each position's Decimal valuation
+    would give them (same products, same order), without building the valuations. A figure
+    too large to represent is left out, as ``valuation`` leaves it null."""
+    value = unrealized = day = gross = Decimal(0)
+    unpriced: list[str] = []
+    day_unknown = False
+    for m in open_rows:
+        p = m.position
+        cost = p.quantity * p.entry_price * p.multiplier
+        gross += abs(cost)
+        if m.price is None:
+            unpriced.append(p.security_id)
+            continue
+        market_value = p.quantity * m.price * p.multiplier
+        if abs(market_value) < MONEY_LIMIT:
+            value += market_value
+        pnl = market_value - cost
+        if abs(pnl) < MONEY_LIMIT:
+            unrealized += pnl
+        if m.previous_close is None:
+            day_unknown = True
+            continue
+        change = market_value - p.quantity * m.previous_close * p.multiplier
+        if abs(change) < MONEY_LIMIT:
+            day += change
+        else:
+            day_unknown = True
+    return BookTotals(value, unrealized, day, gross, unpriced, day_unknown)
+
+
+def _ledger_totals(
+    portfolio: Portfolio, as_of: dt.date | None
+) -> tuple[Decimal, Decimal, dict[UUID, Decimal]]:
+    """(cash balance, realized P&L, realized P&L per position) from the ledger up to
+    ``as_of``: one grouped query (per position, and the entries of none), summed here. The
+    amounts have two places, so the sum of the group sums is the sum."""
+    ledger = Transaction.objects.filter(portfolio=portfolio)
+    if as_of is not None:
+        ledger = ledger.filter(trade_date__lte=as_of)
+    cash = realized = Decimal(0)
+    by_position: dict[UUID, Decimal] = {}
+    for position_id, amount, pnl in (
+        ledger.values_list("position_id")
+        .annotate(cash=Sum("amount"), realized=Sum("realized_pnl"))
+        .values_list("position_id", "cash", "realized")
+        .order_by()
+    ):
+        cash += amount or 0
+        if pnl is not None:
+            realized += pnl
+            if position_id is not None:
+                by_position[position_id] = pnl
+    return cash, realized, by_position
+
+
 def portfolio_book(
     *,
     portfolio: Portfolio,
     as_of: dt.date | None = None,
     include_closed: bool = False,
     position_ids: Sequence[UUID] | None = None,
+    details: bool = True,
 ) -> PortfolioBook:
     """Mark every position of ``portfolio`` (open at ``as_of`` when given; only those of
-    ``position_ids`` when given) to market. Cash and realized totals are the portfolio's."""
-    positions = list(
-        _positions_query(
+    ``position_ids`` when given) to market. Cash and realized totals are the portfolio's.
+    ``details=False`` leaves each position's ``tags``, ``created_at`` and ``updated_at``
+    unread (None), for the reads that do not show them.
+
+    The open positions are marked at once on float64 arrays (``portfolios.engine``); the
+    totals are exact Decimal sums; a position's Decimal valuation is built when asked for."""
+    positions = [
+        BookPosition(*row)
+        for row in _positions_query(
             portfolio, as_of=as_of, include_closed=include_closed, position_ids=position_ids
-        )
-    )
+        ).values_list(*_BOOK_FIELDS, *(_DETAIL_FIELDS if details else ()))
+    ]
     snapshots = price_snapshots(symbols={p.security_id for p in positions}, as_of=as_of)
-    ledger = Transaction.objects.filter(portfolio=portfolio)
-    if as_of is not None:
-        ledger = ledger.filter(trade_date__lte=as_of)
-    totals = ledger.aggregate(cash=Sum("amount"), realized=Sum("realized_pnl"))
-    realized_by_position = dict(
-        ledger.filter(position__isnull=False, realized_pnl__isnull=False)
-        .values_list("position_id")
-        .annotate(total=Sum("realized_pnl"))
-        .values_list("position_id", "total")
-    )
+    cash, realized, realized_by_position = _ledger_totals(portfolio, as_of)
     marked: list[MarkedPosition] = []
+    open_rows: list[MarkedPosition] = []
+    is_open: list[bool] = []
     warnings: list[str] = []
     unpriced: list[str] = []
     for position in positions:
@@ -383,24 +555,42 @@ def portfolio_book(
                 )
         else:  # closed: valued at its exit, nothing left at risk
             price, previous = position.exit_price, None
-        valuation = value_position(
-            quantity=position.quantity,
-            multiplier=position.multiplier,
-            entry_price=position.entry_price,
-            price=price,
-            previous_close=previous,
+        m = MarkedPosition(
+            position, snapshot, price, previous, realized_by_position.get(position.id, Decimal(0))
         )
-        valuation, too_large = _representable(valuation)
+        marked.append(m)
+        is_open.append(open_now)
+        if open_now:
+            open_rows.append(m)
+    marks = mark(
+        quantity=[float(m.position.quantity) for m in marked],
+        multiplier=[m.position.multiplier for m in marked],
+        entry_price=[float(m.position.entry_price) for m in marked],
+        price=[_nan(m.price) for m in marked],
+        previous_close=[_nan(m.previous_close) for m in marked],
+    )
+    # Only a figure near a limit can be too large: check those exactly.
+    near_limit = np.zeros(len(marked), dtype=bool)
+    for name in ("market_value", "unrealized_pnl", "day_change"):
+        near_limit |= np.abs(np.nan_to_num(getattr(marks, name))) >= float(MONEY_LIMIT) * 0.5
+    for name in ("unrealized_pnl_percent", "day_change_percent"):
+        near_limit |= np.abs(np.nan_to_num(getattr(marks, name))) >= float(PERCENT_LIMIT) * 0.5
+    for i in np.flatnonzero(near_limit).tolist():
+        m = marked[i]
+        too_large = _representable(
+            value_position(
+                quantity=m.position.quantity,
+                multiplier=m.position.multiplier,
+                entry_price=m.position.entry_price,
+                price=m.price,
+                previous_close=m.previous_close,
+            )
+        )[1]
         if too_large:
             warnings.append(
-                f"{position.security_id}: {', '.join(too_large)} too large to represent "
+                f"{m.position.security_id}: {', '.join(too_large)} too large to represent "
                 "(an entry price near zero?); shown as null"
             )
-        marked.append(
-            MarkedPosition(
-                position, snapshot, valuation, realized_by_position.get(position.id, Decimal(0))
-            )
-        )
     if unpriced:
         warnings.append(
             "Totals that include unpriced positions are null (total_value, positions_value, "
@@ -410,8 +600,11 @@ def portfolio_book(
         portfolio=portfolio,
         as_of=as_of,
         marked=marked,
-        cash_balance=totals["cash"] or Decimal(0),
-        realized_pnl=totals["realized"] or Decimal(0),
+        cash_balance=cash,
+        realized_pnl=realized,
+        totals=_totals(open_rows),
+        open_positions=open_rows,
+        marks=marks if all(is_open) else Marks(*(a[np.array(is_open, dtype=bool)] for a in marks)),
         warnings=warnings,
     )
 
@@ -526,9 +719,8 @@ def value_groups(
 
 
 def position_sector(m: MarkedPosition) -> str:
-    security = m.position.security
-    if security.sector:
-        return security.sector
+    if m.position.sector:
+        return m.position.sector
     return "Options" if m.position.is_option else "Unclassified"
 
 

@@ -234,7 +234,7 @@ def _stock_greeks_row(p: Position, spot: float | None) -> dict[str, Any]:
 
 def factors_report(*, user: User, portfolio_id: Any, position_id: Any = None) -> dict[str, Any]:
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
-    book = portfolio_book(portfolio=portfolio)
+    book = portfolio_book(portfolio=portfolio, details=False)
     positions = [m.position for m in book.open_positions]
     exposures = latest_exposures(positions)
     metrics = latest_metrics(portfolio)
@@ -304,7 +304,7 @@ def aggregations_report(
     *, user: User, portfolio_id: Any, include_greeks: bool, include_factors: bool
 ) -> dict[str, Any]:
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
-    book = portfolio_book(portfolio=portfolio)
+    book = portfolio_book(portfolio=portfolio, details=False)
     metrics = latest_metrics(portfolio)
     warnings = list(book.warnings)
     if metrics is None:
@@ -446,7 +446,7 @@ def risk_summary_report(
     (None: every position), as API-CONVENTIONS states."""
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
     metrics, var_row = metrics_with_var_rows(portfolio, method)
-    book = portfolio_book(portfolio=portfolio)
+    book = portfolio_book(portfolio=portfolio, details=False)
     warnings = list(book.warnings)
     if metrics is None:
         warnings.append("Risk figures are null: " + NOT_RUN.format(job="risk_metrics"))
@@ -607,7 +607,7 @@ def _period_pnl(
     fees all move the NAV; external cash flows do not count as P&L."""
     if nav_now is None:
         return None, [f"pnl.{name} is null: the current value is null (unpriced positions)"]
-    before = portfolio_book(portfolio=portfolio, as_of=start)
+    before = portfolio_book(portfolio=portfolio, as_of=start, details=False)
     nav_then = before.total_value_or_null
     if nav_then is None:
         return None, [
@@ -623,7 +623,7 @@ def _period_pnl(
 
 def overview_report(*, user: User, portfolio_id: Any) -> dict[str, Any]:
     portfolio = portfolio_for_user(user=user, portfolio_id=portfolio_id)
-    book = portfolio_book(portfolio=portfolio)
+    book = portfolio_book(portfolio=portfolio, details=False)
     warnings = list(book.warnings)
     values = [m.valuation.market_value for m in book.open_positions]
     sides = [m.position.quantity > 0 for m in book.open_positions]

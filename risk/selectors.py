@@ -10,7 +10,7 @@ from uuid import UUID
 
 from django.db.models import Max
 
-from portfolios.selectors import open_positions
+from portfolios.selectors import BookPosition, open_positions
 from risk.models import (
     DataQualityAssessment,
     PortfolioRiskMetrics,
@@ -94,7 +94,9 @@ def metrics_with_var_rows(
     ).first()
 
 
-def latest_exposures(positions: list[Position]) -> dict[Any, PositionFactorExposure]:
+def latest_exposures(
+    positions: list[Position] | list[BookPosition],
+) -> dict[Any, PositionFactorExposure]:
     ids = [p.id for p in positions]
     last = dict(
         PositionFactorExposure.objects.filter(position_id__in=ids)

@@ -654,7 +654,7 @@ def record_step_failure(
             .first()
         )
         if row is None:
-            value = portfolio_book(portfolio=portfolio).total_value
+            value = portfolio_book(portfolio=portfolio, details=False).total_value
             if value is None:
                 return
             rate, source = risk_free_rate(on)
@@ -854,7 +854,7 @@ def snapshot_for_portfolio(
     written = 0
     warnings: list[str] = []
     for day in todo:
-        book = portfolio_book(portfolio=portfolio, as_of=day)
+        book = portfolio_book(portfolio=portfolio, as_of=day, details=False)
         total = book.total_value_or_null
         if total is None:
             # A missing close is not $0: no snapshot rather than a false drop in value.

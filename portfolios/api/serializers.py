@@ -121,6 +121,8 @@ class CompletePortfolioSerializer(serializers.Serializer):
 
 
 SECTIONS = ("portfolio", "positions", "summary", "market_data")
+#: The keys of the /complete body, in the order the response sends them.
+COMPLETE_KEYS = (*SECTIONS, "as_of_date", "warnings")
 
 
 def latest_session() -> dt.date:

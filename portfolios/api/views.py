@@ -108,8 +108,14 @@ class PortfolioCompleteView(APIView):
             sections=query.get("sections"),
             as_of=query.get("as_of_date"),
         )
+        # The position rows come JSON-ready (a serializer per row would cost more than the
+        # whole read); the other sections are single objects.
+        positions = body.pop("positions", None)
         data = s.CompletePortfolioSerializer(body).data
-        return Response({key: value for key, value in data.items() if key in body})
+        if positions is not None:
+            data["positions"] = positions
+            body["positions"] = positions
+        return Response({key: data[key] for key in s.COMPLETE_KEYS if key in body})
 
 
 class PositionDetailsView(APIView):
