@@ -4,9 +4,9 @@ by, so that a write makes the next read compute afresh.
 A counter names what changed: ``("portfolio", id)`` (its positions, cash, settings),
 ``("user", id)`` (any of the user's portfolios: the portfolio list), ``("market",)``
 (any quote or daily bar), ``("risk", portfolio id)`` (a batch step stored results for
-it). The owning app bumps its counters in its services, after the commit (a reader that
-saw the new number must find the new rows), and readers take the current numbers of
-every counter a response depends on in one cache round trip.
+it). The owning app bumps its counters in its services, at the write and after the commit
+(a reader that saw the final number must find the new rows), and readers take the
+current numbers of every counter a response depends on in one cache round trip.
 
 Counters live in the default cache (Redis in production, shared by the web processes
 and the Celery workers; the embedded default's one process uses its local memory) and
@@ -30,6 +30,16 @@ MARKET: Counter = ("market",)
 _PREFIX = "ver"
 
 
+def portfolio_reads(portfolio_id: Any) -> list[Counter]:
+    """What a report of one portfolio depends on: its writes, the market, its results."""
+    return [("portfolio", str(portfolio_id)), ("risk", str(portfolio_id)), MARKET]
+
+
+def user_reads(user_id: Any) -> list[Counter]:
+    """What a report over all of a user's portfolios depends on."""
+    return [("user", str(user_id)), MARKET]
+
+
 def _key(counter: Counter) -> str:
     return ":".join((_PREFIX, *map(str, counter)))
 
@@ -45,8 +55,14 @@ def _bump_now(keys: Sequence[str]) -> None:
 
 
 def bump(*counters: Counter) -> None:
-    """Advance ``counters`` once the current transaction commits (now, outside one)."""
+    """Advance ``counters`` now and again once the current transaction commits.
+
+    The second bump is the one that matters: a reader between the first and the commit
+    still sees the old rows and may cache them under the new number, which the commit's
+    bump then leaves behind. The first makes a write visible to readers of the same
+    connection before any commit (a test's transaction, which never commits)."""
     keys = [_key(c) for c in counters]
+    _bump_now(keys)
     transaction.on_commit(lambda: _bump_now(keys))
 
 

@@ -95,6 +95,13 @@ def book(trader: Any) -> Portfolio:
     return portfolio
 
 
+@pytest.fixture(autouse=True)
+def _computed_not_cached(settings: Any) -> None:
+    """These tests measure what a read computes; a cached body (sigmasight.api
+    .response_cache) would answer the measured request without reading anything."""
+    settings.RESPONSE_CACHE_SECONDS = 0
+
+
 def _paths(portfolio: Portfolio) -> list[str]:
     return [
         "/api/v1/data/portfolios",

@@ -21,18 +21,19 @@ from sigmasight import versions
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_bump_lands_after_the_commit_and_not_on_a_rollback() -> None:
+def test_a_bump_lands_at_the_write_and_again_after_the_commit() -> None:
     counter = ("test", uuid.uuid4().hex)
     with transaction.atomic():
         versions.bump(counter)
-        assert versions.current([counter]) == (0,)  # not before the commit
-    assert versions.current([counter]) == (1,)
+        assert versions.current([counter]) == (1,)
+    # A reader between the write and the commit cached under 1: the commit leaves it behind.
+    assert versions.current([counter]) == (2,)
     with pytest.raises(RuntimeError), transaction.atomic():
         versions.bump(counter)
         raise RuntimeError
-    assert versions.current([counter]) == (1,)
-    versions.bump(counter, counter)
-    assert versions.current([counter, ("test", "never")]) == (3, 0)
+    assert versions.current([counter]) == (3,)  # a rollback only costs a recomputation
+    versions.bump(counter)  # outside a transaction: at once, and the commit is now
+    assert versions.current([counter, ("test", "never")]) == (5, 0)
 
 
 def test_writes_bump_their_counters(trader: Any) -> None:

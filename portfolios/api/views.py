@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -23,9 +24,11 @@ from portfolios.selectors import (
     portfolio_for_user,
     position_for_user,
 )
+from sigmasight import versions
 from sigmasight.api.inputs import parse_body, parse_query
 from sigmasight.api.pagination import page_params, paginate, sort_parameters, sort_rows
 from sigmasight.api.permissions import IsTrader
+from sigmasight.api.response_cache import cached_response
 from sigmasight.api.throttling import MarketRateThrottle, throttles
 
 PORTFOLIO_ID = OpenApiParameter("portfolio_id", UUID, OpenApiParameter.PATH)
@@ -74,23 +77,28 @@ class PortfolioListView(APIView):
         parameters=sort_parameters(PORTFOLIO_SORT, default="the default portfolio, then oldest"),
         responses={200: s.PortfolioListSerializer},
     )
-    def get(self, request: Request) -> Response:
-        params = page_params(request, sortable=PORTFOLIO_SORT)
-        rows, pagination = paginate(
-            sort_rows(
-                reports.portfolio_list(user=request.user),
-                sort=params.get("sort"),
-                order=params["order"],
-            ),
-            page=params["page"],
-            limit=params["limit"],
+    def get(self, request: Request) -> HttpResponse:
+        def build() -> Response:
+            params = page_params(request, sortable=PORTFOLIO_SORT)
+            rows, pagination = paginate(
+                sort_rows(
+                    reports.portfolio_list(user=request.user),
+                    sort=params.get("sort"),
+                    order=params["order"],
+                ),
+                page=params["page"],
+                limit=params["limit"],
+            )
+            body = {
+                "data": rows,
+                "pagination": pagination,
+                "warnings": reports.portfolio_list_warnings(rows),
+            }
+            return Response(s.PortfolioListSerializer(body).data)
+
+        return cached_response(
+            self, request, counters=versions.user_reads(request.user.pk), build=build
         )
-        body = {
-            "data": rows,
-            "pagination": pagination,
-            "warnings": reports.portfolio_list_warnings(rows),
-        }
-        return Response(s.PortfolioListSerializer(body).data)
 
 
 class PortfolioCompleteView(APIView):
@@ -100,22 +108,27 @@ class PortfolioCompleteView(APIView):
         parameters=[PORTFOLIO_ID, s.CompleteQuerySerializer],
         responses={200: s.CompletePortfolioSerializer},
     )
-    def get(self, request: Request, portfolio_id: UUID) -> Response:
-        query = parse_query(s.CompleteQuerySerializer, request)
-        body = reports.portfolio_complete(
-            user=request.user,
-            portfolio_id=portfolio_id,
-            sections=query.get("sections"),
-            as_of=query.get("as_of_date"),
+    def get(self, request: Request, portfolio_id: UUID) -> HttpResponse:
+        def build() -> Response:
+            query = parse_query(s.CompleteQuerySerializer, request)
+            body = reports.portfolio_complete(
+                user=request.user,
+                portfolio_id=portfolio_id,
+                sections=query.get("sections"),
+                as_of=query.get("as_of_date"),
+            )
+            # The position rows come JSON-ready (a serializer per row would cost more than the
+            # whole read); the other sections are single objects.
+            positions = body.pop("positions", None)
+            data = s.CompletePortfolioSerializer(body).data
+            if positions is not None:
+                data["positions"] = positions
+                body["positions"] = positions
+            return Response({key: data[key] for key in s.COMPLETE_KEYS if key in body})
+
+        return cached_response(
+            self, request, counters=versions.portfolio_reads(portfolio_id), build=build
         )
-        # The position rows come JSON-ready (a serializer per row would cost more than the
-        # whole read); the other sections are single objects.
-        positions = body.pop("positions", None)
-        data = s.CompletePortfolioSerializer(body).data
-        if positions is not None:
-            data["positions"] = positions
-            body["positions"] = positions
-        return Response({key: data[key] for key in s.COMPLETE_KEYS if key in body})
 
 
 class PositionDetailsView(APIView):

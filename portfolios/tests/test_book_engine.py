@@ -244,10 +244,11 @@ def test_an_unpriced_positions_cost_still_rounds_exactly() -> None:
 
 
 def test_complete_reads_the_ledger_in_one_query(
-    auth_client: Any, trader: Any, market: Any, django_assert_num_queries: Any
+    auth_client: Any, trader: Any, market: Any, django_assert_num_queries: Any, settings: Any
 ) -> None:
     """Cash, realized P&L and realized P&L per position come from one grouped ledger query:
     /complete is 7 queries (user, portfolio, positions, quotes, splits, bars, ledger)."""
+    settings.RESPONSE_CACHE_SECONDS = 0  # the report's own reads, not a cached body
     portfolio = Portfolio.objects.create(owner=trader, name="Ledger")
     position = Position.objects.create(
         portfolio=portfolio,

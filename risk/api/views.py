@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -15,8 +16,10 @@ from portfolios.api.serializers import PositionOneQuerySerializer, PositionOneSe
 from portfolios.selectors import portfolio_for_admin
 from risk import quality, reports, services
 from risk.api import serializers as s
+from sigmasight import versions
 from sigmasight.api.inputs import parse_query
 from sigmasight.api.permissions import IsAdmin
+from sigmasight.api.response_cache import cached_response
 from sigmasight.api.throttling import AnalyticsRateThrottle, throttles
 
 PORTFOLIO_ID = OpenApiParameter("portfolio_id", UUID, OpenApiParameter.PATH)
@@ -63,8 +66,11 @@ def _portfolio_view(
     query: type[serializers.Serializer] | None,
     build: Any,
     tag: str = "data",
+    cached: bool = True,
 ) -> type[APIView]:
-    """A GET view over one portfolio-scoped report function (they differ only in data)."""
+    """A GET view over one portfolio-scoped report function (they differ only in data).
+    ``cached``: the body is kept until the portfolio, the market or its results change
+    (``sigmasight.api.response_cache``); off for reports that read the clock."""
 
     class View(APIView):
         throttle_classes = throttles(AnalyticsRateThrottle)
@@ -75,10 +81,17 @@ def _portfolio_view(
             parameters=[PORTFOLIO_ID, *([query] if query else [])],
             responses={200: response},
         )
-        def get(self, request: Request, portfolio_id: UUID) -> Response:
-            params = parse_query(query, request) if query else {}
-            return Response(
-                response(build(user=request.user, portfolio_id=portfolio_id, **params)).data
+        def get(self, request: Request, portfolio_id: UUID) -> HttpResponse:
+            def body() -> Response:
+                params = parse_query(query, request) if query else {}
+                return Response(
+                    response(build(user=request.user, portfolio_id=portfolio_id, **params)).data
+                )
+
+            if not cached:
+                return body()
+            return cached_response(
+                self, request, counters=versions.portfolio_reads(portfolio_id), build=body
             )
 
     View.__name__ = View.__qualname__ = f"{build.__name__.title().replace('_', '')}View"
@@ -102,6 +115,7 @@ DataQualityView = _portfolio_view(
     s.DataQualitySerializer,
     None,
     reports.data_quality_report_for_user,
+    cached=False,  # ages of prices and results, from the clock
 )
 OverviewView = _portfolio_view(
     "A1: exposures, P&L and counts for the dashboard",
@@ -142,16 +156,21 @@ class RiskSummaryView(APIView):
         parameters=[PORTFOLIO_ID, s.RiskSummaryQuerySerializer],
         responses={200: s.RiskSummarySerializer},
     )
-    def get(self, request: Request, portfolio_id: UUID) -> Response:
-        query = parse_query(s.RiskSummaryQuerySerializer, request)
-        body = reports.risk_summary_report(
-            user=request.user,
-            portfolio_id=portfolio_id,
-            confidence=int(query["confidence_level"]),
-            method=query["method"],
-            components_limit=query["components_limit"],
+    def get(self, request: Request, portfolio_id: UUID) -> HttpResponse:
+        def body() -> Response:
+            query = parse_query(s.RiskSummaryQuerySerializer, request)
+            report = reports.risk_summary_report(
+                user=request.user,
+                portfolio_id=portfolio_id,
+                confidence=int(query["confidence_level"]),
+                method=query["method"],
+                components_limit=query["components_limit"],
+            )
+            return Response(s.RiskSummarySerializer(report).data)
+
+        return cached_response(
+            self, request, counters=versions.portfolio_reads(portfolio_id), build=body
         )
-        return Response(s.RiskSummarySerializer(body).data)
 
 
 # ---- /admin/batch/data-quality (admins) ------------------------------------------------------

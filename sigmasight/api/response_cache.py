@@ -13,7 +13,6 @@ holds the user and the counters of the portfolio the user read.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
@@ -21,6 +20,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
+from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -43,7 +43,7 @@ def cached_response(
     seconds = int(settings.RESPONSE_CACHE_SECONDS)
     if seconds <= 0:
         return build()
-    today = dt.datetime.now(NEW_YORK).date()
+    today = timezone.now().astimezone(NEW_YORK).date()  # the clock the reports read
     parts = (
         type(view).__qualname__,
         str(request.user.pk),
