@@ -57,3 +57,8 @@ class SharedPoolRedisCache(RedisCache):
             if client is None:
                 client = _clients[key] = self._class(self._servers, **self._options)
         return client
+
+    def redis(self) -> Any:
+        """The process's ``redis.Redis`` for writes, for pipelines the cache API lacks
+        (keys through ``make_key``; integers are stored as plain Redis integers)."""
+        return self._cache.get_client(write=True)

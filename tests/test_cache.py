@@ -8,6 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.cache import caches
 
+from sigmasight.api import throttling
 from sigmasight.cache import SharedPoolRedisCache
 
 
@@ -38,3 +39,18 @@ def test_every_request_context_shares_one_client_and_pool() -> None:
     assert _connections(clients[0]) <= max(before, 1)
     caches["default"].set("shared-pool-probe", 1, timeout=5)
     assert caches["default"].get("shared-pool-probe") == 1
+
+
+@pytest.mark.skipif(
+    not isinstance(caches["default"], SharedPoolRedisCache), reason="the Redis cache only"
+)
+def test_rate_limit_counts_are_one_pipeline_with_an_expiry() -> None:
+    backend = caches["default"]
+    prefix = f"pipe-test-{id(backend)}"
+    backend.set(f"{prefix}:prev", 7, timeout=60)
+    assert throttling._counts(f"{prefix}:prev", f"{prefix}:cur", timeout=125) == (7, 1)
+    assert throttling._counts(f"{prefix}:prev", f"{prefix}:cur", timeout=125) == (7, 2)
+    redis = backend.redis()  # type: ignore[attr-defined]
+    assert 0 < redis.ttl(backend.make_key(f"{prefix}:cur")) <= 125
+    # The counter is the cache's own value: the cache API reads what the pipeline wrote.
+    assert backend.get(f"{prefix}:cur") == 2
