@@ -5,7 +5,8 @@
 
 A bounded asyncio client (httpx, HTTP/1.1 keep-alive, one connection per client) on
 127.0.0.1 only. It logs in as the demo hedge-fund user and, for each endpoint and
-concurrency, keeps ``clients`` requests in flight for ``--seconds``. It runs on the same
+concurrency, keeps ``clients`` requests in flight for ``--seconds``, after a 2-second
+warm-up that is not counted (each cell opens its connections anew). It runs on the same
 cores as the server, so it also reports its own CPU share: the server got the rest.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import resource
@@ -43,20 +45,27 @@ async def _login(base: str) -> tuple[str, str]:
     return token, portfolio_id
 
 
-async def _run(base: str, path: str, token: str, clients: int, seconds: float) -> dict[str, float]:
+async def _run(
+    base: str, path: str, token: str, clients: int, seconds: float, warmup: float = 2.0
+) -> dict[str, float]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    deadline = time.monotonic() + seconds
     headers = {"Authorization": f"Bearer {token}"}
     # One AsyncClient (one keep-alive connection) per simulated client: a single client
     # with a 50-connection pool spends its CPU scanning the pool on every request, which
     # on these 2 shared cores is taken from the server.
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
 
+    warm_until = time.monotonic() + warmup
+    deadline = warm_until + seconds
+
     async def worker() -> None:
         async with httpx.AsyncClient(
             base_url=base, timeout=60, limits=limits, headers=headers
         ) as http:
+            while time.monotonic() < warm_until:  # new connections, not counted
+                with contextlib.suppress(httpx.HTTPError):
+                    await http.get(path)
             while time.monotonic() < deadline:
                 started = time.perf_counter()
                 try:
@@ -67,9 +76,8 @@ async def _run(base: str, path: str, token: str, clients: int, seconds: float) -
                 latencies.append((time.perf_counter() - started) * 1000)
                 statuses[code] = statuses.get(code, 0) + 1
 
-    began = time.monotonic()
     await asyncio.gather(*(worker() for _ in range(clients)))
-    elapsed = time.monotonic() - began
+    elapsed = time.monotonic() - warm_until
     errors = sum(n for code, n in statuses.items() if code >= 500 or code == 0)
     return {
         "requests": len(latencies),
