@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -84,7 +85,34 @@ class PositionQuerySet(models.QuerySet["Position"]):
         return self.filter(closed_at__isnull=True)
 
 
-class Position(models.Model):
+class HeldPositionFacts:
+    """What a position's stored columns say about it, for the model and for the book's
+    plain rows (``portfolios.selectors.BookPosition``) alike: both carry ``security_id``,
+    ``closed_at`` and ``position_type``."""
+
+    __slots__ = ()
+    security_id: str
+    closed_at: dt.datetime | None
+    position_type: str
+
+    @property
+    def symbol(self) -> str:
+        return self.security_id
+
+    @property
+    def is_active(self) -> bool:
+        return self.closed_at is None
+
+    @property
+    def is_option(self) -> bool:
+        return self.position_type in OPTION_TYPES
+
+    @property
+    def presented_type(self) -> str:
+        return PRESENTED_TYPE[self.position_type]
+
+
+class Position(HeldPositionFacts, models.Model):
     """A holding. ``quantity`` is signed (negative = short); for options it counts
     contracts and ``multiplier`` (100) converts a per-share price into dollars."""
 
@@ -136,22 +164,6 @@ class Position(models.Model):
 
     def __str__(self) -> str:
         return f"{self.security_id} {self.quantity}"
-
-    @property
-    def symbol(self) -> str:
-        return self.security_id
-
-    @property
-    def is_active(self) -> bool:
-        return self.closed_at is None
-
-    @property
-    def is_option(self) -> bool:
-        return self.position_type in OPTION_TYPES
-
-    @property
-    def presented_type(self) -> str:
-        return PRESENTED_TYPE[self.position_type]
 
 
 class Lot(models.Model):

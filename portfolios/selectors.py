@@ -21,8 +21,7 @@ from django.utils import timezone
 from marketdata.selectors import PriceSnapshot, price_snapshots
 from portfolios.engine.valuation import Marks, mark, round_half_up
 from portfolios.models import (
-    OPTION_TYPES,
-    PRESENTED_TYPE,
+    HeldPositionFacts,
     Portfolio,
     Position,
     Transaction,
@@ -197,7 +196,7 @@ _DETAIL_FIELDS = ("tags", "created_at", "updated_at")
 
 
 @dataclass(frozen=True, slots=True)
-class BookPosition:
+class BookPosition(HeldPositionFacts):
     """One position as the book reads it: the stored columns, its security's sector, and
     the model's derived properties (``is_active``, ``is_option``, ``presented_type``)."""
 
@@ -220,22 +219,6 @@ class BookPosition:
     tags: list[str] | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
-
-    @property
-    def symbol(self) -> str:
-        return self.security_id
-
-    @property
-    def is_active(self) -> bool:
-        return self.closed_at is None
-
-    @property
-    def is_option(self) -> bool:
-        return self.position_type in OPTION_TYPES
-
-    @property
-    def presented_type(self) -> str:
-        return PRESENTED_TYPE[self.position_type]
 
 
 class MarkedPosition:

@@ -24,8 +24,17 @@ def _portfolio_saved(sender: Any, instance: Portfolio, **kwargs: Any) -> None:
 
 
 def _row_saved(sender: Any, instance: Position | Transaction, **kwargs: Any) -> None:
-    owner = Portfolio.objects.filter(pk=instance.portfolio_id).values_list("owner_id", flat=True)
-    portfolio_changed(instance.portfolio_id, owner.first())
+    # The services load the portfolio they lock: its owner is then at hand, and a loop
+    # of saves costs no query per row.
+    if type(instance).portfolio.is_cached(instance):
+        owner_id = instance.portfolio.owner_id
+    else:
+        owner_id = (
+            Portfolio.objects.filter(pk=instance.portfolio_id)
+            .values_list("owner_id", flat=True)
+            .first()
+        )
+    portfolio_changed(instance.portfolio_id, owner_id)
 
 
 def connect() -> None:
