@@ -11,6 +11,7 @@ start on the default secret key.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -344,6 +345,10 @@ FACTOR_WINDOW_DAYS: int = max(60, env.int("FACTOR_WINDOW_DAYS", default=252))  #
 # Positions whose inputs one batch run keeps in memory to share between its steps
 # (risk.book.SharedReads); portfolios beyond it are read again by each step.
 RISK_SHARED_READS_MAX_POSITIONS: int = env.int("RISK_SHARED_READS_MAX_POSITIONS", default=200_000)
+# Threads for the numpy engines' independent blocks (pricing, Monte Carlo paths): numpy
+# releases the GIL, so one large portfolio's calculation uses every core. Default: the
+# cores this process may run on.
+RISK_ENGINE_THREADS: int = env.int("RISK_ENGINE_THREADS", default=len(os.sched_getaffinity(0)))
 FACTOR_MIN_OBSERVATIONS: int = 60
 FACTOR_RIDGE: float = env.float("FACTOR_RIDGE", default=0.0)  # penalty in squared daily returns
 MONTE_CARLO_PATHS: int = env.int("MONTE_CARLO_PATHS", default=10_000)

@@ -56,6 +56,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
+from risk.engine.parallel import for_ranges
+
 __all__ = [
     "IV_ABOVE_MAX",
     "IV_BELOW_INTRINSIC",
@@ -319,20 +321,29 @@ def _degenerate(args: Inputs, black76: bool) -> tuple[FloatArray, ...]:
 def _run_price(shape: tuple[int, ...], args: Inputs) -> FloatArray:
     n = math.prod(shape)
     out = np.empty(n, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        for start in range(0, n, _BLOCK):
-            m = min(_BLOCK, n - start)
-            _price_block(_block(args, start, m), out[start : start + m])
+
+    def price_range(first: int, last: int) -> None:
+        with np.errstate(all="ignore"):  # per thread: numpy's error state is a context
+            for start in range(first, last, _BLOCK):
+                m = min(_BLOCK, last - start)
+                _price_block(_block(args, start, m), out[start : start + m])
+
+    for_ranges(n, price_range, align=_BLOCK)  # blocks are independent: one range per core
     return out.reshape(shape)
 
 
 def _run_greeks(shape: tuple[int, ...], args: Inputs, black76: bool) -> Greeks:
     n = math.prod(shape)
     outs = [np.empty(n, dtype=np.float64) for _ in range(6)]
-    with np.errstate(all="ignore"):
-        for start in range(0, n, _BLOCK):
-            m = min(_BLOCK, n - start)
-            _greeks_block(_block(args, start, m), [o[start : start + m] for o in outs], black76)
+
+    def greeks_range(first: int, last: int) -> None:
+        with np.errstate(all="ignore"):
+            for start in range(first, last, _BLOCK):
+                m = min(_BLOCK, last - start)
+                block = [o[start : start + m] for o in outs]
+                _greeks_block(_block(args, start, m), block, black76)
+
+    for_ranges(n, greeks_range, align=_BLOCK)
     return Greeks(*(o.reshape(shape) for o in outs))
 
 

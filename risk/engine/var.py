@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -43,6 +44,7 @@ from scipy.special import ndtri
 
 from risk.engine.conventions import TRADING_DAYS_PER_YEAR
 from risk.engine.factors import column_slopes
+from risk.engine.parallel import for_ranges
 from risk.engine.revaluation import (
     Book,
     portfolio_pnl,
@@ -508,19 +510,22 @@ def monte_carlo_var(
     rng = np.random.default_rng(seed)
     z_f = rng.standard_normal((n_paths, cov.shape[0]))
     f = z_f @ _factor_root(cov).T  # (paths, k) factor returns
-    # x = f L' + e, (paths, u), built a block of paths at a time into one array: at 10,000
-    # paths and thousands of underlyings a fresh (paths, u) temporary costs more (page
-    # faults) than the arithmetic. Drawing the residuals block by block gives the same
-    # numbers as one draw, since the generator fills in C order.
+    # x = e + f L', (paths, u), in one array: at 10,000 paths and thousands of
+    # underlyings a fresh (paths, u) temporary costs more (page faults) than the
+    # arithmetic. The residuals are drawn in one pass (the generator is sequential; it
+    # fills in C order), then scaled and loaded a block of paths at a time on every core.
     rows = _path_block_rows(u)
     x = np.empty((n_paths, u), dtype=np.float64)
-    block = np.empty((min(rows, n_paths), u), dtype=np.float64)
-    for a, b in _blocks(n_paths, rows):
-        np.matmul(f[a:b], lo.T, out=x[a:b])
-        noise = block[: b - a]
-        rng.standard_normal(out=noise)
-        noise *= rv
-        x[a:b] += noise
+    rng.standard_normal(out=x)
+    root_t = lo.T
+
+    def load_paths(first: int, last: int) -> None:
+        for a, b in _blocks(last - first, rows):
+            block = x[first + a : first + b]
+            block *= rv
+            block += f[first + a : first + b] @ root_t
+
+    for_ranges(n_paths, load_paths, align=rows)
     v: FloatArray | None = None
     if vol_underlying is not None:
         if not 0 <= vol_underlying < u:
@@ -539,12 +544,26 @@ def monte_carlo_var(
         vol: FloatArray | float = 0.0 if v is None else np.expm1(root_h * v)
         decay = h * calendar_days_per_trading_day
         pnl = np.empty(n_paths, dtype=np.float64)
-        for a, b in _blocks(n_paths, rows):
-            shocks = block[: b - a]  # the block buffer, reused: no (paths, u) temporary
-            np.multiply(x[a:b], root_h, out=shocks)
-            np.expm1(shocks, out=shocks)
-            v_ab = vol if np.ndim(vol) == 0 else np.asarray(vol)[a:b]
-            pnl[a:b] = portfolio_pnl(book, shocks, v_ab, 0.0, decay)
+
+        def path_pnl(
+            first: int,
+            last: int,
+            root_h: float = root_h,
+            vol: Any = vol,
+            decay: float = decay,
+            pnl: FloatArray = pnl,
+        ) -> None:
+            # One block buffer per range, reused: no (paths, u) temporary.
+            buffer = np.empty((min(rows, last - first), u), dtype=np.float64)
+            for a, b in _blocks(last - first, rows):
+                a, b = first + a, first + b
+                shocks = buffer[: b - a]
+                np.multiply(x[a:b], root_h, out=shocks)
+                np.expm1(shocks, out=shocks)
+                v_ab = vol if np.ndim(vol) == 0 else np.asarray(vol)[a:b]
+                pnl[a:b] = portfolio_pnl(book, shocks, v_ab, 0.0, decay)
+
+        for_ranges(n_paths, path_pnl, align=rows)  # path blocks are independent
 
         def shocks_at(idx: IntArray, root_h: float = root_h) -> FloatArray:
             return np.expm1(root_h * x[idx])

@@ -1,0 +1,90 @@
+"""The engines' thread split: every range once, the same figures on any thread count."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import numpy as np
+import pytest
+
+from risk.engine import parallel
+from risk.engine.pricing import bsm_greeks, bsm_price
+
+
+@pytest.fixture
+def two_threads():
+    before = parallel.threads()
+    parallel.set_threads(2)
+    yield
+    parallel.set_threads(before)
+
+
+def test_ranges_cover_everything_once_on_aligned_boundaries(two_threads):
+    seen: list[tuple[int, int, str]] = []
+    lock = threading.Lock()
+
+    def work(a: int, b: int) -> None:
+        with lock:
+            seen.append((a, b, threading.current_thread().name))
+
+    parallel.for_ranges(10_000, work, align=1_024)
+    spans = sorted((a, b) for a, b, _ in seen)
+    assert spans[0][0] == 0 and spans[-1][1] == 10_000
+    assert all(b1 == a2 for (_, b1), (a2, _) in itertools.pairwise(spans))
+    assert all(a % 1_024 == 0 for a, _ in spans)
+    assert len(spans) == 2 and len({name for *_, name in seen}) == 2  # two threads ran
+
+
+def test_small_work_and_nested_calls_run_inline(two_threads):
+    calls: list[tuple[int, int]] = []
+    parallel.for_ranges(500, lambda a, b: calls.append((a, b)), align=1_024)
+    assert calls == [(0, 500)]
+
+    inner: list[tuple[int, int]] = []
+
+    def outer(a: int, b: int) -> None:
+        parallel.for_ranges(8_192, lambda x, y: inner.append((x, y)), align=1_024)
+
+    parallel.for_ranges(4_096, outer, align=1_024)
+    assert inner == [(0, 8_192), (0, 8_192)]  # each worker's nested call is one inline range
+
+
+def test_an_error_in_any_range_is_raised_after_all_ranges_finish(two_threads):
+    finished: list[int] = []
+
+    def work(a: int, b: int) -> None:
+        if a > 0:
+            raise ValueError("second range failed")
+        finished.append(a)
+
+    with pytest.raises(ValueError, match="second range failed"):
+        parallel.for_ranges(4_096, work, align=1_024)
+    assert finished == [0]
+
+
+def test_pricing_is_identical_on_one_and_two_threads():
+    rng = np.random.default_rng(11)
+    n = 200_003  # not a multiple of the block size
+    t = rng.uniform(0.0, 1.0, n)
+    t[::97] = 0.0  # expired rows take the degenerate branch inside a block
+    args = (
+        rng.uniform(50, 150, n),
+        rng.uniform(60, 140, n),
+        t,
+        0.04,
+        0.01,
+        rng.uniform(0.05, 0.8, n),
+        rng.random(n) < 0.5,
+    )
+    before = parallel.threads()
+    try:
+        parallel.set_threads(1)
+        price1, greeks1 = bsm_price(*args), bsm_greeks(*args)
+        parallel.set_threads(2)
+        price2, greeks2 = bsm_price(*args), bsm_greeks(*args)
+    finally:
+        parallel.set_threads(before)
+    assert np.array_equal(price1, price2)
+    for a, b in zip(greeks1, greeks2, strict=True):
+        assert np.array_equal(a, b)
