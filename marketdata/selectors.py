@@ -171,7 +171,7 @@ def security_map(*, symbols: Iterable[str]) -> dict[str, Security]:
     wanted = list(dict.fromkeys(symbols))
     if not wanted:
         return {}
-    return {s.symbol: s for s in Security.objects.filter(symbol__in=wanted)}
+    return {s.symbol: s for s in Security.objects.filter(any_of("symbol", wanted))}
 
 
 def _today() -> dt.date:
@@ -513,7 +513,9 @@ def quotes_for(*, symbols: Iterable[str]) -> dict[str, Quote]:
     """The stored quote of each symbol that has one (one query)."""
     wanted = list(dict.fromkeys(symbols))
     return (
-        {q.security_id: q for q in Quote.objects.filter(security_id__in=wanted)} if wanted else {}
+        {q.security_id: q for q in Quote.objects.filter(any_of("security_id", wanted))}
+        if wanted
+        else {}
     )
 
 
@@ -583,7 +585,7 @@ def bar_counts(*, symbols: Iterable[str], start: dt.date, end: dt.date) -> dict[
     if not wanted:
         return {}
     return dict(
-        PriceBar.objects.filter(security_id__in=wanted, date__gte=start, date__lte=end)
+        PriceBar.objects.filter(any_of("security_id", wanted), date__gte=start, date__lte=end)
         .values_list("security_id")
         .annotate(n=Count("id"))
         .values_list("security_id", "n")
@@ -594,7 +596,7 @@ def closes_on(*, pairs: set[tuple[str, dt.date]]) -> dict[tuple[str, dt.date], D
     """Raw closes (dollars) for (symbol, session) pairs, in one query; missing pairs absent."""
     symbols = {symbol for symbol, _ in pairs}
     dates = {date for _, date in pairs}
-    rows = PriceBar.objects.filter(security_id__in=symbols, date__in=dates).values_list(
+    rows = PriceBar.objects.filter(any_of("security_id", symbols), date__in=dates).values_list(
         "security_id", "date", "close"
     )
     return {(symbol, date): close for symbol, date, close in rows if (symbol, date) in pairs}
@@ -608,7 +610,7 @@ def session_opens_closes(
     a bar without an open has None there."""
     symbols = {symbol for symbol, _ in pairs}
     dates = {date for _, date in pairs}
-    rows = PriceBar.objects.filter(security_id__in=symbols, date__in=dates).values_list(
+    rows = PriceBar.objects.filter(any_of("security_id", symbols), date__in=dates).values_list(
         "security_id", "date", "open", "close"
     )
     return {
@@ -623,7 +625,7 @@ def latest_closes(*, symbols: set[str], on_or_before: dt.date) -> dict[str, Deci
     ``on_or_before``, in one query."""
     rows = (
         PriceBar.objects.filter(
-            security_id__in=symbols,
+            any_of("security_id", symbols),
             date__lte=on_or_before,
             date__gte=on_or_before - dt.timedelta(days=10),
         )
@@ -702,7 +704,7 @@ def proxy_relations(*, symbols: Iterable[str]) -> dict[str, tuple[dict[str, floa
     is a stated proxy (one query). A basket stored as ``basket:A+B`` has equal weights; one
     stored as ``basket`` takes its weights from the reason ("Basket: KO 12.5%, ...").
     The beta is 1.0 where none is stored."""
-    rows = Security.objects.filter(symbol__in=list(set(symbols))).exclude(proxy_symbol=None)
+    rows = Security.objects.filter(any_of("symbol", set(symbols))).exclude(proxy_symbol=None)
     out: dict[str, tuple[dict[str, float], float]] = {}
     for symbol, proxy, beta, reason in rows.values_list(
         "symbol", "proxy_symbol", "proxy_beta", "proxy_reason"
@@ -750,7 +752,7 @@ def close_matrix(symbols: Sequence[str], dates: Sequence[dt.date]) -> np.ndarray
     # database groups them into one array of dates and one of float closes per
     # symbol (the ORM's Decimal per value, then a float, was most of the batch's reads).
     query = PriceBar.objects.filter(
-        security_id__in=list(column), date__gte=dates[0], date__lte=dates[-1]
+        any_of("security_id", column), date__gte=dates[0], date__lte=dates[-1]
     )
     if connections[query.db].vendor != "postgresql":
         for symbol, date, close in query.values_list("security_id", "date", "adj_close"):
@@ -1108,7 +1110,7 @@ def dividends_between(
     if start is not None:
         query = query.filter(ex_date__gte=start)
     if symbols is not None:
-        query = query.filter(security_id__in=list(symbols))
+        query = query.filter(any_of("security_id", symbols))
     return [
         Dividend(symbol, ex_date, amount, source)
         for symbol, ex_date, amount, source in query.order_by("ex_date", "security_id").values_list(
