@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.conf import settings
+
+from risk.engine import parallel
 
 
 class RiskConfig(AppConfig):
@@ -6,10 +9,7 @@ class RiskConfig(AppConfig):
 
     def ready(self) -> None:
         # Django's idiom: modules that use models are imported once the apps are loaded.
-        from django.conf import settings
-
         from risk import jobs
-        from risk.engine import parallel
 
         jobs.register()
         parallel.set_threads(settings.RISK_ENGINE_THREADS)

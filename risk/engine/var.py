@@ -517,13 +517,13 @@ def monte_carlo_var(
     rows = _path_block_rows(u)
     x = np.empty((n_paths, u), dtype=np.float64)
     rng.standard_normal(out=x)
-    root_t = lo.T
+    loadings_t = lo.T
 
     def load_paths(first: int, last: int) -> None:
         for a, b in _blocks(last - first, rows):
             block = x[first + a : first + b]
             block *= rv
-            block += f[first + a : first + b] @ root_t
+            block += f[first + a : first + b] @ loadings_t
 
     for_ranges(n_paths, load_paths, align=rows)
     v: FloatArray | None = None
