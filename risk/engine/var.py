@@ -36,7 +36,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -485,8 +484,10 @@ def monte_carlo_var(
 
     ``factor_cov`` (k, k): daily factor return covariance; ``loadings`` (u, k): each
     underlying's betas; ``residual_vol`` (u,): daily residual volatility of each
-    underlying (fraction); ``n_paths``; ``horizons`` in trading days; ``seed`` for
-    ``numpy.random.default_rng`` (same seed, same figures).
+    underlying (fraction); ``n_paths``; ``horizons`` in trading days; ``seed``: the
+    factors (then the VIX residuals) come from ``numpy.random.default_rng(seed)`` and each
+    path's residuals from its own child stream ``SeedSequence(seed, spawn_key=(path,))``
+    (same seed, same figures, on any thread count and block size).
 
     Model: the daily log-return of the underlyings is x = L f + e, f ~ N(0, Sigma_f),
     e ~ N(0, diag(residual_vol^2)), independent, zero mean. The h-day scenario is
@@ -510,68 +511,86 @@ def monte_carlo_var(
     rng = np.random.default_rng(seed)
     z_f = rng.standard_normal((n_paths, cov.shape[0]))
     f = z_f @ _factor_root(cov).T  # (paths, k) factor returns
-    # x = e + f L', (paths, u), in one array: at 10,000 paths and thousands of
-    # underlyings a fresh (paths, u) temporary costs more (page faults) than the
-    # arithmetic. The residuals are drawn in one pass (the generator is sequential; it
-    # fills in C order), then scaled and loaded a block of paths at a time on every core.
-    rows = _path_block_rows(u)
-    x = np.empty((n_paths, u), dtype=np.float64)
-    rng.standard_normal(out=x)
-    loadings_t = lo.T
-
-    def load_paths(first: int, last: int) -> None:
-        for a, b in _blocks(last - first, rows):
-            block = x[first + a : first + b]
-            block *= rv
-            block += f[first + a : first + b] @ loadings_t
-
-    for_ranges(n_paths, load_paths, align=rows)
     v: FloatArray | None = None
     if vol_underlying is not None:
         if not 0 <= vol_underlying < u:
             raise ValueError(f"vol_underlying must lie in [0, {u})")
-        v = x[:, vol_underlying]
+        v = np.empty(n_paths, dtype=np.float64)  # filled path by path below
     elif vol_loadings is not None:
         vl = np.asarray(vol_loadings, dtype=np.float64).reshape(-1)
         if vl.shape != (cov.shape[0],) or not np.all(np.isfinite(vl)):
             raise ValueError("vol_loadings must be (k,) and finite")
-        # Drawn after the underlyings' residuals: the same seed gives the same paths.
         v = f @ vl + rng.standard_normal(n_paths) * float(vol_residual)
+    paths = _ResidualPaths(seed, f, lo.T, rv)
+    steps = [(h, math.sqrt(h), h * calendar_days_per_trading_day) for h in _horizons(horizons)]
+    pnl = {h: np.empty(n_paths, dtype=np.float64) for h, _, _ in steps}
+    rows = _path_block_rows(u)
+
+    def path_pnl(first: int, last: int) -> None:
+        # Each block of paths is drawn once into a buffer reused for the whole range and
+        # revalued at every horizon: no (paths, u) array is ever built (at 10,000 paths
+        # and thousands of underlyings its page faults alone cost seconds).
+        x_buffer = np.empty((min(rows, last - first), u), dtype=np.float64)
+        shock_buffer = np.empty_like(x_buffer)
+        for a, b in _blocks(last - first, rows):
+            a, b = first + a, first + b
+            x = paths.fill(a, b, x_buffer[: b - a])
+            if vol_underlying is not None and v is not None:
+                v[a:b] = x[:, vol_underlying]
+            shocks = shock_buffer[: b - a]
+            for h, root_h, decay in steps:
+                np.multiply(x, root_h, out=shocks)
+                np.expm1(shocks, out=shocks)
+                vol_ab: FloatArray | float = 0.0 if v is None else np.expm1(root_h * v[a:b])
+                pnl[h][a:b] = portfolio_pnl(book, shocks, vol_ab, 0.0, decay)
+
+    for_ranges(n_paths, path_pnl, align=rows)  # path blocks are independent
     weights = position_weights(book)
     out: dict[tuple[int, float], VaRResult] = {}
-    for h in _horizons(horizons):
-        root_h = math.sqrt(h)
+    for h, root_h, decay in steps:
         vol: FloatArray | float = 0.0 if v is None else np.expm1(root_h * v)
-        decay = h * calendar_days_per_trading_day
-        pnl = np.empty(n_paths, dtype=np.float64)
-
-        def path_pnl(
-            first: int,
-            last: int,
-            root_h: float = root_h,
-            vol: Any = vol,
-            decay: float = decay,
-            pnl: FloatArray = pnl,
-        ) -> None:
-            # One block buffer per range, reused: no (paths, u) temporary.
-            buffer = np.empty((min(rows, last - first), u), dtype=np.float64)
-            for a, b in _blocks(last - first, rows):
-                a, b = first + a, first + b
-                shocks = buffer[: b - a]
-                np.multiply(x[a:b], root_h, out=shocks)
-                np.expm1(shocks, out=shocks)
-                v_ab = vol if np.ndim(vol) == 0 else np.asarray(vol)[a:b]
-                pnl[a:b] = portfolio_pnl(book, shocks, v_ab, 0.0, decay)
-
-        for_ranges(n_paths, path_pnl, align=rows)  # path blocks are independent
 
         def shocks_at(idx: IntArray, root_h: float = root_h) -> FloatArray:
-            return np.expm1(root_h * x[idx])
+            return np.expm1(root_h * paths.rows(idx))
 
         out |= _scenario_results(
-            "monte_carlo", book, pnl, None, shocks_at, vol, decay, h, confidences, k, weights
+            "monte_carlo", book, pnl[h], None, shocks_at, vol, decay, h, confidences, k, weights
         )
     return out
+
+
+class _ResidualPaths:
+    """The daily log-returns x = f L' + e of the Monte Carlo paths, drawn path by path.
+
+    Path i's residuals e_i ~ N(0, diag(residual_vol²)) come from its own generator,
+    ``SeedSequence(seed, spawn_key=(i,))`` (numpy's independent child streams), so any
+    path can be drawn again on its own, in any order and on any thread, with the same
+    figures: the kernel scenarios are redrawn instead of keeping every path in memory.
+    """
+
+    def __init__(self, seed: int, f: FloatArray, loadings_t: FloatArray, rv: FloatArray):
+        self.seed, self.f, self.loadings_t, self.rv = seed, f, loadings_t, rv
+        self._memo: dict[int, FloatArray] = {}
+
+    def fill(self, first: int, last: int, out: FloatArray) -> FloatArray:
+        """Paths [first, last) into ``out`` ((last − first, u)), returned."""
+        for offset, i in enumerate(range(first, last)):
+            seeds = np.random.SeedSequence(self.seed, spawn_key=(i,))
+            np.random.Generator(np.random.PCG64(seeds)).standard_normal(out=out[offset])
+        out *= self.rv
+        out += self.f[first:last] @ self.loadings_t
+        return out
+
+    def rows(self, idx: IntArray) -> FloatArray:
+        """Paths ``idx`` as a (len(idx), u) array (each drawn once, then remembered)."""
+        out = np.empty((len(idx), self.rv.size), dtype=np.float64)
+        for j, i in enumerate(np.asarray(idx, dtype=np.intp).tolist()):
+            row = self._memo.get(i)
+            if row is None:
+                row = self._memo[i] = self.fill(i, i + 1, out[j : j + 1])[0].copy()
+            else:
+                out[j] = row
+        return out
 
 
 #: Elements of one block of Monte Carlo paths (8 MB of float64).

@@ -132,10 +132,13 @@ def test_monte_carlo_moves_implied_vol_with_the_vix_path() -> None:
         book, cov, [[1.0]], [0.01], vol_loadings=[-5.0], vol_residual=0.02, **kwargs
     )
     # Same seed, same underlying paths; the only difference is the implied vol.
+    # The seed's stream gives the factor, then the VIX residual; each path's residual
+    # comes from its own child stream.
     rng = np.random.default_rng(5)
     f = rng.standard_normal((2000, 1)) * 0.01
-    x = f[:, 0] + rng.standard_normal(2000) * 0.01
     v = -5.0 * f[:, 0] + rng.standard_normal(2000) * 0.02
+    e = [np.random.default_rng(np.random.SeedSequence(5, spawn_key=(i,))) for i in range(2000)]
+    x = f[:, 0] + np.array([g.standard_normal() for g in e]) * 0.01
     t = 0.25 - 365 / 252 / 365
     price = bsm_price(100 * np.exp(x), 100.0, t, 0.04, 0.01, 0.3 * np.exp(v), True)
     pnl = 1000 * np.expm1(x) + 200 * (price - book.price0[1])  # type: ignore[attr-defined]

@@ -88,3 +88,52 @@ def test_pricing_is_identical_on_one_and_two_threads():
     assert np.array_equal(price1, price2)
     for a, b in zip(greeks1, greeks2, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_monte_carlo_is_identical_on_any_thread_count_and_block_size(monkeypatch):
+    from risk.engine import var
+    from risk.tests.test_var import random_book
+
+    book = random_book(300, 40, 0.3, seed=2)
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((3, 3)) * 0.01
+    cov, loadings, resid = a @ a.T, rng.normal(1.0, 0.3, (40, 3)), rng.uniform(0.005, 0.02, 40)
+    kwargs = dict(n_paths=1_500, seed=4, vol_loadings=[-3.0, 0.0, 1.0], vol_residual=0.02)
+    before = parallel.threads()
+    results = []
+    try:
+        for threads, block_elements in ((1, 1 << 20), (2, 1 << 20), (2, 40 * 7)):
+            parallel.set_threads(threads)
+            monkeypatch.setattr(var, "_PATH_BLOCK_ELEMENTS", block_elements)
+            results.append(var.monte_carlo_var(book, cov, loadings, resid, **kwargs))
+    finally:
+        parallel.set_threads(before)
+    one, two, small_blocks = results
+    for key, got in one.items():
+        # Bit for bit on any thread count (every path from its own stream, every block
+        # computed as alone) ...
+        np.testing.assert_array_equal(got.pnl_vector, two[key].pnl_vector)
+        np.testing.assert_array_equal(got.component, two[key].component)
+        # ... and the same draws on any block size (BLAS may round a product of another
+        # shape in the last bit).
+        np.testing.assert_allclose(got.pnl_vector, small_blocks[key].pnl_vector, rtol=1e-12)
+        assert got.var == pytest.approx(small_blocks[key].var, rel=1e-12)
+
+
+def test_engine_threads_hold_blas_to_one_thread_and_give_it_back():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    before = parallel.threads()
+    try:
+        parallel.set_threads(1)
+        default = blas_threads()
+        parallel.set_threads(2)
+        parallel.for_ranges(4, lambda a, b: None)  # the pool (and the limit) start lazily
+        assert blas_threads() == {1}
+        parallel.set_threads(1)
+        assert blas_threads() == default
+    finally:
+        parallel.set_threads(before)

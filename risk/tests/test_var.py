@@ -494,11 +494,18 @@ def test_monte_carlo_pnl_vector_equals_full_revaluation_of_the_paths() -> None:
     loadings = np.array([[1.0, 0.2], [0.8, -0.5], [1.3, 0.0], [0.5, 1.0]])
     resid = np.full(4, 0.01)
     res = monte_carlo_var(book, cov, loadings, resid, n_paths=500, horizons=(5,), seed=1)
-    # rebuild the same draws
+    # rebuild the same draws: the factors from the seed's stream, each path's residuals
+    # from its own child stream (SeedSequence(seed, spawn_key=(path,)))
     rng = np.random.default_rng(1)
     z = rng.standard_normal((500, 2))
     vals, vecs = np.linalg.eigh(cov)
-    x = (z @ (vecs * np.sqrt(vals)).T) @ loadings.T + rng.standard_normal((500, 4)) * resid
+    residuals = np.array(
+        [
+            np.random.default_rng(np.random.SeedSequence(1, spawn_key=(i,))).standard_normal(4)
+            for i in range(500)
+        ]
+    )
+    x = (z @ (vecs * np.sqrt(vals)).T) @ loadings.T + residuals * resid
     shocks = np.expm1(math.sqrt(5) * x)
     matrix = revalue(book, shocks, 0.0, 0.0, 5 * CALENDAR_DAYS_PER_TRADING_DAY)
     got = res[(5, 0.99)]
