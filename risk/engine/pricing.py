@@ -72,6 +72,7 @@ __all__ = [
     "black76_price",
     "bsm_greeks",
     "bsm_price",
+    "bsm_scenario_prices",
     "implied_volatility",
     "years_from_minutes",
 ]
@@ -389,6 +390,95 @@ def bsm_greeks(
     and QuantLib's AnalyticEuropeanEngine.
     """
     return _run_greeks(*_flatten(spot, strike, t, rate, div_yield, sigma, is_call), black76=False)
+
+
+def _scenario_rows(
+    s: FloatArray,
+    sig: FloatArray,
+    w: FloatArray,
+    sqrt_t: FloatArray,
+    dq: FloatArray,
+    kr: FloatArray,
+    out: FloatArray,
+    first: int,
+    last: int,
+    rows: int,
+) -> None:
+    """Rows [first, last) of :func:`bsm_scenario_prices`, ``rows`` at a time, in place."""
+    for a in range(first, last, rows):
+        b = min(last, a + rows)
+        spot_ab, sig_ab, price = s[a:b], sig if sig.ndim == 1 else sig[a:b], out[a:b]
+        # The operations of _price_block in its order, so that the figures are bit for
+        # bit bsm_price's (a scenario without moves revalues to exactly 0).
+        sq = spot_ab * dq  # S e^{-qt}
+        sst = np.multiply(sig_ab, sqrt_t, out=np.empty_like(sq))  # sigma sqrt t
+        d1 = sq / kr
+        np.log(d1, out=d1)
+        d1 /= sst
+        d1 += 0.5 * sst
+        np.subtract(d1, sst, out=sst)  # d2
+        d1 *= w
+        ndtr(d1, out=d1)
+        d1 *= sq  # S e^{-qt} N(w d1)
+        sst *= w
+        ndtr(sst, out=sst)
+        sst *= kr  # K e^{-rt} N(w d2)
+        np.subtract(d1, sst, out=price)
+        price *= w
+
+
+def bsm_scenario_prices(
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t: ArrayLike,
+    rate: ArrayLike,
+    div_yield: ArrayLike,
+    sigma: ArrayLike,
+    is_call: ArrayLike,
+) -> FloatArray:
+    """:func:`bsm_price` of m options in S scenarios, (S, m), per unit of underlying.
+
+    ``spot`` (S, m) and ``sigma`` (S, m) or (m,) vary by scenario; ``strike``, ``t`` (years),
+    ``rate``, ``div_yield`` and ``is_call`` are (m,), one per option. The terms that depend
+    on the option alone (sqrt t and the discount factors) are computed once, not once per
+    scenario, and rows are priced a cache-sized block at a time, on every core: about half
+    the time of :func:`bsm_price` on the same arrays, with the same figures bit for bit
+    (the same operations in the same order).
+    Options with t <= 0 are priced by :func:`bsm_price` (intrinsic value).
+    """
+    s = _as_float(spot)
+    k, tt, r, q = (_as_float(x).reshape(-1) for x in (strike, t, rate, div_yield))
+    w = np.where(_as_bool(is_call).reshape(-1), 1.0, -1.0)
+    sig = _as_float(sigma)
+    if s.ndim != 2 or not (k.size == tt.size == r.size == q.size == w.size == s.shape[1]):
+        raise ValueError("spot must be (S, m) and strike, t, rate, div_yield, is_call (m,)")
+    if sig.shape not in (s.shape, (s.shape[1],)):
+        raise ValueError("sigma must be (S, m) or (m,)")
+    out = np.empty(s.shape, dtype=np.float64)
+    with np.errstate(all="ignore"):  # expired columns are replaced below
+        sqrt_t = np.sqrt(tt)
+        dq = np.exp(-(q * tt))
+        kr = k * np.exp(-(r * tt))
+    rows = max(1, _BLOCK // max(s.shape[1], 1))
+
+    def price_rows(first: int, last: int) -> None:
+        with np.errstate(all="ignore"):  # per thread: numpy's error state is a context
+            _scenario_rows(s, sig, w, sqrt_t, dq, kr, out, first, last, rows)
+
+    for_ranges(s.shape[0], price_rows, align=rows)  # row blocks are independent
+    bad_sigma = (sig <= 0.0).any(axis=0) if sig.ndim == 2 else sig <= 0.0
+    degenerate = np.flatnonzero((tt <= 0.0) | bad_sigma)
+    if degenerate.size:
+        out[:, degenerate] = bsm_price(
+            s[:, degenerate],
+            k[degenerate],
+            tt[degenerate],
+            r[degenerate],
+            q[degenerate],
+            sig[:, degenerate] if sig.ndim == 2 else sig[degenerate],
+            w[degenerate] > 0,
+        )
+    return out
 
 
 def black76_price(

@@ -40,7 +40,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from risk.engine.pricing import black76_greeks, black76_price, bsm_greeks, bsm_price
+from risk.engine.pricing import (
+    black76_greeks,
+    black76_price,
+    bsm_greeks,
+    bsm_price,
+    bsm_scenario_prices,
+)
 
 __all__ = [
     "CHUNK_ELEMENTS",
@@ -246,7 +252,9 @@ def _option_inputs(
         move = np.power(np.maximum(1.0 + vol[:, None], 0.0), vb)
     sigma = np.maximum(book.sigma[idx] * move, SIGMA_FLOOR)
     t = book.t_years[idx] - horizon_days / DAYS_PER_YEAR
-    rate = book.rate[idx] + shift[:, None]
+    # (len(idx),) when no scenario shifts the rate (VaR): the kernels then take the
+    # per-option fast path.
+    rate = book.rate[idx] + shift[:, None] if np.any(shift) else book.rate[idx]
     return spot, sigma, t, rate
 
 
@@ -291,6 +299,8 @@ def _option_pnl_chunks(
             )
             if black76:
                 value = black76_price(spot, k, t, rate, sigma, call)
+            elif rate.ndim == 1:  # every input but spot and sigma is per option
+                value = bsm_scenario_prices(spot, k, t, rate, q, sigma, call)
             else:
                 value = bsm_price(spot, k, t, rate, q, sigma, call)
             value -= base

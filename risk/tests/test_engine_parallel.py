@@ -137,3 +137,24 @@ def test_engine_threads_hold_blas_to_one_thread_and_give_it_back():
         assert blas_threads() == default
     finally:
         parallel.set_threads(before)
+
+
+@pytest.mark.parametrize("options, scenarios", [(9_500, 14), (7, 300), (1, 5)])
+def test_scenario_prices_are_bsm_price_bit_for_bit(options: int, scenarios: int) -> None:
+    from risk.engine.pricing import bsm_scenario_prices
+
+    rng = np.random.default_rng(options)
+    k, t = rng.uniform(80, 120, options), rng.uniform(-0.01, 0.5, options)  # some expired
+    r, q, call = (
+        rng.uniform(0, 0.05, options),
+        rng.uniform(0, 0.03, options),
+        rng.random(options) < 0.5,
+    )
+    spot = 100 * np.exp(0.05 * rng.standard_normal((scenarios, options)))
+    sigma = rng.uniform(0.1, 0.6, (scenarios, options))
+    for sig in (sigma, sigma[0]):  # per scenario and option, or per option
+        np.testing.assert_array_equal(
+            bsm_scenario_prices(spot, k, t, r, q, sig, call), bsm_price(spot, k, t, r, q, sig, call)
+        )
+    with pytest.raises(ValueError):
+        bsm_scenario_prices(spot[0], k, t, r, q, sigma[0], call)  # spot must be (S, m)
