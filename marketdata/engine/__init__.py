@@ -1,0 +1,1 @@
+"""Pure numerics of market data (numpy/scipy only: no Django, no app imports)."""
