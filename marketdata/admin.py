@@ -11,6 +11,7 @@ from marketdata.models import (
     ListedExpiry,
     PriceBar,
     Quote,
+    ReplayAnchor,
     Security,
 )
 
@@ -118,3 +119,12 @@ class ListedExpiryAdmin(admin.ModelAdmin):
     list_filter = ("kind", "source")
     search_fields = ("root",)
     date_hierarchy = "expiry"
+
+
+@admin.register(ReplayAnchor)
+class ReplayAnchorAdmin(admin.ModelAdmin):
+    """When each replayed session started: deleting a row restarts that replay from its
+    open (every process reads the new start)."""
+
+    list_display = ("session", "speed", "started_at")
+    ordering = ("-started_at",)

@@ -239,3 +239,24 @@ class ListedExpiry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.root} {self.expiry} ({self.kind})"
+
+
+class ReplayAnchor(models.Model):
+    """When the replay of a session at a speed started (``marketdata.clock``): one row per
+    (session, speed), so that every process reads the same market minute and a restarted
+    process resumes where the replay is."""
+
+    session = models.DateField()
+    speed = models.FloatField()
+    started_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "speed"], name="uniq_replay_anchor"),
+            models.CheckConstraint(condition=models.Q(speed__gt=0), name="replay_speed_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"replay of {self.session} at {self.speed:g}x from {self.started_at:%Y-%m-%d %H:%M:%S}"
+        )

@@ -12,7 +12,7 @@ start on the default secret key.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import environ
@@ -336,6 +336,22 @@ RISK_FREE_RATE: float = env.float("RISK_FREE_RATE", default=0.04)
 OPTION_IV_MIN_PRICE: float = env.float("OPTION_IV_MIN_PRICE", default=0.05)
 OPTION_IV_MAX_SPREAD_FRACTION: float = env.float("OPTION_IV_MAX_SPREAD_FRACTION", default=0.5)
 MARKET_DATA_PROVIDERS: list[str] = env.list("MARKET_DATA_PROVIDERS", default=["simulated"])
+# The 0DTE market clock (marketdata.clock; API-CONVENTIONS "Market clock"): "live" follows
+# the NYSE session, "replay" runs MARKET_REPLAY_DATE (default: the latest completed session)
+# from its open at MARKET_REPLAY_SPEED times real time, then repeats it or stays closed.
+MARKET_CLOCK: str = env.str("MARKET_CLOCK", default="live")
+if MARKET_CLOCK not in ("live", "replay"):
+    raise ImproperlyConfigured(f"MARKET_CLOCK must be live or replay, not {MARKET_CLOCK!r}")
+MARKET_REPLAY_DATE: str = env.str("MARKET_REPLAY_DATE", default="")  # YYYY-MM-DD
+if MARKET_REPLAY_DATE:
+    try:
+        date.fromisoformat(MARKET_REPLAY_DATE)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"MARKET_REPLAY_DATE: {error}") from error
+MARKET_REPLAY_SPEED: float = env.float("MARKET_REPLAY_SPEED", default=60.0)
+if MARKET_REPLAY_SPEED <= 0:
+    raise ImproperlyConfigured("MARKET_REPLAY_SPEED must be positive")
+MARKET_REPLAY_REPEAT: bool = env.bool("MARKET_REPLAY_REPEAT", default=True)
 MARKET_DATA_HISTORY_YEARS: int = env.int(
     "MARKET_DATA_HISTORY_YEARS", default=3
 )  # bars kept in the DB
