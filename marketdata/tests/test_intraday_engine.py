@@ -14,9 +14,13 @@ from marketdata.engine.intraday import (
     VOLATILITY_DECAYS,
     VOLATILITY_SHAPE,
     VOLATILITY_WINDOWS,
-    correlated_normals,
+    best_candidates,
+    bridge_paths,
+    fit_to_range,
     fit_u_shape,
     minute_bars,
+    minute_volatility,
+    one_factor_normals,
     parkinson_volatility,
     session_minute_returns,
     volatility_profile,
@@ -83,62 +87,85 @@ def test_the_volume_u_shape_matches_the_documented_figures() -> None:
     assert 195 <= low <= 210  # 12:45-13:00 ET
 
 
-@pytest.mark.parametrize("minutes", [SESSION_MINUTES, 210])
-def test_minute_bars_run_from_the_open_to_the_close_and_make_the_daily_bar(minutes: int) -> None:
-    k = 400
-    rng = np.random.default_rng(minutes)
-    o = 100.0 * np.exp(rng.normal(0, 0.2, k))
-    c = o * np.exp(rng.normal(0, 0.01, k))
-    c[0] = o[0]  # a flat day
+def _true_sessions(k: int, sigma: float, seed: int, minutes: int = SESSION_MINUTES) -> tuple:
+    """Daily bars of sessions drawn from the process itself (other normals than the ones
+    the tests then build minute bars from)."""
+    rng = np.random.default_rng(seed)
+    steps = minute_volatility(np.full(k, sigma), minutes) * rng.standard_normal((k, minutes))
+    true = 100.0 * np.exp(np.concatenate([np.zeros((k, 1)), np.cumsum(steps, axis=1)], axis=1))
+    return true[:, 0], true.max(axis=1), true.min(axis=1), true[:, -1]
+
+
+def _bars(k: int, minutes: int, candidates: int, seed: int, sigma: float = 0.01):
+    o, h, lo, c = _true_sessions(k, sigma, seed, minutes)
+    rng = np.random.default_rng(seed + 1)
+    implied = parkinson_volatility(h, lo)
+    paths = bridge_paths(o, c, implied, rng.standard_normal((k, candidates, minutes)))
+    chosen = paths[np.arange(k), best_candidates(paths, h, lo)]
     volume = np.round(rng.uniform(1e6, 5e7, k))
-    sigma = np.full(k, 0.01)
-    sigma[1] = 0.0  # no volatility: a straight line from the open to the close
-    z = [rng.standard_normal((k, minutes)) for _ in range(3)]
-    bars = minute_bars(o, c, volume, sigma, *z, minutes=minutes)
-    assert bars.close.shape == (k, minutes)
+    z = [rng.standard_normal((k, minutes)) for _ in range(2)]
+    bars = minute_bars(chosen, implied, volume, *z, day_high=h, day_low=lo)
+    return (o, h, lo, c, volume), bars
+
+
+@pytest.mark.parametrize("minutes", [SESSION_MINUTES, 210])
+def test_minute_bars_agree_with_their_daily_bar_exactly(minutes: int) -> None:
+    (o, h, lo, c, volume), bars = _bars(400, minutes, candidates=16, seed=minutes)
+    assert bars.close.shape == (400, minutes)
     np.testing.assert_array_equal(bars.open[:, 0], o)
     np.testing.assert_array_equal(bars.close[:, -1], c)
+    np.testing.assert_array_equal(bars.high.max(axis=1), h)
+    np.testing.assert_array_equal(bars.low.min(axis=1), lo)
     np.testing.assert_array_equal(bars.volume.sum(axis=1), volume)
     np.testing.assert_array_equal(bars.open[:, 1:], bars.close[:, :-1])
     assert np.all(bars.low <= np.minimum(bars.open, bars.close))
     assert np.all(bars.high >= np.maximum(bars.open, bars.close))
-    line = o[1] * (c[1] / o[1]) ** (np.arange(1, minutes + 1) / minutes)
-    np.testing.assert_allclose(bars.close[1], line, rtol=1e-12)
-    # The day's range is the path's: wider than the open-close body on a volatile day.
-    assert np.all(bars.high.max(axis=1)[2:] > np.maximum(o, c)[2:])
 
 
-def test_minute_returns_follow_the_u_shape_at_the_session_volatility() -> None:
-    k, sigma = 3_000, 0.01
-    rng = np.random.default_rng(7)
-    o = np.full(k, 100.0)
-    c = o * np.exp(sigma * rng.standard_normal(k))  # the close of the same process
-    z = [rng.standard_normal((k, SESSION_MINUTES)) for _ in range(3)]
-    bars = minute_bars(o, c, np.full(k, np.nan), np.full(k, sigma), *z)
-    returns = session_minute_returns(bars.open, bars.close)
-    rms = window_rms(returns, VOLATILITY_WINDOWS)
+def test_a_day_the_path_never_leaves_the_body_on_one_side_still_touches_its_extreme() -> None:
+    path = np.array([100.0, 100.5, 101.0, 101.5, 102.0])  # never below the open
+    mapped = fit_to_range(path, low=99.0, high=103.0)
+    assert mapped[0] == 100.0 and mapped[-1] == 102.0
+    assert mapped.min() == 99.0 and mapped.max() == 103.0
+    flat = fit_to_range(np.array([100.0, 100.0, 100.0]), low=100.0, high=100.0)
+    np.testing.assert_array_equal(flat, 100.0)
+    with pytest.raises(ValueError):
+        fit_to_range(path, low=100.5, high=103.0)  # the range must hold the open
+
+
+def test_bridges_are_pinned_at_the_open_and_the_close() -> None:
+    rng = np.random.default_rng(3)
+    o, c = np.array([100.0, 50.0]), np.array([101.0, 49.0])
+    paths = bridge_paths(o, c, [0.01, 0.0], rng.standard_normal((2, 4, 390)))
+    np.testing.assert_array_equal(paths[:, :, 0], o[:, None] * np.ones((2, 4)))
+    np.testing.assert_array_equal(paths[:, :, -1], c[:, None] * np.ones((2, 4)))
+    line = 50.0 * (49.0 / 50.0) ** (np.arange(391) / 390)  # no volatility: a straight line
+    np.testing.assert_allclose(paths[1, 0], line, rtol=1e-12)
+    with pytest.raises(ValueError):
+        bridge_paths(o, c, [0.01, 0.01], rng.standard_normal((2, 390)))
+    with pytest.raises(ValueError):
+        bridge_paths([100.0, 0.0], c, [0.01, 0.01], rng.standard_normal((2, 1, 390)))
+
+
+def test_minute_returns_follow_the_u_shape() -> None:
+    _, bars = _bars(3_000, SESSION_MINUTES, candidates=16, seed=7)
+    rms = window_rms(session_minute_returns(bars.open, bars.close), VOLATILITY_WINDOWS)
     s = VOLATILITY_SHAPE.values()
     expected = np.array([s[a:b].mean() for a, b in VOLATILITY_WINDOWS])
-    np.testing.assert_allclose(rms / rms[1], expected / expected[1], rtol=0.05)
-    # The session's variance is the stated one, and its range says so (Parkinson).
-    assert np.sqrt(np.mean(returns.sum(axis=1) ** 2)) == pytest.approx(sigma, rel=0.05)
-    implied = parkinson_volatility(bars.high.max(axis=1), bars.low.min(axis=1))
-    assert np.sqrt(np.mean(implied**2)) == pytest.approx(sigma, rel=0.25)
-    assert np.all(np.isnan(bars.volume))  # unknown volume stays unknown
+    np.testing.assert_allclose(rms / rms[1], expected / expected[1], rtol=0.06)
+    # A single candidate would stretch the moves at the open and the close.
+    _, stretched = _bars(3_000, SESSION_MINUTES, candidates=1, seed=7)
+    one = window_rms(session_minute_returns(stretched.open, stretched.close), VOLATILITY_WINDOWS)
+    assert one[0] / one[1] > 1.1 * expected[0] / expected[1]
 
 
-def test_correlated_normals_have_the_asked_correlation() -> None:
-    target = np.array([[1.0, 0.9, -0.8], [0.9, 1.0, -0.7], [-0.8, -0.7, 1.0]])
-    z = correlated_normals(np.random.default_rng(2).standard_normal((3, 200_000)), target)
-    np.testing.assert_allclose(np.corrcoef(z), target, atol=0.01)
-    singular = np.ones((2, 2))
-    w = correlated_normals(np.random.default_rng(3).standard_normal((2, 10)), singular)
-    np.testing.assert_allclose(w[0], w[1])
-
-
-def test_a_non_positive_price_is_refused() -> None:
-    z = np.zeros((1, 5))
-    with pytest.raises(ValueError):
-        minute_bars([100.0], [0.0], [1.0], [0.01], z, z, z, minutes=5)
-    with pytest.raises(ValueError):
-        minute_bars([100.0], [101.0], [1.0], [0.01], np.zeros((1, 4)), z, z, minutes=5)
+def test_one_factor_normals_correlate_through_the_market() -> None:
+    rng = np.random.default_rng(2)
+    market = rng.standard_normal(200_000)
+    rho = np.array([1.0, 0.9, -0.8])
+    z = one_factor_normals(market, rng.standard_normal((3, 1, 200_000)), rho)[:, 0]
+    np.testing.assert_array_equal(z[0], market)
+    observed = np.corrcoef(np.vstack([market, z]))
+    np.testing.assert_allclose(observed[0, 1:], rho, atol=0.01)
+    assert observed[2, 3] == pytest.approx(0.9 * -0.8, abs=0.01)
+    assert np.std(z[1]) == pytest.approx(1.0, abs=0.01)
