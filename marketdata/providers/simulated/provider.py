@@ -21,6 +21,13 @@ from marketdata.providers.base import HISTORY_COLUMNS, Profile, QuoteData, empty
 from marketdata.providers.simulated.derived import derived_universe
 from marketdata.providers.simulated.dividends import DIVIDEND_SOURCE, adjusted_close, dividends
 from marketdata.providers.simulated.index_universe import DEFAULT_INDEX_UNIVERSE_PATH
+from marketdata.providers.simulated.intraday import (
+    CORRELATION_SESSIONS,
+    MARKET_SYMBOL,
+    DailyBar,
+    SessionMinutes,
+    session_minutes,
+)
 from marketdata.providers.simulated.quotes import _equity_quote, _option_inputs, _option_quote
 from marketdata.providers.simulated.reference import (
     DEFAULT_HISTORY_PATH,
@@ -223,6 +230,38 @@ class SimulatedProvider:
             {col: np.concatenate([p[col] for p in parts]) for col in HISTORY_COLUMNS}
         )
         return frame.reset_index(drop=True)
+
+    def minute_bars(self, symbols: Sequence[str], session: dt.date) -> dict[str, SessionMinutes]:
+        """Minute bars of ``symbols`` over the whole of ``session`` (up to ``today``), keyed
+        by the symbol as requested: the simulated intraday process inside each simulated
+        daily bar (:mod:`.intraday`), which they agree with exactly. Symbols without a bar
+        that session (unknown ones, options, real rows without OHLC) are left out."""
+        if not calendar.is_session(session) or session > self.today:
+            return {}
+        start = session - dt.timedelta(days=int(CORRELATION_SESSIONS * 1.6) + 10)
+        wanted = list(dict.fromkeys([*symbols, MARKET_SYMBOL]))
+        frame = self.history(wanted, start, session)
+        if frame.empty:
+            return {}
+        closes = frame.pivot(index="date", columns="symbol", values="close").sort_index()
+        returns = np.log(closes / closes.shift(1)).iloc[1:-1].tail(CORRELATION_SESSIONS)
+        bars: dict[str, DailyBar] = {}
+        for row in frame[frame["date"] == session].itertuples(index=False):
+            o, h, lo, c = (float(x) for x in (row.open, row.high, row.low, row.close))
+            if np.isfinite([o, h, lo, c]).all() and 0 < lo <= min(o, c) <= max(o, c) <= h:
+                bars[str(row.symbol)] = DailyBar(o, h, lo, c, float(row.volume))
+        if MARKET_SYMBOL not in bars:
+            return {}
+        correlation: dict[str, float] = {}
+        if MARKET_SYMBOL in returns:
+            for symbol in bars:
+                if symbol in returns:
+                    value = returns[symbol].corr(returns[MARKET_SYMBOL])
+                    correlation[symbol] = float(value) if np.isfinite(value) else 0.0
+        out = session_minutes(
+            seed=self.seed, session=session, bars=bars, market_correlation=correlation
+        )
+        return {s: out[s] for s in symbols if s in out}
 
     def quotes(self, symbols: Sequence[str]) -> list[QuoteData]:
         """End-of-day quotes at ``now``: ``last`` is the close of the quote session (the last
