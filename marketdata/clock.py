@@ -19,7 +19,6 @@ step, and every reader goes through :func:`market_time`, the same code path.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -196,12 +195,12 @@ def _replay_anchor(session: dt.date, speed: float) -> dt.datetime:
     return anchor.started_at
 
 
-_override = threading.local()
+_override: dict[str, MarketClock] = {}  # process-wide: a socket's reads run on other threads
 
 
 def configured_clock() -> MarketClock:
     """The clock the settings choose (or the one a test installed with :func:`use_clock`)."""
-    installed: MarketClock | None = getattr(_override, "clock", None)
+    installed = _override.get("clock")
     if installed is not None:
         return installed
     if settings.MARKET_CLOCK == CLOCK_REPLAY:
@@ -223,10 +222,13 @@ def market_time() -> MarketTime:
 
 @contextmanager
 def use_clock(clock: MarketClock) -> Iterator[MarketClock]:
-    """Install ``clock`` for this thread (tests step a :class:`VirtualClock`)."""
-    before = getattr(_override, "clock", None)
-    _override.clock = clock
+    """Install ``clock`` for this process (tests step a :class:`VirtualClock`)."""
+    before = _override.get("clock")
+    _override["clock"] = clock
     try:
         yield clock
     finally:
-        _override.clock = before
+        if before is None:
+            _override.pop("clock", None)
+        else:
+            _override["clock"] = before

@@ -129,6 +129,44 @@ class PriceBar(models.Model):
         return f"{self.security_id} {self.date} {self.close}"
 
 
+class MinuteBar(models.Model):
+    """One minute of a session (the 0DTE tickers and the VIX; ``marketdata.producer``
+    stores them as the market clock passes each minute). ``timestamp`` is the minute's
+    start (aware UTC); prices in the daily bars' units."""
+
+    security = models.ForeignKey(
+        Security,
+        to_field="symbol",
+        db_column="symbol",
+        on_delete=models.CASCADE,
+        related_name="minute_bars",
+    )
+    session = models.DateField()
+    timestamp = models.DateTimeField()
+    open = models.DecimalField(max_digits=20, decimal_places=6)
+    high = models.DecimalField(max_digits=20, decimal_places=6)
+    low = models.DecimalField(max_digits=20, decimal_places=6)
+    close = models.DecimalField(max_digits=20, decimal_places=6)
+    volume = models.BigIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["security", "timestamp"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["security", "timestamp"], name="minutebar_symbol_minute_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(low__gt=0) & models.Q(low__lte=models.F("high")),
+                name="minutebar_range_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["session", "security", "timestamp"])]
+
+    def __str__(self) -> str:
+        return f"{self.security_id} {self.timestamp:%Y-%m-%d %H:%M} {self.close}"
+
+
 class Quote(models.Model):
     """The latest quote per symbol (one row each, upserted)."""
 

@@ -17,7 +17,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from django.db.models import (
     Max,
     Min,
     Q,
+    Sum,
     Value,
     When,
     Window,
@@ -47,6 +48,7 @@ from django.db.models.functions import Cast, Coalesce, RowNumber
 from django.utils import timezone
 
 from marketdata import calendar, expiries
+from marketdata.clock import MarketTime, market_time
 from marketdata.gics import GICS_SECTORS
 from marketdata.models import (
     AssetType,
@@ -54,11 +56,13 @@ from marketdata.models import (
     CorporateActionType,
     FactorDefinition,
     ListedExpiry,
+    MinuteBar,
     PriceBar,
     Quote,
     Security,
 )
 from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
+from marketdata.tickers import INTRADAY_SPREAD_BPS, ZERO_DTE_TICKERS
 from risk.engine.performance import annualized_volatility
 from sigmasight.db import any_of
 from sigmasight.errors import InvalidSymbol
@@ -1139,3 +1143,125 @@ def is_gics_sector(name: str) -> bool:
     """True for one of the eleven GICS sectors; False for an asset class ("Broad Equity",
     "Fixed Income", …), which ETFs and funds carry in place of a sector."""
     return name in GICS_SECTORS
+
+
+# --------------------------------------------------------------------------- 0DTE market
+
+
+def zero_dte_symbol(text: str) -> str:
+    """``text`` as one of the 0DTE tickers, or :class:`InvalidSymbol` (422) naming them."""
+    symbol = str(text).strip().upper()
+    if symbol not in ZERO_DTE_TICKERS:
+        raise InvalidSymbol(
+            f"{str(text)[:40]!r} is not supported: 0DTE data covers {', '.join(ZERO_DTE_TICKERS)}",
+            details={"symbol": str(text)[:40], "supported_symbols": list(ZERO_DTE_TICKERS)},
+        )
+    return symbol
+
+
+def _clock_keys(at: MarketTime) -> dict[str, Any]:
+    return {"market_status": at.status, "clock": at.clock, "session": at.session}
+
+
+def market_tickers() -> dict[str, Any]:
+    """The 0DTE tickers with their reference data (``/market/tickers``)."""
+    at = market_time()
+    securities = security_map(symbols=ZERO_DTE_TICKERS)
+    listed = set(
+        ListedExpiry.objects.filter(root__in=ZERO_DTE_TICKERS).values_list("root", flat=True)
+    )
+    rows = []
+    for symbol in ZERO_DTE_TICKERS:
+        security = securities.get(symbol)
+        rows.append(
+            {
+                "symbol": symbol,
+                "name": security.name if security else None,
+                "exchange": security.exchange if security else None,
+                "active": security is not None and security.is_active,
+                "options_available": symbol in listed,
+            }
+        )
+    return {"tickers": rows, **_clock_keys(at)}
+
+
+def _cent_down(x: Decimal) -> Decimal:
+    return x.quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+
+
+def _cent_up(x: Decimal) -> Decimal:
+    return x.quantize(Decimal("0.01"), rounding=ROUND_CEILING)
+
+
+def intraday_snapshot(symbol: str, at: MarketTime) -> dict[str, Any]:
+    """The market in ``symbol`` as the clock reads it: the close of the last completed
+    minute (the session's close once closed), its change against the previous session's
+    close (``change_percent`` in percent), the session's volume so far, and a bid/ask of
+    the intraday spread around the price. From stored minute and daily bars; what they do
+    not hold is null with the reason in ``warnings``."""
+    warnings: list[str] = []
+    completed = MinuteBar.objects.filter(
+        security_id=symbol, session=at.session, timestamp__lte=at.now - dt.timedelta(minutes=1)
+    )
+    last_bar = completed.order_by("-timestamp").values("timestamp", "close").first()
+    volume = completed.aggregate(total=Sum("volume"))["total"]
+    day_bar = None
+    if not at.is_open:
+        day_bar = (
+            PriceBar.objects.filter(security_id=symbol, date=at.session)
+            .values("close", "volume", "updated_at")
+            .first()
+        )
+    previous = (
+        PriceBar.objects.filter(security_id=symbol, date__lt=at.session)
+        .order_by("-date")
+        .values("close", "date")
+        .first()
+    )
+    price: Decimal | None
+    if day_bar is not None:
+        price = day_bar["close"]
+        volume = day_bar["volume"] if day_bar["volume"] is not None else volume
+        stamp = calendar.session_close_utc(at.session)
+    elif last_bar is not None:
+        price = last_bar["close"]
+        stamp = last_bar["timestamp"] + dt.timedelta(minutes=1)
+    else:
+        price, stamp = None, None
+        warnings.append(
+            f"no trade of {symbol} stored yet in the session of {at.session} "
+            "(the first minute has not completed, or the market producer is not running)"
+        )
+    change = change_percent = None
+    if price is not None and previous is not None:
+        change = price - previous["close"]
+        change_percent = (change / previous["close"] * 100).quantize(Decimal("0.0001"))
+    elif price is not None:
+        warnings.append(f"no close of {symbol} stored before {at.session}: no change")
+    bid = ask = None
+    if price is not None:
+        half = price * Decimal(str(INTRADAY_SPREAD_BPS)) / Decimal(20_000)
+        bid, ask = _cent_down(price - half), _cent_up(price + half)
+    return {
+        "symbol": symbol,
+        "price": price,
+        "change": change,
+        "change_percent": change_percent,
+        "volume": volume,
+        "bid": bid,
+        "ask": ask,
+        "last_updated": stamp,
+        "previous_close": previous["close"] if previous else None,
+        "source": "simulated",
+        "warnings": warnings,
+        **_clock_keys(at),
+    }
+
+
+def market_data(symbol: str, *, include_options: bool = False) -> dict[str, Any]:
+    """``/market/data/{symbol}``: :func:`intraday_snapshot` at the market clock's time."""
+    data = intraday_snapshot(zero_dte_symbol(symbol), market_time())
+    if include_options:
+        data["options_chain"] = None
+        data["warnings"].append("0DTE option chains are not built yet: options_chain is null")
+    return data

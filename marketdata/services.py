@@ -20,6 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from marketdata.models import (
     CorporateAction,
     CorporateActionType,
     ListedExpiry,
+    MinuteBar,
     PriceBar,
     Quote,
     Security,
@@ -47,6 +49,7 @@ from marketdata.providers.csv_source import CSVFormatError, read_history_csv
 from marketdata.providers.failover import ProviderNotConfigured, build_provider
 from marketdata.selectors import factor_etf_symbols, normalize_symbol
 from marketdata.signals import market_changed
+from marketdata.tickers import INTRADAY_SYMBOLS
 from marketdata.universe import tracked_symbols
 from risk.engine.conventions import OPTION_MULTIPLIER
 from sigmasight.errors import DomainError, InvalidSymbol, ValidationFailed
@@ -918,3 +921,71 @@ def listed_expiries_seed(
             ListedExpiry.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
             added += ListedExpiry.objects.filter(root=key).count() - before
     return added
+
+
+# --------------------------------------------------------------------------- intraday
+
+
+@lru_cache(maxsize=8)
+def _session_minutes(seed: int, session: dt.date, symbols: tuple[str, ...]) -> dict[str, Any]:
+    """The simulated provider's minute bars of a whole session (computed once a session:
+    they are fixed by seed, symbol and session)."""
+    return dict(_simulated(today=session).minute_bars(list(symbols), session))
+
+
+def session_minutes(*, session: dt.date, symbols: Sequence[str]) -> dict[str, Any]:
+    """Every minute of ``session`` for ``symbols`` (``SessionMinutes`` by symbol), from the
+    intraday process of the simulated provider: the only intraday source so far."""
+    return _session_minutes(int(settings.SIMULATION_SEED), session, tuple(sorted(set(symbols))))
+
+
+def minute_bars_store(
+    *, session: dt.date, through_minute: int, symbols: Sequence[str] = INTRADAY_SYMBOLS
+) -> int:
+    """Store the minutes [0, ``through_minute``) of ``session`` for ``symbols`` that are not
+    stored yet (idempotent: a restarted producer fills what it missed and rewrites
+    nothing). Returns the bars written."""
+    if through_minute <= 0:
+        return 0
+    minutes = session_minutes(session=session, symbols=symbols)
+    stored = dict(
+        MinuteBar.objects.filter(session=session, security_id__in=list(minutes))
+        .values("security_id")
+        .annotate(last=Max("timestamp"))
+        .values_list("security_id", "last")
+    )
+    known = set(Security.objects.filter(symbol__in=list(minutes)).values_list("symbol", flat=True))
+    missing = [s for s in minutes if s not in known]
+    if missing:
+        securities_upsert(provider=get_provider(), symbols=missing)
+    rows: list[MinuteBar] = []
+    for symbol, bars in minutes.items():
+        last = stored.get(symbol)
+        for m in range(min(through_minute, len(bars.timestamps))):
+            stamp = bars.timestamps[m]
+            if last is not None and stamp <= last:
+                continue
+            volume = bars.volume[m]
+            rows.append(
+                MinuteBar(
+                    security_id=symbol,
+                    session=session,
+                    timestamp=stamp,
+                    open=_price(bars.open[m]),
+                    high=_price(bars.high[m]),
+                    low=_price(bars.low[m]),
+                    close=_price(bars.close[m]),
+                    volume=None if not math.isfinite(volume) else int(volume),
+                    source="simulated",
+                )
+            )
+    if rows:
+        with transaction.atomic():
+            MinuteBar.objects.bulk_create(
+                rows,
+                batch_size=_BATCH,
+                update_conflicts=True,
+                unique_fields=["security", "timestamp"],
+                update_fields=["open", "high", "low", "close", "volume", "source"],
+            )
+    return len(rows)

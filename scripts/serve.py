@@ -11,7 +11,8 @@ What it runs, all on PostgreSQL and Redis (API-CONVENTIONS, The embedded default
   (fd 3, ``LISTEN_FDS``/``LISTEN_PID``; twisted's ``systemd:`` endpoint adopts it), and
   the kernel spreads the connections over them. No proxy is needed, and any process can serve any socket
   because the channel layer, the cache and the rate counters live in Redis;
-* a Celery worker (``CELERY_CONCURRENCY``, default the core count) and beat;
+* a Celery worker (``CELERY_CONCURRENCY``, default the core count), beat and the market
+  producer (``manage.py run_market``);
 * before that: ``migrate``, ``collectstatic``, and with ``SEED_DEMO=1`` the demo
   (``seed_demo --demo-users``) and a first ``run_batch``.
 
@@ -113,6 +114,7 @@ def _children(args: argparse.Namespace, sock: socket.socket) -> list[Child]:
     return [
         *web,
         Child("worker", [*celery, "worker", "-l", "info", "-c", str(args.celery)]),
+        Child("market", [PYTHON, "manage.py", "run_market"]),
         Child(
             "beat",
             [

@@ -42,6 +42,8 @@ from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from twisted.web import http
 
+from sigmasight.serving import SERVING_ENV
+
 SERVER_HEADER_FACTOR = 4  # the server's header buffer, in multiples of the app's limit
 REFUSED_DRAIN_SECONDS = 5  # how long a refused connection may keep sending before it is cut
 
@@ -150,6 +152,7 @@ class EnvelopeHTTPFactory(HTTPFactory):  # type: ignore[misc]
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sigmasight.settings")
+    os.environ[SERVING_ENV] = "1"  # the embedded default's producer starts with the server
     daphne_server.HTTPFactory = EnvelopeHTTPFactory  # Server.run builds its factory by this name
     CommandLineInterface().run(sys.argv[1:] if argv is None else argv)
 

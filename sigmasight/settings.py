@@ -352,6 +352,12 @@ MARKET_REPLAY_SPEED: float = env.float("MARKET_REPLAY_SPEED", default=60.0)
 if MARKET_REPLAY_SPEED <= 0:
     raise ImproperlyConfigured("MARKET_REPLAY_SPEED must be positive")
 MARKET_REPLAY_REPEAT: bool = env.bool("MARKET_REPLAY_REPEAT", default=True)
+# The market producer (marketdata.producer): seconds between ticks, the lease that keeps
+# it to one per clock, and whether it runs as a thread of the web server (the embedded
+# default, whose in-memory channel layer only that process sees) or as `run_market`.
+MARKET_TICK_SECONDS: float = env.float("MARKET_TICK_SECONDS", default=1.0)
+MARKET_PRODUCER_LEASE_SECONDS: int = env.int("MARKET_PRODUCER_LEASE_SECONDS", default=30)
+MARKET_PRODUCER_EMBEDDED: bool = env.bool("MARKET_PRODUCER_EMBEDDED", default=not REDIS_URL)
 MARKET_DATA_HISTORY_YEARS: int = env.int(
     "MARKET_DATA_HISTORY_YEARS", default=3
 )  # bars kept in the DB

@@ -55,6 +55,7 @@ class AuthenticatedConsumer(AsyncJsonWebsocketConsumer):
             super().__init__(reason)
 
     async def connect(self) -> None:
+        _remember_server_loop()
         subprotocol = "bearer" if self.scope.get("auth_source") == "subprotocol" else None
         await self.accept(subprotocol=subprotocol)
         user = self.scope.get("user")
@@ -173,6 +174,45 @@ SESSION_ENDED_EVENT = "session.ended"
 def session_group(session_id: str) -> str:
     """The group of every socket opened with a token of login session ``session_id``."""
     return group_name("session", session_id)
+
+
+_server_loop: dict[str, asyncio.AbstractEventLoop] = {}
+
+
+def _remember_server_loop() -> None:
+    """The event loop this process serves sockets on (see :func:`publish`)."""
+    _server_loop["loop"] = asyncio.get_running_loop()
+
+
+def publish(group: str, message: dict[str, Any]) -> bool:
+    """Send the client ``message`` to every socket of ``group``, in every process, from
+    synchronous code (a producer loop, a task). False (and a warning) if the channel layer
+    failed: a live message is a convenience, the database is the record.
+
+    With the in-memory layer of the embedded default the socket's queue lives in the
+    server's event loop, so a producer thread hands the send to that loop (a plain
+    ``async_to_sync`` from another thread would not wake it)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    event = {"type": "broadcast", "message": message}
+    loop = _server_loop.get("loop")
+    try:
+        if loop is not None and loop.is_running() and not _in_loop(loop):
+            asyncio.run_coroutine_threadsafe(layer.group_send(group, event), loop).result(5)
+        else:
+            async_to_sync(layer.group_send)(group, event)
+    except Exception as exc:  # noqa: BLE001 - see docstring
+        logger.warning("ws: message to %s not sent: %s", group, exc)
+        return False
+    return True
+
+
+def _in_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def end_session_sockets(session_id: str) -> None:

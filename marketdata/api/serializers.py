@@ -245,3 +245,66 @@ class FactorETFPricesSerializer(serializers.Serializer):
     factor_etfs = FactorETFSerializer(many=True)
     summary = FactorETFSummarySerializer()
     warnings = serializers.ListField(child=serializers.CharField())
+
+
+# --------------------------------------------------------------------------- 0DTE market
+
+
+class MarketClockFieldsMixin(serializers.Serializer):
+    """Added keys of every 0DTE response (API-CONVENTIONS, "Market clock")."""
+
+    market_status = serializers.ChoiceField(
+        choices=["open", "closed"], help_text="The 0DTE market clock's state."
+    )
+    clock = serializers.ChoiceField(
+        choices=["live", "replay"], help_text="Which clock produced the figures."
+    )
+    session = serializers.DateField(
+        help_text="The session being traded, or the last completed one while closed."
+    )
+
+
+class MarketTickerSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    name = serializers.CharField(allow_null=True)
+    exchange = serializers.CharField(allow_null=True)
+    active = serializers.BooleanField()
+    options_available = serializers.BooleanField(
+        help_text="Whether the option root has listed expiries stored."
+    )
+
+
+class MarketTickersSerializer(MarketClockFieldsMixin):
+    tickers = MarketTickerSerializer(many=True)
+
+
+class MarketDataQuerySerializer(serializers.Serializer):
+    include_options = serializers.BooleanField(default=False)
+
+
+class MarketDataSerializer(MarketClockFieldsMixin):
+    symbol = serializers.CharField()
+    price = Price(
+        allow_null=True,
+        help_text="Close of the last completed minute (the session's close once closed), $.",
+    )
+    change = Price(allow_null=True, help_text="Price − previous session's close, dollars.")
+    change_percent = serializers.DecimalField(
+        max_digits=None,
+        decimal_places=4,
+        allow_null=True,
+        coerce_to_string=False,
+        help_text="Change over the previous close in percent: 0.53 means 0.53%.",
+    )
+    volume = serializers.IntegerField(allow_null=True, help_text="Shares traded so far today.")
+    bid = Price(allow_null=True, help_text="Dollars per share.")
+    ask = Price(allow_null=True, help_text="Dollars per share.")
+    last_updated = serializers.DateTimeField(
+        allow_null=True, help_text="End of the minute the price is from, UTC."
+    )
+    previous_close = Price(allow_null=True, help_text="Previous session's close, dollars.")
+    source = serializers.CharField()
+    options_chain = serializers.JSONField(
+        required=False, allow_null=True, help_text="With include_options=true."
+    )
+    warnings = serializers.ListField(child=serializers.CharField())

@@ -7,4 +7,6 @@ from marketdata.api import views
 urlpatterns = [
     path("data/prices/quotes", views.QuotesView.as_view(), name="prices-quotes"),
     path("data/factors/etf-prices", views.FactorETFPricesView.as_view(), name="factor-etf-prices"),
+    path("market/tickers", views.MarketTickersView.as_view(), name="market-tickers"),
+    path("market/data/<str:symbol>", views.MarketDataView.as_view(), name="market-data"),
 ]

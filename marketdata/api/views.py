@@ -13,6 +13,9 @@ from marketdata import selectors
 from marketdata.api.serializers import (
     FactorETFPricesSerializer,
     FactorETFQuerySerializer,
+    MarketDataQuerySerializer,
+    MarketDataSerializer,
+    MarketTickersSerializer,
     QuotesQuerySerializer,
     QuotesSerializer,
 )
@@ -57,3 +60,38 @@ class FactorETFPricesView(APIView):
         params = parse_query(FactorETFQuerySerializer, request)
         result = selectors.factor_etf_prices(symbols=params.get("symbols"), days=params["days"])
         return Response(FactorETFPricesSerializer(result).data)
+
+
+class MarketTickersView(APIView):
+    throttle_classes = throttles(MarketRateThrottle)
+
+    @extend_schema(
+        tags=["0dte-market"],
+        summary="Supported 0DTE tickers",
+        description="SPY, QQQ and IWM with their reference data and the market clock's state.",
+        responses={200: MarketTickersSerializer, **_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(MarketTickersSerializer(selectors.market_tickers()).data)
+
+
+class MarketDataView(APIView):
+    throttle_classes = throttles(MarketRateThrottle)
+
+    @extend_schema(
+        tags=["0dte-market"],
+        summary="Live market data for a 0DTE ticker",
+        description=(
+            "The close of the last completed minute on the market clock (live or replay), "
+            "its change against the previous close (change_percent in percent), the "
+            "session's volume so far and a bid/ask. Closed: the last session's close, "
+            "market_status closed. An unsupported symbol is 422 INVALID_SYMBOL with "
+            "supported_symbols in error.details."
+        ),
+        parameters=[MarketDataQuerySerializer],
+        responses={200: MarketDataSerializer, **_ERRORS},
+    )
+    def get(self, request: Request, symbol: str) -> Response:
+        params = parse_query(MarketDataQuerySerializer, request)
+        data = selectors.market_data(symbol, include_options=params["include_options"])
+        return Response(MarketDataSerializer(data).data)

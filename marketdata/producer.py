@@ -1,0 +1,111 @@
+"""The market producer: the one process (or, in the embedded default, the one thread) that
+moves the 0DTE market along the market clock.
+
+Each tick it reads the clock (``marketdata.clock``); while the session is open it stores the
+minutes that have completed for SPY, QQQ, IWM and the VIX (``minute_bars_store``,
+idempotent, so a restarted producer fills what it missed), then publishes a
+``market_update`` for each ticker to ``/ws/market/{symbol}`` through the channel layer
+(Redis in production). Outside the session it publishes nothing: the sockets keep their
+heartbeat, and the endpoints serve the last close.
+
+Exactly one producer runs per clock: a lease in the cache (Redis in production) that the
+holder renews each tick and that lapses ``MARKET_PRODUCER_LEASE_SECONDS`` after it stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import close_old_connections
+
+from marketdata.clock import MarketTime, market_time
+from marketdata.messages import market_group, market_update
+from marketdata.selectors import intraday_snapshot
+from marketdata.services import minute_bars_store
+from marketdata.tickers import ZERO_DTE_TICKERS
+from sigmasight.ws import publish
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MarketProducer", "start_embedded_producer"]
+
+
+class MarketProducer:
+    """Ticks of the 0DTE market (see the module docstring)."""
+
+    def __init__(self, *, tickers: tuple[str, ...] = ZERO_DTE_TICKERS) -> None:
+        self.tickers = tickers
+        self.owner = uuid.uuid4().hex
+        self.last_minute: tuple[Any, int] | None = None
+
+    def _lease_key(self, at: MarketTime) -> str:
+        return f"market-producer:{at.clock}"
+
+    def holds_lease(self, at: MarketTime) -> bool:
+        """Take or renew the producer lease of ``at``'s clock; False if another holds it."""
+        key, lease = self._lease_key(at), int(settings.MARKET_PRODUCER_LEASE_SECONDS)
+        if cache.add(key, self.owner, timeout=lease):
+            return True
+        if cache.get(key) == self.owner:
+            cache.touch(key, timeout=lease)
+            return True
+        return False
+
+    def release(self) -> None:
+        key = self._lease_key(market_time())
+        if cache.get(key) == self.owner:
+            cache.delete(key)
+
+    def tick(self) -> list[dict[str, Any]]:
+        """One tick: store the completed minutes, publish and return the updates (none
+        while the market is closed or another producer holds the lease)."""
+        at = market_time()
+        if not at.is_open or not self.holds_lease(at):
+            return []
+        minute_bars_store(session=at.session, through_minute=at.minute)
+        messages = [market_update(intraday_snapshot(s, at)) for s in self.tickers]
+        for message in messages:
+            publish(market_group(message["symbol"]), message)
+        return messages
+
+    def run(self, stop: threading.Event, *, tick_seconds: float | None = None) -> None:
+        """Tick every ``tick_seconds`` (``MARKET_TICK_SECONDS``) until ``stop`` is set. A
+        failed tick is logged and retried after a pause that doubles up to a minute."""
+        interval = float(tick_seconds or settings.MARKET_TICK_SECONDS)
+        pause = interval
+        try:
+            while not stop.is_set():
+                try:
+                    close_old_connections()
+                    self.tick()
+                    pause = interval
+                except Exception:
+                    logger.exception("market producer: tick failed; retrying in %.0f s", pause)
+                    pause = min(60.0, pause * 2)
+                stop.wait(pause)
+        finally:
+            self.release()
+            close_old_connections()
+
+
+_embedded: dict[str, threading.Thread] = {}
+
+
+def start_embedded_producer() -> threading.Thread:
+    """The embedded default's producer: a daemon thread of the one server process (its
+    channel layer and cache live in that process). Started once per process."""
+    thread = _embedded.get("thread")
+    if thread is not None and thread.is_alive():
+        return thread
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=MarketProducer().run, args=(stop,), name="market-producer", daemon=True
+    )
+    thread.start()
+    _embedded["thread"] = thread
+    return thread

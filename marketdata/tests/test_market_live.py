@@ -1,0 +1,189 @@
+"""The live 0DTE market: the producer stores completed minutes and publishes
+``market_update``; /market/tickers and /market/data serve them at the clock's minute; and a
+socket on the Redis channel layer receives what the producer sends."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.tokens import issue_for_new_session
+from marketdata import calendar
+from marketdata.clock import VirtualClock, use_clock
+from marketdata.models import MinuteBar, PriceBar, Security
+from marketdata.producer import MarketProducer
+from marketdata.services import get_provider as market_provider
+from marketdata.services import history_ingest, session_minutes
+from sigmasight.asgi import application
+
+SESSION = dt.date(2026, 11, 30)
+PREVIOUS = dt.date(2026, 11, 27)
+SPEC_DATA_KEYS = {"symbol", "price", "change", "change_percent", "volume", "bid", "ask"}
+SPEC_DATA_KEYS |= {"last_updated"}
+MESSAGE_KEYS = {"price", "change", "volume", "timestamp"}
+
+
+@pytest.fixture
+def market(db: Any) -> None:
+    """Daily bars of the tickers and the VIX through the session (its previous close), and
+    no producer lease left by another test."""
+    history_ingest(
+        provider=market_provider(),
+        symbols=["SPY", "QQQ", "IWM", "^VIX"],
+        start=PREVIOUS - dt.timedelta(days=7),
+        end=SESSION,
+    )
+    cache.delete("market-producer:replay")
+    yield
+    cache.delete("market-producer:replay")
+
+
+def _previous_close(symbol: str) -> Decimal:
+    return PriceBar.objects.get(security_id=symbol, date=PREVIOUS).close
+
+
+def test_a_tick_stores_the_completed_minutes_and_publishes_an_update_per_ticker(
+    market: None,
+) -> None:
+    clock = VirtualClock(SESSION, minute=45)
+    with use_clock(clock):
+        producer = MarketProducer()
+        messages = producer.tick()
+        assert [m["symbol"] for m in messages] == ["SPY", "QQQ", "IWM"]
+        assert MinuteBar.objects.filter(session=SESSION).count() == 4 * 45  # and the VIX
+        assert producer.tick() and MinuteBar.objects.count() == 4 * 45  # idempotent
+        clock.advance(2)
+        producer.tick()
+        assert MinuteBar.objects.count() == 4 * 47
+        spy = next(m for m in producer.tick() if m["symbol"] == "SPY")
+    minutes = session_minutes(session=SESSION, symbols=["SPY", "QQQ", "IWM", "^VIX"])["SPY"]
+    assert spy["type"] == "market_update" and set(spy["data"]) >= MESSAGE_KEYS
+    price = Decimal(str(minutes.close[46])).quantize(Decimal("0.0001"))
+    assert Decimal(str(spy["data"]["price"])) == price  # the close of minute 46 (09:30 + 46)
+    assert spy["data"]["volume"] == int(minutes.volume[:47].sum())
+    expected_change = price - _previous_close("SPY")
+    assert Decimal(str(spy["data"]["change"])) == expected_change
+    assert spy["data"]["timestamp"] == "2026-11-30T15:17:00Z"  # 10:17 ET, the minute's end
+    assert spy["data"]["market_status"] == "open" and spy["data"]["clock"] == "replay"
+
+
+def test_only_one_producer_ticks_per_clock_and_a_closed_market_publishes_nothing(
+    market: None,
+) -> None:
+    with use_clock(VirtualClock(SESSION, minute=10)):
+        first, second = MarketProducer(), MarketProducer()
+        assert first.tick()
+        assert second.tick() == []  # the first holds the lease
+        first.release()
+        assert second.tick()
+    with use_clock(VirtualClock(SESSION, minute=390)):
+        assert MarketProducer().tick() == []
+
+
+def test_market_data_serves_the_clock_minute_with_the_spec_keys(
+    market: None, auth_client: APIClient
+) -> None:
+    with use_clock(VirtualClock(SESSION, minute=30)):
+        MarketProducer().tick()
+        response = auth_client.get("/api/v1/market/data/spy")
+        assert response.status_code == 200
+        body = response.json()
+        assert SPEC_DATA_KEYS | {"options_chain"} <= set(body) and body["options_chain"] is None
+        assert body["market_status"] == "open" and body["clock"] == "replay"
+        stored = MinuteBar.objects.get(
+            security_id="SPY",
+            timestamp=calendar.session_open_utc(SESSION) + dt.timedelta(minutes=29),
+        )
+        assert Decimal(str(body["price"])) == stored.close
+        assert body["bid"] < body["price"] < body["ask"]
+        assert Decimal(str(body["change"])) == stored.close - _previous_close("SPY")
+        percent = (stored.close - _previous_close("SPY")) / _previous_close("SPY") * 100
+        assert body["change_percent"] == pytest.approx(float(percent), abs=1e-4)
+        with_chain = auth_client.get("/api/v1/market/data/QQQ?include_options=true").json()
+        assert with_chain["options_chain"] is None and with_chain["warnings"]
+    with use_clock(VirtualClock(SESSION, minute=390)):
+        closed = auth_client.get("/api/v1/market/data/SPY").json()
+        assert closed["market_status"] == "closed"
+        day = PriceBar.objects.get(security_id="SPY", date=SESSION)
+        assert Decimal(str(closed["price"])) == day.close
+
+
+def test_unsupported_symbols_bad_input_and_anonymous_reads_are_refused(
+    market: None, auth_client: APIClient
+) -> None:
+    response = auth_client.get("/api/v1/market/data/AAPL")
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "INVALID_SYMBOL"
+    assert error["details"]["supported_symbols"] == ["SPY", "QQQ", "IWM"]
+    assert auth_client.get("/api/v1/market/data/SPY?include_options=maybe").status_code == 422
+    assert APIClient().get("/api/v1/market/data/SPY").status_code == 401
+    assert MinuteBar.objects.count() == 0  # nothing was written by reads
+
+
+def test_tickers_list_the_three_with_the_clock(market: None, auth_client: APIClient) -> None:
+    with use_clock(VirtualClock(SESSION, minute=5)):
+        body = auth_client.get("/api/v1/market/tickers").json()
+    assert [t["symbol"] for t in body["tickers"]] == ["SPY", "QQQ", "IWM"]
+    assert set(body["tickers"][0]) == {"symbol", "name", "exchange", "active", "options_available"}
+    assert body["tickers"][0]["name"] and body["tickers"][0]["active"] is True
+    assert Security.objects.filter(symbol="SPY").exists()
+    assert body["market_status"] == "open" and body["clock"] == "replay"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_market_socket_receives_the_producers_update(trader: Any) -> None:
+    assert "Redis" in settings.CHANNEL_LAYERS["default"]["BACKEND"] or settings.EMBEDDED
+    history_ingest(
+        provider=market_provider(),
+        symbols=["SPY", "QQQ", "IWM", "^VIX"],
+        start=PREVIOUS - dt.timedelta(days=7),
+        end=SESSION,
+    )
+    cache.delete("market-producer:replay")
+    token = issue_for_new_session(trader).access_token
+    clock = VirtualClock(SESSION, minute=60)
+
+    async def scenario() -> None:
+        communicator = WebsocketCommunicator(application, f"/ws/market/SPY?token={token}")
+        connected, _ = await communicator.connect(timeout=5)
+        assert connected
+        hello = await communicator.receive_json_from(timeout=5)
+        assert hello["type"] == "connected"
+        first = await communicator.receive_json_from(timeout=5)  # the latest, at once
+        assert first["type"] == "market_update" and first["symbol"] == "SPY"
+        producer = MarketProducer()
+        sent = await database_sync_to_async(producer.tick)()
+        update = await communicator.receive_json_from(timeout=5)
+        assert update == next(m for m in sent if m["symbol"] == "SPY")
+        assert update["data"]["price"] is not None
+        await database_sync_to_async(producer.release)()
+        await communicator.disconnect()
+
+    with use_clock(clock):
+        asyncio.run(scenario())
+    cache.delete("market-producer:replay")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_socket_for_another_symbol_is_closed_with_4404(trader: Any) -> None:
+    token = issue_for_new_session(trader).access_token
+
+    async def scenario() -> None:
+        communicator = WebsocketCommunicator(application, f"/ws/market/AAPL?token={token}")
+        connected, _ = await communicator.connect(timeout=5)
+        assert connected
+        closed = await communicator.receive_output(timeout=5)
+        assert closed == {"type": "websocket.close", "code": 4404}
+        await communicator.disconnect()
+
+    asyncio.run(scenario())
