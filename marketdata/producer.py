@@ -5,7 +5,7 @@ Each tick it reads the clock (``marketdata.clock``); while the session is open i
 minutes that have completed for SPY, QQQ, IWM and the VIX (``minute_bars_store``,
 idempotent, so a restarted producer fills what it missed), then publishes a
 ``market_update`` for each ticker to ``/ws/market/{symbol}`` through the channel layer
-(Redis in production). Outside the session it publishes nothing: the sockets keep their
+(Redis in production), once per market minute (prices are minute closes). Outside the session it publishes nothing: the sockets keep their
 heartbeat, and the endpoints serve the last close.
 
 Exactly one producer runs per clock: a lease in the cache (Redis in production) that the
@@ -41,7 +41,7 @@ class MarketProducer:
     def __init__(self, *, tickers: tuple[str, ...] = ZERO_DTE_TICKERS) -> None:
         self.tickers = tickers
         self.owner = uuid.uuid4().hex
-        self.last_minute: tuple[Any, int] | None = None
+        self.last_minute: tuple[str, Any, int] | None = None  # the last minute published
 
     def _lease_key(self, at: MarketTime) -> str:
         return f"market-producer:{at.clock}"
@@ -68,6 +68,11 @@ class MarketProducer:
         if not at.is_open or not self.holds_lease(at):
             return []
         minute_bars_store(session=at.session, through_minute=at.minute)
+        # Prices move once a minute (the close of the last completed one): a tick inside
+        # the same minute would resend the same figures, so it sends nothing.
+        if self.last_minute == (at.clock, at.session, at.minute):
+            return []
+        self.last_minute = (at.clock, at.session, at.minute)
         messages = [market_update(intraday_snapshot(s, at)) for s in self.tickers]
         for message in messages:
             publish(market_group(message["symbol"]), message)

@@ -60,11 +60,11 @@ def test_a_tick_stores_the_completed_minutes_and_publishes_an_update_per_ticker(
         messages = producer.tick()
         assert [m["symbol"] for m in messages] == ["SPY", "QQQ", "IWM"]
         assert MinuteBar.objects.filter(session=SESSION).count() == 4 * 45  # and the VIX
-        assert producer.tick() and MinuteBar.objects.count() == 4 * 45  # idempotent
+        assert producer.tick() == [] and MinuteBar.objects.count() == 4 * 45  # same minute
+        assert MarketProducer().tick() == []  # another producer: the lease is held
         clock.advance(2)
-        producer.tick()
-        assert MinuteBar.objects.count() == 4 * 47
         spy = next(m for m in producer.tick() if m["symbol"] == "SPY")
+        assert MinuteBar.objects.count() == 4 * 47
     minutes = session_minutes(session=SESSION, symbols=["SPY", "QQQ", "IWM", "^VIX"])["SPY"]
     assert spy["type"] == "market_update" and set(spy["data"]) >= MESSAGE_KEYS
     price = Decimal(str(minutes.close[46])).quantize(Decimal("0.0001"))
@@ -84,7 +84,8 @@ def test_only_one_producer_ticks_per_clock_and_a_closed_market_publishes_nothing
         assert first.tick()
         assert second.tick() == []  # the first holds the lease
         first.release()
-        assert second.tick()
+        assert second.tick()  # a restarted producer takes over and fills nothing twice
+        assert MinuteBar.objects.count() == 4 * 10
     with use_clock(VirtualClock(SESSION, minute=390)):
         assert MarketProducer().tick() == []
 
