@@ -49,6 +49,13 @@ from django.utils import timezone
 
 from marketdata import calendar, expiries
 from marketdata.clock import MarketTime, market_time
+from marketdata.engine.correlation import (
+    RegimeRule,
+    classify_regime,
+    divergence_zscore,
+    log_returns,
+    window_correlation,
+)
 from marketdata.gics import GICS_SECTORS
 from marketdata.models import (
     AssetType,
@@ -62,7 +69,7 @@ from marketdata.models import (
     Security,
 )
 from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
-from marketdata.tickers import INTRADAY_SPREAD_BPS, ZERO_DTE_TICKERS
+from marketdata.tickers import INTRADAY_SPREAD_BPS, VIX_SYMBOL, ZERO_DTE_TICKERS
 from risk.engine.performance import annualized_volatility
 from sigmasight.db import any_of
 from sigmasight.errors import InvalidSymbol
@@ -1265,3 +1272,110 @@ def market_data(symbol: str, *, include_options: bool = False) -> dict[str, Any]
         data["options_chain"] = None
         data["warnings"].append("0DTE option chains are not built yet: options_chain is null")
     return data
+
+
+#: Bars of the rolling correlations: the 60-bar figures are the spec's, 20 and 180 added.
+CORRELATION_WINDOWS = (20, 60, 180)
+CORRELATION_PAIRS = (("SPY", "QQQ"), ("SPY", "IWM"), ("QQQ", "IWM"))
+
+
+def regime_rule() -> RegimeRule:
+    return RegimeRule(
+        thresholds=settings.REGIME_VIX_THRESHOLDS,
+        adaptation=settings.REGIME_ADAPTATION,
+        confidence_bump=settings.REGIME_CONFIDENCE_BUMP,
+        stop_tightening=settings.REGIME_STOP_TIGHTENING,
+    )
+
+
+def _recent_minute_closes(at: MarketTime, bars: int) -> tuple[list[dt.datetime], np.ndarray]:
+    """The last ``bars`` completed minutes at which every 0DTE ticker has a stored bar
+    (across sessions), oldest first: their timestamps and a (bars, 3) array of closes."""
+    completed = at.now - dt.timedelta(minutes=1)
+    by_symbol: dict[str, dict[dt.datetime, float]] = {}
+    for symbol in ZERO_DTE_TICKERS:
+        rows = MinuteBar.objects.filter(security_id=symbol, timestamp__lte=completed).order_by(
+            "-timestamp"
+        )[: bars + 30]  # a few spare minutes where one ticker misses a bar
+        by_symbol[symbol] = {t: float(c) for t, c in rows.values_list("timestamp", "close")}
+    common = sorted(set.intersection(*(set(v) for v in by_symbol.values())))[-bars:]
+    closes = np.array([[by_symbol[s][t] for s in ZERO_DTE_TICKERS] for t in common])
+    return common, closes.reshape(len(common), len(ZERO_DTE_TICKERS))
+
+
+def vix_level(at: MarketTime) -> tuple[float | None, dt.datetime | None]:
+    """The VIX at the clock's time: the last completed minute's close, else the latest
+    stored daily close on or before the session (index points)."""
+    minute = (
+        MinuteBar.objects.filter(
+            security_id=VIX_SYMBOL,
+            session=at.session,
+            timestamp__lte=at.now - dt.timedelta(minutes=1),
+        )
+        .order_by("-timestamp")
+        .values_list("close", "timestamp")
+        .first()
+    )
+    if minute is not None:
+        return float(minute[0]), minute[1] + dt.timedelta(minutes=1)
+    daily = (
+        PriceBar.objects.filter(security_id=VIX_SYMBOL, date__lte=at.session)
+        .order_by("-date")
+        .values_list("close", "date")
+        .first()
+    )
+    if daily is None:
+        return None, None
+    return float(daily[0]), calendar.session_close_utc(daily[1])
+
+
+def _finite(value: float) -> float | None:
+    return round(value, 6) if np.isfinite(value) else None
+
+
+def market_correlation() -> dict[str, Any]:
+    """``/market/correlation``: the rolling correlations of SPY, QQQ and IWM minute returns
+    over 20, 60 and 180 bars (``correlations`` holds the 60-bar ones), each pair's
+    divergence z-score (its 20-bar correlation against the last 180 bars), and the VIX
+    regime. A figure without enough stored bars is null, and ``warnings`` says so."""
+    at = market_time()
+    warnings: list[str] = []
+    longest = max(CORRELATION_WINDOWS)
+    stamps, closes = _recent_minute_closes(at, longest + 1)
+    returns = log_returns(closes) if len(stamps) > 1 else np.empty((0, len(ZERO_DTE_TICKERS)))
+    column = {s: i for i, s in enumerate(ZERO_DTE_TICKERS)}
+    by_window: dict[int, dict[str, float | None]] = {}
+    for window in CORRELATION_WINDOWS:
+        by_window[window] = {
+            f"{a}_{b}": _finite(
+                window_correlation(returns[:, column[a]], returns[:, column[b]], window)
+            )
+            for a, b in CORRELATION_PAIRS
+        }
+        if returns.shape[0] < window:
+            warnings.append(
+                f"{returns.shape[0]} minute returns stored: the {window}-bar correlations need {window}"
+            )
+    divergence = {
+        f"{a}_{b}": _finite(
+            divergence_zscore(returns[:, column[a]], returns[:, column[b]], 20, longest)
+        )
+        for a, b in CORRELATION_PAIRS
+    }
+    level, level_time = vix_level(at)
+    regime = classify_regime(level, regime_rule()) if level is not None else None
+    if regime is None:
+        warnings.append("no VIX level stored: no regime")
+    return {
+        "timestamp": stamps[-1] + dt.timedelta(minutes=1) if stamps else level_time,
+        "correlations": by_window[60],
+        "correlations_20": by_window[20],
+        "correlations_180": by_window[180],
+        "divergence_zscore": divergence,
+        "bars": int(returns.shape[0]),
+        "regime": regime["regime_type"] if regime else None,
+        "vix_level": level,
+        "regime_adjustments": regime,
+        "warnings": warnings,
+        **_clock_keys(at),
+    }

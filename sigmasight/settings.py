@@ -358,6 +358,26 @@ MARKET_REPLAY_REPEAT: bool = env.bool("MARKET_REPLAY_REPEAT", default=True)
 MARKET_TICK_SECONDS: float = env.float("MARKET_TICK_SECONDS", default=1.0)
 MARKET_PRODUCER_LEASE_SECONDS: int = env.int("MARKET_PRODUCER_LEASE_SECONDS", default=30)
 MARKET_PRODUCER_EMBEDDED: bool = env.bool("MARKET_PRODUCER_EMBEDDED", default=not REDIS_URL)
+# The VIX regime (marketdata.engine.correlation): the upper VIX bounds of low, normal and
+# high volatility, and per regime (low, normal, high, extreme) the adaptation factor (also
+# the position-size multiplier), the confidence-threshold bump and the stop tightening.
+REGIME_VIX_THRESHOLDS: list[float] = env.list(
+    "REGIME_VIX_THRESHOLDS", cast=float, default=[15.0, 25.0, 35.0]
+)
+REGIME_ADAPTATION: list[float] = env.list(
+    "REGIME_ADAPTATION", cast=float, default=[1.2, 1.0, 0.7, 0.5]
+)
+REGIME_CONFIDENCE_BUMP: list[float] = env.list(
+    "REGIME_CONFIDENCE_BUMP", cast=float, default=[0.0, 0.0, 0.05, 0.10]
+)
+REGIME_STOP_TIGHTENING: list[float] = env.list(
+    "REGIME_STOP_TIGHTENING", cast=float, default=[1.0, 1.0, 0.8, 0.6]
+)
+if len(REGIME_VIX_THRESHOLDS) != 3 or sorted(REGIME_VIX_THRESHOLDS) != REGIME_VIX_THRESHOLDS:
+    raise ImproperlyConfigured("REGIME_VIX_THRESHOLDS must be three rising VIX levels")
+for _name in ("REGIME_ADAPTATION", "REGIME_CONFIDENCE_BUMP", "REGIME_STOP_TIGHTENING"):
+    if len(globals()[_name]) != 4:
+        raise ImproperlyConfigured(f"{_name} needs one value per regime (four)")
 MARKET_DATA_HISTORY_YEARS: int = env.int(
     "MARKET_DATA_HISTORY_YEARS", default=3
 )  # bars kept in the DB

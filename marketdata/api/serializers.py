@@ -308,3 +308,46 @@ class MarketDataSerializer(MarketClockFieldsMixin):
         required=False, allow_null=True, help_text="With include_options=true."
     )
     warnings = serializers.ListField(child=serializers.CharField())
+
+
+def _pair_fields(help_text: str) -> dict[str, serializers.Field]:
+    return {
+        pair: serializers.FloatField(allow_null=True, help_text=help_text)
+        for pair in ("SPY_QQQ", "SPY_IWM", "QQQ_IWM")
+    }
+
+
+PairsSerializer = type(
+    "PairsSerializer",
+    (serializers.Serializer,),
+    _pair_fields("Correlation of one-minute log returns, −1…1 (null: too few bars)."),
+)
+DivergenceSerializer = type(
+    "DivergenceSerializer",
+    (serializers.Serializer,),
+    _pair_fields("z of the 20-bar correlation against its last 180 bars (null: too few)."),
+)
+
+
+class RegimeAdjustmentsSerializer(serializers.Serializer):
+    regime_type = serializers.CharField()
+    adaptation_factor = serializers.FloatField()
+    position_size_multiplier = serializers.FloatField()
+    confidence_threshold_bump = serializers.FloatField(help_text="Added, a fraction.")
+    stop_loss_tightening = serializers.FloatField(help_text="Multiplies the stop distance.")
+
+
+class MarketCorrelationSerializer(MarketClockFieldsMixin):
+    timestamp = serializers.DateTimeField(allow_null=True, help_text="End of the last bar, UTC.")
+    correlations = PairsSerializer(help_text="Over the last 60 bars.")
+    correlations_20 = PairsSerializer(help_text="Over the last 20 bars.")
+    correlations_180 = PairsSerializer(help_text="Over the last 180 bars.")
+    divergence_zscore = DivergenceSerializer()
+    bars = serializers.IntegerField(help_text="Minute returns available (at most 180).")
+    regime = serializers.ChoiceField(
+        choices=["low_volatility", "normal", "high_volatility", "extreme_volatility"],
+        allow_null=True,
+    )
+    vix_level = serializers.FloatField(allow_null=True, help_text="VIX, index points.")
+    regime_adjustments = RegimeAdjustmentsSerializer(allow_null=True)
+    warnings = serializers.ListField(child=serializers.CharField())

@@ -9,4 +9,5 @@ urlpatterns = [
     path("data/factors/etf-prices", views.FactorETFPricesView.as_view(), name="factor-etf-prices"),
     path("market/tickers", views.MarketTickersView.as_view(), name="market-tickers"),
     path("market/data/<str:symbol>", views.MarketDataView.as_view(), name="market-data"),
+    path("market/correlation", views.MarketCorrelationView.as_view(), name="market-correlation"),
 ]

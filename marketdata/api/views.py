@@ -13,6 +13,7 @@ from marketdata import selectors
 from marketdata.api.serializers import (
     FactorETFPricesSerializer,
     FactorETFQuerySerializer,
+    MarketCorrelationSerializer,
     MarketDataQuerySerializer,
     MarketDataSerializer,
     MarketTickersSerializer,
@@ -95,3 +96,20 @@ class MarketDataView(APIView):
         params = parse_query(MarketDataQuerySerializer, request)
         data = selectors.market_data(symbol, include_options=params["include_options"])
         return Response(MarketDataSerializer(data).data)
+
+
+class MarketCorrelationView(APIView):
+    throttle_classes = throttles(MarketRateThrottle)
+
+    @extend_schema(
+        tags=["0dte-market"],
+        summary="Rolling correlations of SPY, QQQ and IWM and the VIX regime",
+        description=(
+            "Correlations of one-minute log returns over 60 bars (correlations), 20 and 180 "
+            "(added), each pair's divergence z-score, the VIX level and its regime with the "
+            "regime's risk adjustments. Null where too few minutes are stored, with warnings."
+        ),
+        responses={200: MarketCorrelationSerializer, **_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(MarketCorrelationSerializer(selectors.market_correlation()).data)

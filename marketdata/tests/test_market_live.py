@@ -9,6 +9,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -188,3 +189,56 @@ def test_a_socket_for_another_symbol_is_closed_with_4404(trader: Any) -> None:
         await communicator.disconnect()
 
     asyncio.run(scenario())
+
+
+def test_correlation_serves_rolling_figures_from_the_stored_minutes_and_the_regime(
+    market: None, auth_client: APIClient
+) -> None:
+    with use_clock(VirtualClock(SESSION, minute=200)):
+        MarketProducer().tick()
+        body = auth_client.get("/api/v1/market/correlation").json()
+    assert {"timestamp", "correlations", "regime", "vix_level"} <= set(body)
+    assert set(body["correlations"]) == {"SPY_QQQ", "SPY_IWM", "QQQ_IWM"}
+    assert body["bars"] == 180 and body["warnings"] == []
+    closes = {
+        s: np.array(
+            [
+                float(c)
+                for c in MinuteBar.objects.filter(security_id=s)
+                .order_by("timestamp")
+                .values_list("close", flat=True)
+            ]
+        )
+        for s in ("SPY", "QQQ", "IWM", "^VIX")
+    }
+    r = {s: np.diff(np.log(c)) for s, c in closes.items()}
+    for window, key in ((60, "correlations"), (20, "correlations_20"), (180, "correlations_180")):
+        expected = np.corrcoef(r["SPY"][-window:], r["QQQ"][-window:])[0, 1]
+        assert body[key]["SPY_QQQ"] == pytest.approx(expected, abs=1e-6)
+    assert body["correlations"]["SPY_QQQ"] > 0.5  # the simulated tickers co-move
+    assert body["vix_level"] == pytest.approx(closes["^VIX"][-1])
+    vix = closes["^VIX"][-1]
+    expected_regime = (
+        "low_volatility"
+        if vix < 15
+        else "normal"
+        if vix < 25
+        else "high_volatility"
+        if vix < 35
+        else "extreme_volatility"
+    )
+    assert body["regime"] == expected_regime == body["regime_adjustments"]["regime_type"]
+    assert body["market_status"] == "open" and body["clock"] == "replay"
+
+
+def test_correlation_with_too_few_minutes_is_null_with_reasons(
+    market: None, auth_client: APIClient
+) -> None:
+    with use_clock(VirtualClock(SESSION, minute=30)):
+        MarketProducer().tick()
+        body = auth_client.get("/api/v1/market/correlation").json()
+    assert body["bars"] == 29
+    assert body["correlations_20"]["SPY_QQQ"] is not None
+    assert body["correlations"]["SPY_QQQ"] is None and body["correlations_180"]["QQQ_IWM"] is None
+    assert any("60-bar" in w for w in body["warnings"])
+    assert body["regime"] is not None  # the VIX's minutes are stored too
