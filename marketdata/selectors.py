@@ -1265,15 +1265,6 @@ def intraday_snapshot(symbol: str, at: MarketTime) -> dict[str, Any]:
     }
 
 
-def market_data(symbol: str, *, include_options: bool = False) -> dict[str, Any]:
-    """``/market/data/{symbol}``: :func:`intraday_snapshot` at the market clock's time."""
-    data = intraday_snapshot(zero_dte_symbol(symbol), market_time())
-    if include_options:
-        data["options_chain"] = None
-        data["warnings"].append("0DTE option chains are not built yet: options_chain is null")
-    return data
-
-
 #: Bars of the rolling correlations: the 60-bar figures are the spec's, 20 and 180 added.
 CORRELATION_WINDOWS = (20, 60, 180)
 CORRELATION_PAIRS = (("SPY", "QQQ"), ("SPY", "IWM"), ("QQQ", "IWM"))

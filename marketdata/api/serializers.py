@@ -305,7 +305,8 @@ class MarketDataSerializer(MarketClockFieldsMixin):
     previous_close = Price(allow_null=True, help_text="Previous session's close, dollars.")
     source = serializers.CharField()
     options_chain = serializers.JSONField(
-        required=False, allow_null=True, help_text="With include_options=true."
+        allow_null=True,
+        help_text="With include_options=true: {expiration, calls, puts} as /market/options.",
     )
     warnings = serializers.ListField(child=serializers.CharField())
 
@@ -350,4 +351,49 @@ class MarketCorrelationSerializer(MarketClockFieldsMixin):
     )
     vix_level = serializers.FloatField(allow_null=True, help_text="VIX, index points.")
     regime_adjustments = RegimeAdjustmentsSerializer(allow_null=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class OptionChainQuerySerializer(serializers.Serializer):
+    expiration = serializers.DateField(
+        required=False, help_text="A listed expiry on or after the session (default: 0DTE)."
+    )
+    strikes = serializers.IntegerField(
+        default=10, min_value=1, max_value=50, help_text="Strikes on each side of the money."
+    )
+
+
+class OptionQuoteSerializer(serializers.Serializer):
+    strike = serializers.FloatField(help_text="Dollars.")
+    bid = serializers.FloatField(help_text="Dollars per share of underlying.")
+    ask = serializers.FloatField(help_text="Dollars per share of underlying.")
+    last = serializers.FloatField(help_text="Dollars per share of underlying.")
+    mid = serializers.FloatField(help_text="Model price (BSM at the smile's IV), dollars.")
+    bid_size = serializers.IntegerField(help_text="Contracts.")
+    ask_size = serializers.IntegerField(help_text="Contracts.")
+    volume = serializers.IntegerField(help_text="Contracts traded so far today (modelled).")
+    open_interest = serializers.IntegerField(help_text="Contracts (modelled).")
+    implied_volatility = serializers.FloatField(help_text="Annualized, a fraction.")
+    delta = serializers.FloatField(help_text="Per $1 of the underlying.")
+    gamma = serializers.FloatField(help_text="Per $1 of the underlying, per $1.")
+    theta = serializers.FloatField(help_text="Dollars per calendar day.")
+    vega = serializers.FloatField(help_text="Dollars per volatility point.")
+    rho = serializers.FloatField(help_text="Dollars per rate point.")
+
+
+class OptionChainSerializer(MarketClockFieldsMixin):
+    symbol = serializers.CharField()
+    underlying_price = serializers.FloatField(allow_null=True, help_text="Dollars.")
+    expiration = serializers.DateField(allow_null=True)
+    time_to_expiration = serializers.FloatField(
+        allow_null=True, help_text="Calendar days to the expiry's close, fractional."
+    )
+    minutes_to_expiration = serializers.FloatField(allow_null=True)
+    timestamp = serializers.DateTimeField(allow_null=True, help_text="The minute priced, UTC.")
+    vix_level = serializers.FloatField(allow_null=True, help_text="Index points.")
+    rate = serializers.FloatField(required=False, help_text="Continuously compounded.")
+    dividend_yield = serializers.FloatField(required=False)
+    source = serializers.CharField()
+    calls = OptionQuoteSerializer(many=True)
+    puts = OptionQuoteSerializer(many=True)
     warnings = serializers.ListField(child=serializers.CharField())

@@ -9,5 +9,6 @@ urlpatterns = [
     path("data/factors/etf-prices", views.FactorETFPricesView.as_view(), name="factor-etf-prices"),
     path("market/tickers", views.MarketTickersView.as_view(), name="market-tickers"),
     path("market/data/<str:symbol>", views.MarketDataView.as_view(), name="market-data"),
+    path("market/options/<str:symbol>", views.OptionChainView.as_view(), name="market-options"),
     path("market/correlation", views.MarketCorrelationView.as_view(), name="market-correlation"),
 ]

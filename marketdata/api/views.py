@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketdata import selectors
+from marketdata import chains, selectors
 from marketdata.api.serializers import (
     FactorETFPricesSerializer,
     FactorETFQuerySerializer,
@@ -17,9 +17,12 @@ from marketdata.api.serializers import (
     MarketDataQuerySerializer,
     MarketDataSerializer,
     MarketTickersSerializer,
+    OptionChainQuerySerializer,
+    OptionChainSerializer,
     QuotesQuerySerializer,
     QuotesSerializer,
 )
+from marketdata.clock import market_time
 from sigmasight.api.inputs import parse_query
 from sigmasight.api.throttling import MarketRateThrottle, throttles
 
@@ -94,7 +97,7 @@ class MarketDataView(APIView):
     )
     def get(self, request: Request, symbol: str) -> Response:
         params = parse_query(MarketDataQuerySerializer, request)
-        data = selectors.market_data(symbol, include_options=params["include_options"])
+        data = chains.market_data(symbol, include_options=params["include_options"])
         return Response(MarketDataSerializer(data).data)
 
 
@@ -113,3 +116,30 @@ class MarketCorrelationView(APIView):
     )
     def get(self, request: Request) -> Response:
         return Response(MarketCorrelationSerializer(selectors.market_correlation()).data)
+
+
+class OptionChainView(APIView):
+    throttle_classes = throttles(MarketRateThrottle)
+
+    @extend_schema(
+        tags=["0dte-market"],
+        summary="0DTE option chain of a ticker",
+        description=(
+            "Calls and puts of `strikes` $1 strikes on each side of the money at the market "
+            "clock's minute: bid, ask, last, sizes, volume and open interest, the VIX-tied "
+            "smile's IV and BSM Greeks with T in minutes to the expiry's close (theta per "
+            "calendar day, vega per volatility point). The expiry is today's where the "
+            "ticker lists one, else the nearest (said in warnings)."
+        ),
+        parameters=[OptionChainQuerySerializer],
+        responses={200: OptionChainSerializer, **_ERRORS},
+    )
+    def get(self, request: Request, symbol: str) -> Response:
+        params = parse_query(OptionChainQuerySerializer, request)
+        chain = chains.option_chain(
+            symbol,
+            market_time(),
+            expiration=params.get("expiration"),
+            strikes=params["strikes"],
+        )
+        return Response(OptionChainSerializer(chain).data)

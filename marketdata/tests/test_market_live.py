@@ -111,7 +111,8 @@ def test_market_data_serves_the_clock_minute_with_the_spec_keys(
         percent = (stored.close - _previous_close("SPY")) / _previous_close("SPY") * 100
         assert body["change_percent"] == pytest.approx(float(percent), abs=1e-4)
         with_chain = auth_client.get("/api/v1/market/data/QQQ?include_options=true").json()
-        assert with_chain["options_chain"] is None and with_chain["warnings"]
+        chain = with_chain["options_chain"]
+        assert chain["expiration"] == "2026-11-30" and len(chain["calls"]) == 21
     with use_clock(VirtualClock(SESSION, minute=390)):
         closed = auth_client.get("/api/v1/market/data/SPY").json()
         assert closed["market_status"] == "closed"
