@@ -3,9 +3,12 @@ corporate actions."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 
 from marketdata.models import (
+    ChainSnapshot,
     CorporateAction,
     FactorDefinition,
     ListedExpiry,
@@ -128,3 +131,19 @@ class ReplayAnchorAdmin(admin.ModelAdmin):
 
     list_display = ("session", "speed", "started_at")
     ordering = ("-started_at",)
+
+
+@admin.register(ChainSnapshot)
+class ChainSnapshotAdmin(admin.ModelAdmin):
+    """The stored 0DTE chains (written by the market producer; read-only here)."""
+
+    list_display = ("symbol", "expiration", "timestamp", "underlying_price", "vix_level")
+    list_filter = ("symbol", "session")
+    date_hierarchy = "timestamp"
+    ordering = ("-timestamp",)
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

@@ -298,3 +298,32 @@ class ReplayAnchor(models.Model):
         return (
             f"replay of {self.session} at {self.speed:g}x from {self.started_at:%Y-%m-%d %H:%M:%S}"
         )
+
+
+class ChainSnapshot(models.Model):
+    """A 0DTE option chain as quoted at one minute (``marketdata.chains``), stored by the
+    market producer every ``CHAIN_SNAPSHOT_MINUTES`` so that IV, Greeks and open interest
+    have an intraday history; pruned after ``CHAIN_SNAPSHOT_RETENTION_DAYS``."""
+
+    symbol = models.CharField(max_length=8)
+    session = models.DateField()
+    timestamp = models.DateTimeField(help_text="The minute priced (its end), UTC.")
+    expiration = models.DateField()
+    underlying_price = models.DecimalField(max_digits=20, decimal_places=6)
+    vix_level = models.FloatField()
+    minutes_to_expiration = models.FloatField()
+    calls = models.JSONField()
+    puts = models.JSONField()
+    source = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["symbol", "timestamp"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["symbol", "expiration", "timestamp"], name="chainsnapshot_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["session", "symbol", "timestamp"])]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.expiration} at {self.timestamp:%Y-%m-%d %H:%M}"

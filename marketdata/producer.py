@@ -3,7 +3,9 @@ moves the 0DTE market along the market clock.
 
 Each tick it reads the clock (``marketdata.clock``); while the session is open it stores the
 minutes that have completed for SPY, QQQ, IWM and the VIX (``minute_bars_store``,
-idempotent, so a restarted producer fills what it missed), then publishes a
+idempotent, so a restarted producer fills what it missed) and, each new minute on the
+``CHAIN_SNAPSHOT_MINUTES`` grid, the tickers' 0DTE chains (pruning snapshots past their
+retention once a session), then publishes a
 ``market_update`` for each ticker to ``/ws/market/{symbol}`` through the channel layer
 (Redis in production), once per market minute (prices are minute closes). Outside the session it publishes nothing: the sockets keep their
 heartbeat, and the endpoints serve the last close.
@@ -26,7 +28,7 @@ from django.db import close_old_connections
 from marketdata.clock import MarketTime, market_time
 from marketdata.messages import market_group, market_update
 from marketdata.selectors import intraday_snapshot
-from marketdata.services import minute_bars_store
+from marketdata.services import chain_snapshots_prune, chain_snapshots_store, minute_bars_store
 from marketdata.tickers import ZERO_DTE_TICKERS
 from sigmasight.ws import publish
 
@@ -72,7 +74,10 @@ class MarketProducer:
         # the same minute would resend the same figures, so it sends nothing.
         if self.last_minute == (at.clock, at.session, at.minute):
             return []
+        if self.last_minute is None or self.last_minute[1] != at.session:
+            chain_snapshots_prune(at.now)  # once a session (and at start)
         self.last_minute = (at.clock, at.session, at.minute)
+        chain_snapshots_store(at)
         messages = [market_update(intraday_snapshot(s, at)) for s in self.tickers]
         for message in messages:
             publish(market_group(message["symbol"]), message)

@@ -32,9 +32,12 @@ from django.db.models.functions import Round
 from django.utils import timezone
 
 from marketdata import calendar, expiries
+from marketdata.chains import DEFAULT_STRIKES, option_chain
+from marketdata.clock import MarketTime
 from marketdata.models import (
     AssetClass,
     AssetType,
+    ChainSnapshot,
     CorporateAction,
     CorporateActionType,
     ListedExpiry,
@@ -49,7 +52,7 @@ from marketdata.providers.csv_source import CSVFormatError, read_history_csv
 from marketdata.providers.failover import ProviderNotConfigured, build_provider
 from marketdata.selectors import factor_etf_symbols, normalize_symbol
 from marketdata.signals import market_changed
-from marketdata.tickers import INTRADAY_SYMBOLS
+from marketdata.tickers import INTRADAY_SYMBOLS, ZERO_DTE_TICKERS
 from marketdata.universe import tracked_symbols
 from risk.engine.conventions import OPTION_MULTIPLIER
 from sigmasight.errors import DomainError, InvalidSymbol, ValidationFailed
@@ -989,3 +992,39 @@ def minute_bars_store(
                 update_fields=["open", "high", "low", "close", "volume", "source"],
             )
     return len(rows)
+
+
+def chain_snapshots_store(at: MarketTime) -> int:
+    """Store each ticker's 0DTE chain as quoted at ``at`` (a minute on the
+    ``CHAIN_SNAPSHOT_MINUTES`` grid of an open session; idempotent per minute). Returns
+    the snapshots written."""
+    if not at.is_open or at.minute == 0 or at.minute % settings.CHAIN_SNAPSHOT_MINUTES:
+        return 0
+    written = 0
+    for symbol in ZERO_DTE_TICKERS:
+        chain = option_chain(symbol, at, strikes=DEFAULT_STRIKES)
+        if not chain["calls"] or chain["timestamp"] is None:
+            continue  # no price or no VIX stored yet: nothing to snapshot
+        ChainSnapshot.objects.update_or_create(
+            symbol=symbol,
+            expiration=chain["expiration"],
+            timestamp=chain["timestamp"],
+            defaults={
+                "session": at.session,
+                "underlying_price": _price(chain["underlying_price"]),
+                "vix_level": chain["vix_level"],
+                "minutes_to_expiration": chain["minutes_to_expiration"],
+                "calls": chain["calls"],
+                "puts": chain["puts"],
+                "source": chain["source"],
+            },
+        )
+        written += 1
+    return written
+
+
+def chain_snapshots_prune(now: dt.datetime) -> int:
+    """Delete the chain snapshots older than ``CHAIN_SNAPSHOT_RETENTION_DAYS``."""
+    cutoff = now - dt.timedelta(days=settings.CHAIN_SNAPSHOT_RETENTION_DAYS)
+    deleted, _ = ChainSnapshot.objects.filter(timestamp__lt=cutoff).delete()
+    return deleted

@@ -358,6 +358,10 @@ MARKET_REPLAY_REPEAT: bool = env.bool("MARKET_REPLAY_REPEAT", default=True)
 MARKET_TICK_SECONDS: float = env.float("MARKET_TICK_SECONDS", default=1.0)
 MARKET_PRODUCER_LEASE_SECONDS: int = env.int("MARKET_PRODUCER_LEASE_SECONDS", default=30)
 MARKET_PRODUCER_EMBEDDED: bool = env.bool("MARKET_PRODUCER_EMBEDDED", default=not REDIS_URL)
+# 0DTE chain snapshots the producer stores (marketdata.ChainSnapshot): every this many
+# market minutes, kept this many days.
+CHAIN_SNAPSHOT_MINUTES: int = max(1, env.int("CHAIN_SNAPSHOT_MINUTES", default=1))
+CHAIN_SNAPSHOT_RETENTION_DAYS: int = max(1, env.int("CHAIN_SNAPSHOT_RETENTION_DAYS", default=5))
 # The VIX regime (marketdata.engine.correlation): the upper VIX bounds of low, normal and
 # high volatility, and per regime (low, normal, high, extreme) the adaptation factor (also
 # the position-size multiplier), the confidence-threshold bump and the stop tightening.

@@ -16,8 +16,9 @@ from vollib.black_scholes_merton.greeks.analytical import delta as vollib_delta
 from marketdata import calendar, chains
 from marketdata.clock import VirtualClock, use_clock
 from marketdata.engine.chain import bid_ask, spread_dollars, strikes_around
+from marketdata.models import ChainSnapshot
 from marketdata.producer import MarketProducer
-from marketdata.services import get_provider, history_ingest
+from marketdata.services import chain_snapshots_prune, get_provider, history_ingest
 from risk.engine.pricing import bsm_greeks, years_from_minutes
 
 MONDAY = dt.date(2026, 11, 30)
@@ -173,3 +174,24 @@ def test_bad_requests_are_422(market: None, auth_client: APIClient) -> None:
             assert response.status_code == 422, query
         refused = auth_client.get("/api/v1/market/options/TSLA")
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "INVALID_SYMBOL"
+
+
+def test_the_producer_stores_a_chain_snapshot_a_minute_and_prunes_old_ones(market: None) -> None:
+    clock = VirtualClock(MONDAY, minute=10)
+    with use_clock(clock):
+        producer = MarketProducer()
+        producer.tick()
+        clock.advance()
+        producer.tick()
+        producer.tick()  # the same minute: nothing twice
+    snapshots = ChainSnapshot.objects.order_by("timestamp", "symbol")
+    assert snapshots.count() == 6  # three tickers at 09:40 and 09:41
+    first = snapshots.filter(symbol="SPY").first()
+    assert first is not None and len(first.calls) == 21 and first.expiration == MONDAY
+    t = first.minutes_to_expiration / 525_600
+    for call, put in zip(first.calls, first.puts, strict=True):
+        parity = float(first.underlying_price) - call["strike"] * np.exp(-0.04 * t)
+        assert call["bid"] - put["ask"] - 0.01 <= parity <= call["ask"] - put["bid"] + 0.01
+    old = snapshots.first()
+    assert old is not None
+    assert chain_snapshots_prune(old.timestamp + dt.timedelta(days=30)) == 6
