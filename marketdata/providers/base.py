@@ -33,6 +33,47 @@ HISTORY_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: Columns of a frame of one-minute bars (``minute_bars`` of the intraday providers).
+MINUTE_COLUMNS: tuple[str, ...] = (
+    "symbol",  # str
+    "timestamp",  # aware UTC datetime, the minute's start
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",  # float (NaN where unknown)
+    "vwap",  # float or NaN
+    "source",
+)
+
+
+@dataclass(frozen=True)
+class OptionSnapshot:
+    """One contract of an option chain snapshot. Prices per share of underlying, IV a
+    fraction, Greeks as the source states them (theta per day, vega per vol point)."""
+
+    contract: str  # OCC symbol
+    underlying: str
+    is_call: bool
+    strike: float
+    expiration: dt.date
+    bid: float | None
+    ask: float | None
+    bid_size: int | None
+    ask_size: int | None
+    last: float | None
+    volume: int | None
+    open_interest: int | None
+    implied_volatility: float | None
+    delta: float | None
+    gamma: float | None
+    theta: float | None
+    vega: float | None
+    underlying_price: float | None
+    timestamp: dt.datetime
+    source: str
+
+
 @dataclass(frozen=True)
 class QuoteData:
     """Latest quote for one symbol (stock, ETF, index or OCC option)."""

@@ -12,6 +12,15 @@ Endpoints, from https://polygon.io/docs/stocks:
   ``lastQuote {p, s, P, S}`` (bid, bid size, ask, ask size), ``lastTrade {p}``,
   ``day {c, v}`` and ``updated`` (ns UTC).
 * profile: ``/v3/reference/tickers/{T}`` (``results`` object; 404 when unknown).
+* minute bars (the 0DTE market): ``/v2/aggs/ticker/{T}/range/1/minute/{day}/{day}``, the
+  daily aggregates' schema with a minute timespan (``t`` the minute's start, ms UTC);
+  pre- and after-market minutes are dropped, the regular session kept.
+* option chains: ``/v3/snapshot/options/{underlying}?expiration_date=`` with, per
+  contract, ``details`` (``ticker``, ``contract_type``, ``strike_price``,
+  ``expiration_date``), ``last_quote`` (``bid``, ``ask``, sizes), ``last_trade``
+  (``price``), ``day`` (``volume``), ``open_interest``, ``implied_volatility``,
+  ``greeks`` (delta, gamma, theta, vega) and ``underlying_asset.price``; more pages
+  behind ``next_url``.
 
 Polygon writes class shares with a dot (``BRK.B``); the dash form (``BRK-B``, as
 Yahoo and FMP write it) is mapped both ways. The key goes in the documented
@@ -34,6 +43,8 @@ import pandas as pd
 
 from marketdata.providers.base import (
     HISTORY_COLUMNS,
+    MINUTE_COLUMNS,
+    OptionSnapshot,
     Profile,
     ProviderError,
     QuoteData,
@@ -240,6 +251,121 @@ class PolygonProvider:
             source=self.name,
         )
 
+    # ------------------------------------------------------------------ intraday
+
+    def _pages(self, path: str, params: dict[str, Any] | None, what: str) -> list[Mapping]:
+        """Every ``results`` row behind ``path``, following ``next_url``."""
+        rows: list[Mapping] = []
+        seen: set[str] = set()
+        next_path: str | None = path
+        while next_path is not None:
+            if len(seen) >= MAX_PAGES or next_path in seen:
+                raise ProviderError(f"polygon: pagination of {what} does not end")
+            seen.add(next_path)
+            payload = self._get(next_path, params)
+            results = payload.get("results") or []
+            if not isinstance(results, list):
+                raise ProviderError(f"polygon: unexpected payload for {what}")
+            rows.extend(r for r in results if isinstance(r, Mapping))
+            next_url = payload.get("next_url")
+            next_path, params = (
+                (next_url, None) if isinstance(next_url, str) and next_url else (None, None)
+            )
+        return rows
+
+    def minute_bars(
+        self, symbols: Sequence[str], session: dt.date, *, regular_only: bool = True
+    ) -> pd.DataFrame:
+        """One-minute bars of ``session`` in :data:`MINUTE_COLUMNS` order (``timestamp`` the
+        minute's start, aware UTC), the regular session only unless ``regular_only`` is
+        false; symbols Polygon has nothing for are left out."""
+        opened = dt.datetime.combine(session, dt.time(9, 30), NEW_YORK)
+        closed = dt.datetime.combine(session, dt.time(16, 0), NEW_YORK)
+        rows: list[dict[str, Any]] = []
+        for symbol in dict.fromkeys(symbols):
+            ticker = to_polygon_symbol(symbol)
+            path = f"v2/aggs/ticker/{ticker}/range/1/minute/{session}/{session}"
+            params = {"adjusted": "true", "sort": "asc", "limit": 50000}
+            for bar in self._pages(path, params, f"{ticker} minutes"):
+                t, close = bar.get("t"), _number(bar, "c")
+                if not isinstance(t, int | float) or close is None:
+                    continue
+                stamp = dt.datetime.fromtimestamp(t / 1000, dt.UTC)
+                if regular_only and not opened <= stamp < closed:
+                    continue
+                rows.append(
+                    {
+                        "symbol": symbol,
+                        "timestamp": stamp,
+                        "open": _number(bar, "o"),
+                        "high": _number(bar, "h"),
+                        "low": _number(bar, "l"),
+                        "close": close,
+                        "volume": _number(bar, "v"),
+                        "vwap": _number(bar, "vw"),
+                        "source": self.name,
+                    }
+                )
+        return pd.DataFrame(rows, columns=list(MINUTE_COLUMNS))
+
+    def option_chain(self, underlying: str, expiration: dt.date) -> list[OptionSnapshot]:
+        """Every contract of ``underlying`` expiring on ``expiration``, as the chain
+        snapshot quotes it (prices per share of underlying, IV a fraction, Polygon's
+        Greeks as it states them: theta per day, vega per volatility point)."""
+        ticker = to_polygon_symbol(underlying)
+        path = f"v3/snapshot/options/{ticker}"
+        params = {"expiration_date": str(expiration), "limit": 250}
+        out: list[OptionSnapshot] = []
+        for item in self._pages(path, params, f"{ticker} options"):
+            details, quote, trade, greeks, day, under = (
+                _mapping(item, key)
+                for key in (
+                    "details",
+                    "last_quote",
+                    "last_trade",
+                    "greeks",
+                    "day",
+                    "underlying_asset",
+                )
+            )
+            kind = str(details.get("contract_type") or "").lower()
+            strike = _number(details, "strike_price")
+            expiry_text = details.get("expiration_date")
+            if kind not in ("call", "put") or strike is None or not isinstance(expiry_text, str):
+                continue
+            stamp = quote.get("last_updated") or day.get("last_updated")
+            bid_size, ask_size = _number(quote, "bid_size"), _number(quote, "ask_size")
+            volume, interest = _number(day, "volume"), _number(item, "open_interest")
+            out.append(
+                OptionSnapshot(
+                    contract=str(details.get("ticker") or "").removeprefix("O:"),
+                    underlying=underlying,
+                    is_call=kind == "call",
+                    strike=strike,
+                    expiration=dt.date.fromisoformat(expiry_text),
+                    bid=_number(quote, "bid"),
+                    ask=_number(quote, "ask"),
+                    bid_size=int(bid_size) if bid_size is not None else None,
+                    ask_size=int(ask_size) if ask_size is not None else None,
+                    last=_number(trade, "price"),
+                    volume=int(volume) if volume is not None else None,
+                    open_interest=int(interest) if interest is not None else None,
+                    implied_volatility=_number(item, "implied_volatility"),
+                    delta=_number(greeks, "delta"),
+                    gamma=_number(greeks, "gamma"),
+                    theta=_number(greeks, "theta"),
+                    vega=_number(greeks, "vega"),
+                    underlying_price=_number(under, "price"),
+                    timestamp=(
+                        dt.datetime.fromtimestamp(stamp / 1e9, dt.UTC)
+                        if isinstance(stamp, int | float) and stamp > 0
+                        else self.clock()
+                    ),
+                    source=self.name,
+                )
+            )
+        return sorted(out, key=lambda o: (o.strike, not o.is_call))
+
     # ------------------------------------------------------------------ profile
 
     def profile(self, symbol: str) -> Profile | None:
@@ -272,6 +398,11 @@ class PolygonProvider:
             shares_outstanding=shares,
             source=self.name,
         )
+
+
+def _mapping(item: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = item.get(key)
+    return value if isinstance(value, Mapping) else {}
 
 
 def _float(value: Any) -> float:

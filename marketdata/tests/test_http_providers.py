@@ -18,6 +18,7 @@ import pytest
 
 from marketdata.providers.base import (
     HISTORY_COLUMNS,
+    MINUTE_COLUMNS,
     BudgetExhausted,
     MarketDataProvider,
     ProviderError,
@@ -34,7 +35,12 @@ from marketdata.providers.http import (
     mask_secrets,
     parse_retry_after,
 )
-from marketdata.providers.polygon import PolygonProvider, session_date, to_polygon_symbol
+from marketdata.providers.polygon import (
+    NEW_YORK,
+    PolygonProvider,
+    session_date,
+    to_polygon_symbol,
+)
 
 PAYLOADS = Path(__file__).parent / "payloads"
 KEY = "test-KEY-5f3c9a7e"
@@ -620,3 +626,74 @@ def test_polygon_symbol_mapping() -> None:
     assert to_polygon_symbol("brk/a") == "BRK.A"
     assert to_polygon_symbol("BRK.B") == "BRK.B"
     assert to_polygon_symbol("AAPL") == "AAPL"
+
+
+# ------------------------------------------------------- Polygon: the 0DTE market's data
+# Payloads recorded by Polygon's official client for its own tests (payloads/README.md).
+
+
+def test_polygon_minute_bars_read_the_aggregates_schema_with_a_minute_timespan() -> None:
+    recorded = payload("polygon_recorded_v2_aggs_AAPL_2005-04-01_2005-04-04.json")
+    provider, recorder = make_polygon(lambda request: httpx.Response(200, json=recorded))
+    frame = provider.minute_bars(["AAPL"], dt.date(2005, 4, 1), regular_only=False)
+    request = recorder.requests[0]
+    assert request.url.path == "/v2/aggs/ticker/AAPL/range/1/minute/2005-04-01/2005-04-01"
+    assert "apiKey" not in str(request.url) and request.headers["Authorization"] == f"Bearer {KEY}"
+    assert list(frame.columns) == list(MINUTE_COLUMNS) and len(frame) == 2
+    first, bar = frame.iloc[0], recorded["results"][0]
+    assert (first.open, first.high, first.low, first.close) == (
+        bar["o"],
+        bar["h"],
+        bar["l"],
+        bar["c"],
+    )
+    assert first.volume == bar["v"] and first.vwap == bar["vw"] and first.source == "polygon"
+    assert first.timestamp == dt.datetime(2005, 4, 1, 5, 0, tzinfo=dt.UTC)  # midnight New York
+
+
+def test_polygon_minute_bars_keep_the_regular_session() -> None:
+    recorded = payload("polygon_recorded_v2_aggs_AAPL_2005-04-01_2005-04-04.json")
+    bar = recorded["results"][0]
+    session = dt.date(2026, 12, 1)
+
+    def at(hour: int, minute: int) -> dict[str, Any]:
+        start = dt.datetime.combine(session, dt.time(hour, minute), NEW_YORK)
+        return {**bar, "t": int(start.timestamp() * 1000)}
+
+    body = {**recorded, "results": [at(9, 29), at(9, 30), at(15, 59), at(16, 0)], "count": 4}
+    provider, _ = make_polygon(lambda request: httpx.Response(200, json=body))
+    frame = provider.minute_bars(["AAPL"], session)
+    assert [t.astimezone(NEW_YORK).strftime("%H:%M") for t in frame.timestamp] == ["09:30", "15:59"]
+
+
+def test_polygon_option_chain_snapshot_reads_the_recorded_contract() -> None:
+    recorded = payload("polygon_recorded_v3_snapshot_options_AAPL.json")
+    provider, recorder = make_polygon(lambda request: httpx.Response(200, json=recorded))
+    chain = provider.option_chain("AAPL", dt.date(2023, 6, 16))
+    request = recorder.requests[0]
+    assert request.url.path == "/v3/snapshot/options/AAPL"
+    assert request.url.params["expiration_date"] == "2023-06-16"
+    (contract,) = chain
+    assert contract.contract == "AAPL230616C00150000" and contract.is_call
+    assert (contract.strike, contract.expiration) == (150.0, dt.date(2023, 6, 16))
+    assert (contract.bid, contract.ask, contract.bid_size, contract.ask_size) == (
+        28.9,
+        29.25,
+        294,
+        209,
+    )
+    assert contract.last == 29.25 and contract.volume == 8 and contract.open_interest == 8133
+    assert contract.implied_volatility == pytest.approx(0.3570277203465058)
+    assert contract.delta == pytest.approx(0.6436614934293701)
+    assert contract.underlying_price == pytest.approx(159.9606)
+    assert contract.timestamp == dt.datetime.fromtimestamp(1651254260800059648 / 1e9, dt.UTC)
+
+
+def test_polygon_option_chain_follows_next_url_and_skips_malformed_contracts() -> None:
+    recorded = payload("polygon_recorded_v3_snapshot_options_AAPL.json")
+    first = {**recorded, "next_url": "https://api.polygon.io/v3/snapshot/options/AAPL?cursor=x"}
+    broken = {**recorded["results"][0], "details": {"contract_type": "warrant"}}
+    pages = iter([first, {**recorded, "results": [broken, recorded["results"][0]]}])
+    provider, recorder = make_polygon(lambda request: httpx.Response(200, json=next(pages)))
+    assert len(provider.option_chain("AAPL", dt.date(2023, 6, 16))) == 2
+    assert recorder.requests[1].url.params["cursor"] == "x"
