@@ -42,6 +42,7 @@ django.setup()
 from channels.layers import get_channel_layer  # noqa: E402
 
 from marketdata.messages import market_group  # noqa: E402
+from sigmasight.ws import broadcast_event  # noqa: E402
 
 LOGIN = {"email": "demo_hedgefundstyle@sigmasight.com", "password": "demo12345"}
 
@@ -96,7 +97,7 @@ async def _cell(
             "symbol": "SPY",
             "data": {"price": 500.0 + sent * 0.01, "bench_seq": sent, "bench_sent_at": time.time()},
         }
-        await layer.group_send(group, {"type": "broadcast", "message": message})
+        await layer.group_send(group, broadcast_event(message))  # as the producer sends
         sent += 1
         next_at += 1.0 / rate
         await asyncio.sleep(max(0.0, next_at - time.monotonic()))

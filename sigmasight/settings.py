@@ -208,6 +208,19 @@ if REDIS_URL:
             },
         }
     }
+    #: "pubsub" (default): channels-redis's Redis pub/sub layer, one publish per group send
+    #: fanned out by each process (half the delivery latency of the list-based layer at
+    #: 1,000 sockets: bench/bench_ws_fanout.py); "pooled": the list-based layer above.
+    CHANNEL_LAYER_KIND: str = env.str("CHANNEL_LAYER_KIND", default="pubsub")
+    if CHANNEL_LAYER_KIND == "pubsub":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{CACHE_KEY_PREFIX}:asgi"},
+            }
+        }
+    elif CHANNEL_LAYER_KIND != "pooled":
+        raise ImproperlyConfigured("CHANNEL_LAYER_KIND must be pooled or pubsub")
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -1,5 +1,6 @@
-"""The channel layer's Redis pool is bounded and blocking: a burst of group changes (what
-200 sockets connecting or closing at once do) waits for a connection instead of failing."""
+"""The channel layers: the default pub/sub layer delivers one group send to every member of
+a burst; the list-based layer's Redis pool is bounded and blocking, so a burst of group
+changes (what 200 sockets connecting or closing at once do) waits for a connection."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 
 import pytest
 from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from redis.exceptions import MaxConnectionsError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -50,12 +52,36 @@ def test_the_stock_pool_of_the_same_size_fails_the_burst(redis_url: str) -> None
         asyncio.run(_burst(layer))
 
 
-def test_the_configured_layer_is_the_pooled_one() -> None:
+def test_the_configured_layer_is_the_one_channel_layer_kind_names() -> None:
     if not settings.REDIS_URL:
         pytest.skip("needs Redis")
     config = settings.CHANNEL_LAYERS["default"]
-    assert config["BACKEND"] == "sigmasight.channel_layer.PooledRedisChannelLayer"
-    assert config["CONFIG"]["max_connections"] == settings.CHANNEL_REDIS_MAX_CONNECTIONS
+    if settings.CHANNEL_LAYER_KIND == "pooled":
+        assert config["BACKEND"] == "sigmasight.channel_layer.PooledRedisChannelLayer"
+        assert config["CONFIG"]["max_connections"] == settings.CHANNEL_REDIS_MAX_CONNECTIONS
+    else:
+        assert settings.CHANNEL_LAYER_KIND == "pubsub"  # the default
+        assert config["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+
+
+def test_the_pubsub_layer_absorbs_a_burst_and_delivers_one_send_to_every_member(
+    redis_url: str,
+) -> None:
+    async def scenario() -> None:
+        layer = RedisPubSubChannelLayer(hosts=[redis_url], prefix="test-pubsub")
+        channels = [await layer.new_channel() for _ in range(BURST)]
+        try:
+            await asyncio.gather(*(layer.group_add("burst", c) for c in channels))
+            await layer.group_send("burst", {"type": "broadcast", "text": "{}"})
+            received = await asyncio.gather(
+                *(asyncio.wait_for(layer.receive(c), timeout=10) for c in channels)
+            )
+            assert all(m == {"type": "broadcast", "text": "{}"} for m in received)
+            await asyncio.gather(*(layer.group_discard("burst", c) for c in channels))
+        finally:
+            await layer.flush()
+
+    asyncio.run(scenario())
 
 
 async def _idle_receive(layer: RedisChannelLayer, seconds: float) -> None:
