@@ -141,28 +141,9 @@ class PolygonProvider:
 
     def _bars(self, ticker: str, start: dt.date, end: dt.date, adjusted: bool) -> list[Mapping]:
         """All daily aggregates for one ticker, following ``next_url``."""
-        path: str | None = f"v2/aggs/ticker/{ticker}/range/1/day/{start}/{end}"
-        params: dict[str, Any] | None = {
-            "adjusted": "true" if adjusted else "false",
-            "sort": "asc",
-            "limit": 50000,
-        }
-        bars: list[Mapping] = []
-        seen: set[str] = set()
-        while path is not None:
-            if len(seen) >= MAX_PAGES or path in seen:
-                raise ProviderError(f"polygon: pagination for {ticker} does not end")
-            seen.add(path)
-            payload = self._get(path, params)
-            results = payload.get("results") or []
-            if not isinstance(results, list):
-                raise ProviderError(f"polygon: unexpected aggregates payload for {ticker}")
-            bars.extend(r for r in results if isinstance(r, Mapping))
-            next_url = payload.get("next_url")
-            path, params = (
-                (next_url, None) if isinstance(next_url, str) and next_url else (None, None)
-            )
-        return bars
+        params = {"adjusted": "true" if adjusted else "false", "sort": "asc", "limit": 50000}
+        path = f"v2/aggs/ticker/{ticker}/range/1/day/{start}/{end}"
+        return self._pages(path, params, f"{ticker} aggregates")
 
     def history(self, symbols: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
         """Raw daily bars with Polygon's split-adjusted close as ``adj_close``."""

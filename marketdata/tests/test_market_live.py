@@ -33,8 +33,7 @@ SPEC_DATA_KEYS |= {"last_updated"}
 MESSAGE_KEYS = {"price", "change", "volume", "timestamp"}
 
 
-@pytest.fixture
-def market(db: Any) -> None:
+def _daily_bars_and_no_lease() -> None:
     """Daily bars of the tickers and the VIX through the session (its previous close), and
     no producer lease left by another test."""
     history_ingest(
@@ -44,6 +43,11 @@ def market(db: Any) -> None:
         end=SESSION,
     )
     cache.delete("market-producer:replay")
+
+
+@pytest.fixture
+def market(db: Any) -> None:
+    _daily_bars_and_no_lease()
     yield
     cache.delete("market-producer:replay")
 
@@ -146,13 +150,7 @@ def test_tickers_list_the_three_with_the_clock(market: None, auth_client: APICli
 @pytest.mark.django_db(transaction=True)
 def test_a_market_socket_receives_the_producers_update(trader: Any) -> None:
     assert "Redis" in settings.CHANNEL_LAYERS["default"]["BACKEND"] or settings.EMBEDDED
-    history_ingest(
-        provider=market_provider(),
-        symbols=["SPY", "QQQ", "IWM", "^VIX"],
-        start=PREVIOUS - dt.timedelta(days=7),
-        end=SESSION,
-    )
-    cache.delete("market-producer:replay")
+    _daily_bars_and_no_lease()
     token = issue_for_new_session(trader).access_token
     clock = VirtualClock(SESSION, minute=60)
 
