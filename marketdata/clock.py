@@ -41,6 +41,7 @@ __all__ = [
     "VirtualClock",
     "configured_clock",
     "market_time",
+    "market_time_at",
     "use_clock",
 ]
 
@@ -213,6 +214,14 @@ def configured_clock() -> MarketClock:
             repeat=settings.MARKET_REPLAY_REPEAT,
         )
     return LiveClock()
+
+
+def market_time_at(clock: str, session: dt.date, minute: int) -> MarketTime:
+    """The reading of ``clock`` at the start of ``minute`` of ``session``: what a job
+    claimed for that market minute computes from, however late it runs."""
+    return _reading(
+        clock, session, calendar.session_open_utc(session) + dt.timedelta(minutes=minute)
+    )
 
 
 def market_time() -> MarketTime:

@@ -24,17 +24,29 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections
+from django.dispatch import Signal
 
 from marketdata.clock import MarketTime, market_time
 from marketdata.messages import market_group, market_update
 from marketdata.selectors import intraday_snapshot
-from marketdata.services import chain_snapshots_prune, chain_snapshots_store, minute_bars_store
+from marketdata.services import (
+    chain_snapshots_prune,
+    chain_snapshots_store,
+    minute_bars_store,
+    minute_history_backfill,
+)
 from marketdata.tickers import ZERO_DTE_TICKERS
 from sigmasight.ws import publish
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MarketProducer", "start_embedded_producer"]
+__all__ = ["MarketProducer", "market_minute", "start_embedded_producer"]
+
+#: Sent by the producer once per new market minute of an open session, after that minute's
+#: bars and chains are stored, with ``at`` (the :class:`MarketTime`). The apps whose work
+#: follows the market clock (the signal cadence) connect to it; exactly one producer runs
+#: per clock, so each minute is sent once (a receiver still claims its work idempotently).
+market_minute = Signal()
 
 
 class MarketProducer:
@@ -75,12 +87,17 @@ class MarketProducer:
         if self.last_minute == (at.clock, at.session, at.minute):
             return []
         if self.last_minute is None or self.last_minute[1] != at.session:
-            chain_snapshots_prune(at.now)  # once a session (and at start)
+            # Once a session (and at start): prune, and fill the past sessions' minutes.
+            chain_snapshots_prune(at.now)
+            minute_history_backfill(
+                session=at.session, sessions=settings.MARKET_MINUTE_HISTORY_SESSIONS
+            )
         self.last_minute = (at.clock, at.session, at.minute)
         chain_snapshots_store(at)
         messages = [market_update(intraday_snapshot(s, at)) for s in self.tickers]
         for message in messages:
             publish(market_group(message["symbol"]), message)
+        market_minute.send(sender=self.__class__, at=at)
         return messages
 
     def run(self, stop: threading.Event, *, tick_seconds: float | None = None) -> None:

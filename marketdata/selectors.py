@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import gzip
 import itertools
 import json
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -59,6 +61,7 @@ from marketdata.engine.correlation import (
 from marketdata.gics import GICS_SECTORS
 from marketdata.models import (
     AssetType,
+    ChainSnapshot,
     CorporateAction,
     CorporateActionType,
     FactorDefinition,
@@ -1324,12 +1327,13 @@ def _finite(value: float) -> float | None:
     return round(value, 6) if np.isfinite(value) else None
 
 
-def market_correlation() -> dict[str, Any]:
+def market_correlation(at: MarketTime | None = None) -> dict[str, Any]:
     """``/market/correlation``: the rolling correlations of SPY, QQQ and IWM minute returns
     over 20, 60 and 180 bars (``correlations`` holds the 60-bar ones), each pair's
     divergence z-score (its 20-bar correlation against the last 180 bars), and the VIX
-    regime. A figure without enough stored bars is null, and ``warnings`` says so."""
-    at = market_time()
+    regime, at ``at`` (default: the market clock now). A figure without enough stored bars
+    is null, and ``warnings`` says so."""
+    at = at or market_time()
     warnings: list[str] = []
     longest = max(CORRELATION_WINDOWS)
     stamps, closes = _recent_minute_closes(at, longest + 1)
@@ -1370,3 +1374,83 @@ def market_correlation() -> dict[str, Any]:
         "warnings": warnings,
         **_clock_keys(at),
     }
+
+
+@dataclass(frozen=True)
+class SessionMinutes:
+    """A ticker's completed minute bars of one session, oldest first (float arrays)."""
+
+    timestamps: list[dt.datetime]
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+
+def session_minute_bars(symbol: str, at: MarketTime) -> SessionMinutes:
+    """The minutes of ``symbol`` in ``at``'s session that completed by ``at`` (one query)."""
+    rows = list(
+        MinuteBar.objects.filter(
+            security_id=symbol, session=at.session, timestamp__lte=at.now - dt.timedelta(minutes=1)
+        )
+        .order_by("timestamp")
+        .values_list("timestamp", "high", "low", "close", "volume")
+    )
+
+    def column(i: int) -> np.ndarray:
+        return np.array([np.nan if r[i] is None else float(r[i]) for r in rows], dtype=np.float64)
+
+    return SessionMinutes([r[0] for r in rows], column(1), column(2), column(3), column(4))
+
+
+def past_volume_by_minute(symbol: str, at: MarketTime, *, sessions: int) -> dict[dt.date, int]:
+    """The volume ``symbol`` had traded by the same minute of the session (the first
+    ``at.minute`` minutes) in each of the ``sessions`` sessions before ``at``'s that have
+    stored minute bars: session → volume (one query)."""
+    if sessions <= 0 or at.minute <= 0:
+        return {}
+    past = [calendar.previous_session(at.session)]
+    while len(past) < sessions:
+        past.append(calendar.previous_session(past[-1]))
+    window = functools.reduce(
+        operator.or_,
+        (
+            Q(
+                session=day,
+                timestamp__lt=calendar.session_open_utc(day) + dt.timedelta(minutes=at.minute),
+            )
+            for day in past
+        ),
+    )
+    rows = (
+        MinuteBar.objects.filter(window, security_id=symbol)
+        .values("session")
+        .annotate(total=Sum("volume"))
+        .values_list("session", "total")
+    )
+    return {day: int(total) for day, total in rows if total}
+
+
+def chain_snapshot_at(symbol: str, moment: dt.datetime) -> ChainSnapshot | None:
+    """The last stored chain snapshot of ``symbol`` priced at or before ``moment``, within
+    its session."""
+    session = moment.astimezone(calendar.EASTERN).date()
+    return (
+        ChainSnapshot.objects.filter(symbol=symbol, session=session, timestamp__lte=moment)
+        .order_by("-timestamp")
+        .first()
+    )
+
+
+def chain_snapshots_between(
+    symbol: str, expiration: dt.date, start: dt.datetime, end: dt.datetime
+) -> list[tuple[dt.datetime, list[dict[str, Any]], list[dict[str, Any]]]]:
+    """``(timestamp, calls, puts)`` of the stored snapshots of ``symbol``'s ``expiration``
+    chain priced in (``start``, ``end``], oldest first."""
+    return list(
+        ChainSnapshot.objects.filter(
+            symbol=symbol, expiration=expiration, timestamp__gt=start, timestamp__lte=end
+        )
+        .order_by("timestamp")
+        .values_list("timestamp", "calls", "puts")
+    )

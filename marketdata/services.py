@@ -994,6 +994,24 @@ def minute_bars_store(
     return len(rows)
 
 
+def minute_history_backfill(*, session: dt.date, sessions: int) -> int:
+    """Store the whole sessions of the ``sessions`` sessions before ``session`` that are not
+    stored yet (idempotent), so that the figures that look back across sessions (relative
+    volume by the same minute, the 180-bar correlations at the open) have their history.
+    Returns the bars written."""
+    written = 0
+    day = session
+    for _ in range(max(0, sessions)):
+        day = calendar.previous_session(day)
+        length = int(
+            (calendar.session_close_utc(day) - calendar.session_open_utc(day)).total_seconds() // 60
+        )
+        complete = MinuteBar.objects.filter(session=day, security_id__in=INTRADAY_SYMBOLS).count()
+        if complete < length * len(INTRADAY_SYMBOLS):
+            written += minute_bars_store(session=day, through_minute=length)
+    return written
+
+
 def chain_snapshots_store(at: MarketTime) -> int:
     """Store each ticker's 0DTE chain as quoted at ``at`` (a minute on the
     ``CHAIN_SNAPSHOT_MINUTES`` grid of an open session; idempotent per minute). Returns
