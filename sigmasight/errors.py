@@ -59,6 +59,16 @@ class InvalidSymbol(DomainError):
     default_message = "The specified symbol is not supported"
 
 
+class SignalNotFound(NotFound):
+    default_message = "Signal not found"
+
+
+class InvalidStrategy(DomainError):
+    """A strategy name outside the six of API-CONVENTIONS."""
+
+    code = "INVALID_STRATEGY"
+
+
 class InsufficientFunds(DomainError):
     """A cash outflow beyond the portfolio's cash balance."""
 

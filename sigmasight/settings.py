@@ -373,6 +373,34 @@ MARKET_PRODUCER_LEASE_SECONDS: int = env.int("MARKET_PRODUCER_LEASE_SECONDS", de
 MARKET_PRODUCER_EMBEDDED: bool = env.bool("MARKET_PRODUCER_EMBEDDED", default=not REDIS_URL)
 # 0DTE chain snapshots the producer stores (marketdata.ChainSnapshot): every this many
 # market minutes, kept this many days.
+# 0DTE signals (docs/signals.md): generated every SIGNAL_CADENCE_MINUTES market minutes from
+# SIGNAL_FIRST_MINUTE after the open while signals can still live; each expires (and its
+# time exit falls) SIGNAL_EXPIRY_MINUTES_BEFORE_CLOSE minutes before the close.
+SIGNAL_CADENCE_MINUTES: int = max(1, env.int("SIGNAL_CADENCE_MINUTES", default=15))
+SIGNAL_FIRST_MINUTE: int = max(5, env.int("SIGNAL_FIRST_MINUTE", default=30))
+SIGNAL_EXPIRY_MINUTES_BEFORE_CLOSE: int = max(
+    1, env.int("SIGNAL_EXPIRY_MINUTES_BEFORE_CLOSE", default=15)
+)
+# |direction score| above which a signal is bullish or bearish (else neutral).
+SIGNAL_DIRECTION_THRESHOLD: float = env.float("SIGNAL_DIRECTION_THRESHOLD", default=0.25)
+SIGNAL_CHAIN_STRIKES: int = max(5, env.int("SIGNAL_CHAIN_STRIKES", default=15))
+# The default trading config (the 0DTE spec's /trading/config example): signals are
+# market-wide, so their entry criteria use it; each user's execution sizes with their own.
+TRADING_DEFAULT_POSITION_SIZE: int = env.int("TRADING_DEFAULT_POSITION_SIZE", default=24000)
+TRADING_DEFAULT_PROFIT_TARGET: float = env.float("TRADING_DEFAULT_PROFIT_TARGET", default=0.10)
+TRADING_DEFAULT_STOP_LOSS: float = env.float("TRADING_DEFAULT_STOP_LOSS", default=0.10)
+TRADING_DEFAULT_CONFIDENCE_THRESHOLD: float = env.float(
+    "TRADING_DEFAULT_CONFIDENCE_THRESHOLD", default=0.65
+)
+# Fills cross the whole spread instead of the leg-count schedule (signals/engine/fills.py).
+FILL_PESSIMISTIC: bool = env.bool("FILL_PESSIMISTIC", default=False)
+for _name in ("TRADING_DEFAULT_PROFIT_TARGET", "TRADING_DEFAULT_STOP_LOSS"):
+    if not 0 < globals()[_name] < 10:
+        raise ImproperlyConfigured(f"{_name} is a positive fraction of the package's cost")
+if not 0 <= TRADING_DEFAULT_CONFIDENCE_THRESHOLD <= 1:
+    raise ImproperlyConfigured("TRADING_DEFAULT_CONFIDENCE_THRESHOLD lies in [0, 1]")
+# Whole past sessions of minute bars the producer keeps stored (relative volume by minute).
+MARKET_MINUTE_HISTORY_SESSIONS: int = max(0, env.int("MARKET_MINUTE_HISTORY_SESSIONS", default=10))
 CHAIN_SNAPSHOT_MINUTES: int = max(1, env.int("CHAIN_SNAPSHOT_MINUTES", default=1))
 CHAIN_SNAPSHOT_RETENTION_DAYS: int = max(1, env.int("CHAIN_SNAPSHOT_RETENTION_DAYS", default=5))
 # The VIX regime (marketdata.engine.correlation): the upper VIX bounds of low, normal and

@@ -3,8 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from sigmasight.ws import AuthenticatedConsumer
-
-SIGNALS_GROUP = "signals"
+from signals.messages import SIGNALS_GROUP
 
 
 class SignalsConsumer(AuthenticatedConsumer):

@@ -1,0 +1,32 @@
+"""The live messages of ``/ws/signals``: their group and the spec's ``new_signal``
+envelope, shared by the service that publishes them and the consumer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from signals.models import Signal
+
+SIGNALS_GROUP = "signals"
+
+
+def _utc(moment: Any) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def new_signal(signal: Signal) -> dict[str, Any]:
+    """``{"type": "new_signal", "data": {id, symbol, confidence, strategy, generated_at}}``
+    plus the signal type, expiry and clock (added keys)."""
+    return {
+        "type": "new_signal",
+        "data": {
+            "id": signal.id,
+            "symbol": signal.symbol,
+            "confidence": signal.confidence,
+            "strategy": signal.strategy,
+            "generated_at": _utc(signal.generated_at),
+            "signal_type": signal.signal_type,
+            "expires_at": _utc(signal.expires_at),
+            "clock": signal.clock,
+        },
+    }
