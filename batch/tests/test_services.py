@@ -434,6 +434,8 @@ def test_registry_names_are_the_specs() -> None:
         "full_portfolio_calculation",
         # Added by issue 11: option settlement at expiry (portfolios/jobs.py).
         "option_settlement",
+        # Added by issue 13: the 0DTE signal cadence (signals/jobs.py).
+        "signals_cycle",
     }
     assert set(RISK_STEPS) < set(registry.job_names())
 

@@ -65,11 +65,11 @@ def test_a_tick_stores_the_completed_minutes_and_publishes_an_update_per_ticker(
         messages = producer.tick()
         assert [m["symbol"] for m in messages] == ["SPY", "QQQ", "IWM"]
         assert MinuteBar.objects.filter(session=SESSION).count() == 4 * 45  # and the VIX
-        assert producer.tick() == [] and MinuteBar.objects.count() == 4 * 45  # same minute
+        assert producer.tick() == [] and MinuteBar.objects.filter(session=SESSION).count() == 4 * 45  # same minute
         assert MarketProducer().tick() == []  # another producer: the lease is held
         clock.advance(2)
         spy = next(m for m in producer.tick() if m["symbol"] == "SPY")
-        assert MinuteBar.objects.count() == 4 * 47
+        assert MinuteBar.objects.filter(session=SESSION).count() == 4 * 47
     minutes = session_minutes(session=SESSION, symbols=["SPY", "QQQ", "IWM", "^VIX"])["SPY"]
     assert spy["type"] == "market_update" and set(spy["data"]) >= MESSAGE_KEYS
     price = Decimal(str(minutes.close[46])).quantize(Decimal("0.0001"))
@@ -90,7 +90,7 @@ def test_only_one_producer_ticks_per_clock_and_a_closed_market_publishes_nothing
         assert second.tick() == []  # the first holds the lease
         first.release()
         assert second.tick()  # a restarted producer takes over and fills nothing twice
-        assert MinuteBar.objects.count() == 4 * 10
+        assert MinuteBar.objects.filter(session=SESSION).count() == 4 * 10
     with use_clock(VirtualClock(SESSION, minute=390)):
         assert MarketProducer().tick() == []
 
@@ -231,8 +231,9 @@ def test_correlation_serves_rolling_figures_from_the_stored_minutes_and_the_regi
 
 
 def test_correlation_with_too_few_minutes_is_null_with_reasons(
-    market: None, auth_client: APIClient
+    market: None, auth_client: APIClient, settings: Any
 ) -> None:
+    settings.MARKET_MINUTE_HISTORY_SESSIONS = 0  # no past session's minutes to span into
     with use_clock(VirtualClock(SESSION, minute=30)):
         MarketProducer().tick()
         body = auth_client.get("/api/v1/market/correlation").json()
@@ -241,3 +242,25 @@ def test_correlation_with_too_few_minutes_is_null_with_reasons(
     assert body["correlations"]["SPY_QQQ"] is None and body["correlations_180"]["QQQ_IWM"] is None
     assert any("60-bar" in w for w in body["warnings"])
     assert body["regime"] is not None  # the VIX's minutes are stored too
+
+
+def test_the_first_tick_of_a_session_backfills_the_past_sessions_once(
+    market: None, settings: Any
+) -> None:
+    """Relative volume reads the same minute of past sessions: the producer stores the
+    missing whole sessions before the one it starts (the 27th closes early: 210 minutes)."""
+    settings.MARKET_MINUTE_HISTORY_SESSIONS = 1
+    with use_clock(VirtualClock(SESSION, minute=3)):
+        producer = MarketProducer()
+        producer.tick()
+        past = MinuteBar.objects.filter(session=PREVIOUS)
+        assert past.count() == 4 * 210
+        assert past.filter(security_id="SPY").order_by("timestamp").last().timestamp == (
+            calendar.session_close_utc(PREVIOUS) - dt.timedelta(minutes=1)
+        )
+        producer.release()
+    before = list(past.order_by("pk").values_list("pk", flat=True))
+    with use_clock(VirtualClock(SESSION, minute=4)):
+        MarketProducer().tick()  # a restarted producer rewrites nothing
+        MarketProducer().release()
+    assert list(past.order_by("pk").values_list("pk", flat=True)) == before
