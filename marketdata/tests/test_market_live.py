@@ -65,7 +65,9 @@ def test_a_tick_stores_the_completed_minutes_and_publishes_an_update_per_ticker(
         messages = producer.tick()
         assert [m["symbol"] for m in messages] == ["SPY", "QQQ", "IWM"]
         assert MinuteBar.objects.filter(session=SESSION).count() == 4 * 45  # and the VIX
-        assert producer.tick() == [] and MinuteBar.objects.filter(session=SESSION).count() == 4 * 45  # same minute
+        assert (
+            producer.tick() == [] and MinuteBar.objects.filter(session=SESSION).count() == 4 * 45
+        )  # same minute
         assert MarketProducer().tick() == []  # another producer: the lease is held
         clock.advance(2)
         spy = next(m for m in producer.tick() if m["symbol"] == "SPY")
