@@ -308,6 +308,7 @@ def _signal_for(
     if priced is None:
         return None, False, [f"{symbol}: no fillable {strategy} on the chain at {at.now:%H:%M} UTC"]
     entry, risk, leg_rows, _, warnings = priced
+    warnings = [*chain["warnings"], *warnings]  # e.g. IWM's nearest expiry on a day it lists none
     sign = 1 if signal_type == "bullish" else -1 if signal_type == "bearish" else 0
     inputs = aligned_inputs(scores, strategy=strategy, direction=sign)
     family = STRATEGY_FAMILY[strategy]
