@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -50,6 +50,19 @@ def _static_files_from_the_apps(settings: Any) -> None:
 def _isolated_rate_limits(settings: Any) -> None:
     """Each test counts requests under its own key prefix, so test order doesn't matter."""
     settings.RATE_LIMIT_KEY_PREFIX = f"rl-test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def eager_celery(settings: Any) -> Iterator[None]:
+    """Run dispatched tasks inline, whatever the environment's broker (as the embedded
+    default does)."""
+    from sigmasight.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    app.conf.task_always_eager = previous
 
 
 @pytest.fixture

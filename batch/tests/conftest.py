@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal as D
 from typing import Any
 
@@ -35,19 +35,6 @@ def admin_user(make_user: Callable[..., Any]) -> Any:
 @pytest.fixture
 def admin_client(admin_user: Any) -> APIClient:
     return client_for(admin_user)
-
-
-@pytest.fixture
-def eager_celery(settings: Any) -> Iterator[None]:
-    """Run dispatched tasks inline, whatever the environment's broker (as the embedded
-    default does)."""
-    from sigmasight.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 def fast_step(ctx: JobContext, *, portfolio_ids: Any) -> dict[str, Any]:

@@ -208,17 +208,6 @@ def test_the_settlement_job_is_recorded_and_idempotent(book: Portfolio) -> None:
     assert BatchJob.objects.filter(job_name=SETTLEMENT_JOB).count() == 2
 
 
-@pytest.fixture
-def eager_celery(settings: Any) -> Any:
-    from sigmasight.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 def test_beat_entries_start_the_job_only_when_an_option_is_due(
     eager_celery: None, trader: Any
 ) -> None:

@@ -4,7 +4,6 @@ through the batch runner's period claims."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 
@@ -24,17 +23,6 @@ def fake_chain(monkeypatch: pytest.MonkeyPatch) -> None:
     """The chain's steps replaced by a fast fake: these tests are about when it runs."""
     for name in FULL_CHAIN:
         monkeypatch.setitem(registry.JOB_STEPS, name, fast_step)
-
-
-@pytest.fixture
-def eager_celery(settings: Any) -> Any:
-    from sigmasight.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:

@@ -6,7 +6,6 @@ job."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from typing import Any
 
 import pytest
@@ -23,30 +22,17 @@ from batch import services as batch_services
 from batch.models import BatchJob
 from marketdata.clock import VirtualClock, use_clock
 from marketdata.producer import MarketProducer
-from marketdata.services import get_provider, history_ingest
 from sigmasight.asgi import application
 from signals.jobs import on_market_minute
 from signals.models import Signal, SignalCycle
-from signals.tests.factories import known_model
+from signals.tests.factories import SESSION, known_model, market_history
 from tests.contract import ZERO_DTE, assert_error_envelope, assert_matches_example, spec_example
-
-SESSION = dt.date(2026, 11, 30)
-
-
-def _history() -> None:
-    history_ingest(
-        provider=get_provider(),
-        symbols=["SPY", "QQQ", "IWM", "^VIX"],
-        start=dt.date(2026, 8, 1),
-        end=SESSION,
-    )
-    cache.delete("market-producer:replay")
 
 
 @pytest.fixture
 def market(db: Any, settings: Any) -> Any:
     settings.MARKET_MINUTE_HISTORY_SESSIONS = 1
-    _history()
+    market_history()
     known_model()
     yield
     cache.delete("market-producer:replay")
@@ -211,7 +197,7 @@ def test_a_signals_socket_receives_new_signal_from_the_cadence_job(
         "Redis" in django_settings.CHANNEL_LAYERS["default"]["BACKEND"] or django_settings.EMBEDDED
     )
     settings.MARKET_MINUTE_HISTORY_SESSIONS = 0
-    _history()
+    market_history()
     known_model()
     token = issue_for_new_session(trader).access_token
     clock = VirtualClock(SESSION, minute=0)

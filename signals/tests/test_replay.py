@@ -7,7 +7,6 @@ agree with a count by hand over the stored signals."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import math
@@ -24,42 +23,22 @@ from marketdata.clock import VirtualClock, use_clock
 from marketdata.models import ChainSnapshot, MinuteBar, Security
 from marketdata.producer import MarketProducer
 from marketdata.selectors import market_correlation, risk_free_rate
-from marketdata.services import get_provider, history_ingest
 from signals.engine.calibration import wilson_interval
 from signals.engine.features import FEATURE_NAMES
 from signals.engine.fills import liquidation_value
 from signals.models import ConfidenceModel, Signal
 from signals.replay import FIT_CLOCK, session_replay
 from signals.services import signal_confidence
-from signals.tests.factories import WEIGHTS, known_model
+from signals.tests.factories import SESSION, WEIGHTS, known_model, market_history
 from tests.contract import ZERO_DTE, assert_matches_example, spec_example
-
-SESSION = dt.date(2026, 11, 30)
 
 
 @pytest.fixture
 def market(db: Any, settings: Any) -> Any:
     settings.MARKET_MINUTE_HISTORY_SESSIONS = 2
-    history_ingest(
-        provider=get_provider(),
-        symbols=["SPY", "QQQ", "IWM", "^VIX"],
-        start=dt.date(2026, 8, 1),
-        end=SESSION,
-    )
-    cache.delete("market-producer:replay")
+    market_history()
     yield
     cache.delete("market-producer:replay")
-
-
-@pytest.fixture
-def eager_jobs(settings: Any) -> Any:
-    from sigmasight.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 def _replay_whole_session(capture: Any) -> VirtualClock:
@@ -76,7 +55,7 @@ def _replay_whole_session(capture: Any) -> VirtualClock:
 
 def test_a_replayed_session_produces_the_market_and_explainable_signals(
     market: Any,
-    eager_jobs: Any,
+    eager_celery: Any,
     django_capture_on_commit_callbacks: Any,
     auth_client: APIClient,
     settings: Any,
