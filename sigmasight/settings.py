@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 import environ
 from csp.constants import NONE, SELF
@@ -213,10 +214,17 @@ if REDIS_URL:
     #: 1,000 sockets: bench/bench_ws_fanout.py); "pooled": the list-based layer above.
     CHANNEL_LAYER_KIND: str = env.str("CHANNEL_LAYER_KIND", default="pubsub")
     if CHANNEL_LAYER_KIND == "pubsub":
+        # Pub/sub channels belong to the whole Redis server, not to the URL's database: two
+        # stacks on one server (a test run beside a demo, on /9 and /5) would hear each
+        # other's groups without the database in the prefix.
+        _redis_db = (urlparse(REDIS_URL).path.strip("/") or "0").split("/")[0]
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{CACHE_KEY_PREFIX}:asgi"},
+                "CONFIG": {
+                    "hosts": [REDIS_URL],
+                    "prefix": f"{CACHE_KEY_PREFIX}:db{_redis_db}:asgi",
+                },
             }
         }
     elif CHANNEL_LAYER_KIND != "pooled":
