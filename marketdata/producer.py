@@ -3,12 +3,13 @@ moves the 0DTE market along the market clock.
 
 Each tick it reads the clock (``marketdata.clock``); while the session is open it stores the
 minutes that have completed for SPY, QQQ, IWM and the VIX (``minute_bars_store``,
-idempotent, so a restarted producer fills what it missed) and, each new minute on the
-``CHAIN_SNAPSHOT_MINUTES`` grid, the tickers' 0DTE chains (pruning snapshots past their
-retention once a session), then publishes a
-``market_update`` for each ticker to ``/ws/market/{symbol}`` through the channel layer
-(Redis in production), once per market minute (prices are minute closes). Outside the session it publishes nothing: the sockets keep their
-heartbeat, and the endpoints serve the last close.
+idempotent, so a restarted producer fills what it missed). Each new market minute it then
+stores the tickers' 0DTE chains on the ``CHAIN_SNAPSHOT_MINUTES`` grid (pruning snapshots
+past their retention once a session), quotes every held security on the live clock
+(``live_quotes_refresh``: portfolio values and day changes move with the session), and
+publishes a ``market_update`` for each ticker to ``/ws/market/{symbol}`` through the channel
+layer (Redis in production); prices are minute closes. Outside the session it publishes
+nothing: the sockets keep their heartbeat, and the endpoints serve the last close.
 
 Exactly one producer runs per clock: a lease in the cache (Redis in production) that the
 holder renews each tick and that lapses ``MARKET_PRODUCER_LEASE_SECONDS`` after it stops.
@@ -28,10 +29,12 @@ from django.dispatch import Signal
 
 from marketdata.clock import MarketTime, market_time
 from marketdata.messages import market_group, market_update
+from marketdata.providers.base import ProviderError
 from marketdata.selectors import intraday_snapshot
 from marketdata.services import (
     chain_snapshots_prune,
     chain_snapshots_store,
+    live_quotes_refresh,
     minute_bars_store,
     minute_history_backfill,
 )
@@ -94,6 +97,10 @@ class MarketProducer:
             )
         self.last_minute = (at.clock, at.session, at.minute)
         chain_snapshots_store(at)
+        try:
+            live_quotes_refresh(at)
+        except ProviderError as exc:  # the 0DTE market goes on; the quotes stay a minute old
+            logger.warning("market producer: live quotes failed at %s: %s", at.now, exc)
         messages = [market_update(intraday_snapshot(s, at)) for s in self.tickers]
         for message in messages:
             publish(market_group(message["symbol"]), message)

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from marketdata import calendar, expiries
 from marketdata.chains import DEFAULT_STRIKES, option_chain
-from marketdata.clock import MarketTime
+from marketdata.clock import CLOCK_LIVE, MarketTime
 from marketdata.models import (
     AssetClass,
     AssetType,
@@ -474,6 +474,27 @@ def quotes_refresh(*, provider: MarketDataProvider, symbols: Iterable[str]) -> i
     """Upsert the latest quote of each of ``symbols`` that is a stored security and that the
     provider quotes. Returns the quotes written."""
     return len(_refresh_quotes(provider, symbols))
+
+
+def _live_provider(at: MarketTime) -> MarketDataProvider:
+    """The provider chain quoting at ``at``: the simulated provider at that moment of its
+    session (its intraday side), the vendors as they are (their quotes are live)."""
+    factories = {
+        **PROVIDER_FACTORIES,
+        "simulated": lambda: _simulated(now=at.now, today=at.session),
+    }
+    return build_provider(list(settings.MARKET_DATA_PROVIDERS), factories=factories)
+
+
+def live_quotes_refresh(at: MarketTime) -> int:
+    """During an open session of the live clock, quote the tracked universe (every held
+    symbol, the factor ETFs and benchmarks) at ``at``, so that prices, portfolio values and
+    day changes move with the session instead of standing at the last close (the producer
+    calls it each new minute). The replay clock replays a past session: its minutes are
+    not today's prices, so it quotes nothing. Returns the quotes written."""
+    if at.clock != CLOCK_LIVE or not at.is_open:
+        return 0
+    return quotes_refresh(provider=_live_provider(at), symbols=tracked_symbols())
 
 
 def _mark_close(quote: QuoteData) -> float | None:

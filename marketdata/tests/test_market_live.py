@@ -19,9 +19,10 @@ from rest_framework.test import APIClient
 
 from accounts.tokens import issue_for_new_session
 from marketdata import calendar
-from marketdata.clock import VirtualClock, use_clock
-from marketdata.models import MinuteBar, PriceBar, Security
+from marketdata.clock import CLOCK_LIVE, VirtualClock, use_clock
+from marketdata.models import MinuteBar, PriceBar, Quote, Security
 from marketdata.producer import MarketProducer
+from marketdata.selectors import price_snapshots
 from marketdata.services import get_provider as market_provider
 from marketdata.services import history_ingest, session_minutes
 from sigmasight.asgi import application
@@ -266,3 +267,40 @@ def test_the_first_tick_of_a_session_backfills_the_past_sessions_once(
         MarketProducer().tick()  # a restarted producer rewrites nothing
         MarketProducer().release()
     assert list(past.order_by("pk").values_list("pk", flat=True)) == before
+
+
+def test_on_the_live_clock_each_minute_quotes_the_tracked_symbols_at_that_minute(
+    market: None,
+) -> None:
+    """Held securities (here the benchmarks, always tracked) are quoted at the last
+    completed minute during a live session, so snapshots and day changes move with it; the
+    replay clock, a past session, quotes nothing."""
+    cache.delete("market-producer:live")
+    opened = calendar.session_open_utc(SESSION)
+    clock = VirtualClock(SESSION, minute=45, name=CLOCK_LIVE)
+    try:
+        with use_clock(clock):
+            producer = MarketProducer()
+            producer.tick()
+            spy = Quote.objects.get(security_id="SPY")
+            bars = MinuteBar.objects.filter(security_id="SPY", session=SESSION)
+            minute_44 = bars.get(timestamp=opened + dt.timedelta(minutes=44))
+            assert spy.last == minute_44.close  # the close of the last completed minute
+            assert spy.timestamp == opened + dt.timedelta(minutes=45)  # 10:15 ET, its end
+            assert spy.volume == sum(b.volume for b in bars.filter(timestamp__lt=spy.timestamp))
+            assert spy.bid is not None and spy.ask is not None and spy.bid < spy.last < spy.ask
+            snapshot = price_snapshots(symbols=["SPY"])["SPY"]
+            assert snapshot.price_date == SESSION and snapshot.price == spy.last
+            assert snapshot.previous_close == _previous_close("SPY")
+            assert snapshot.change == spy.last - _previous_close("SPY")  # the day's move so far
+
+            clock.advance(1)
+            producer.tick()
+            moved = Quote.objects.get(security_id="SPY")
+            assert moved.timestamp == opened + dt.timedelta(minutes=46)
+            assert moved.last == bars.get(timestamp=opened + dt.timedelta(minutes=45)).close
+        with use_clock(VirtualClock(SESSION, minute=200)):  # replay
+            assert MarketProducer().tick()
+        assert Quote.objects.get(security_id="SPY").timestamp == moved.timestamp
+    finally:
+        cache.delete("market-producer:live")

@@ -498,3 +498,37 @@ def test_generating_the_universe_is_fast(provider) -> None:
     provider.history(["AAPL"], TODAY, TODAY)
     elapsed = time.perf_counter() - started
     assert elapsed < 2.0  # ~0.1 s on the development machine; generous for a loaded CI
+
+
+def test_during_a_session_quotes_follow_the_minutes_and_options_the_live_underlying() -> None:
+    """Inside a session the quote is the close of the last completed minute (the opening
+    print in the first), stamped at that minute's end, with the volume so far; an option is
+    priced at that live underlying price: put-call parity holds against it, not the close."""
+    opened = calendar.session_open_utc(TODAY)
+    live = SimulatedProvider(today=TODAY, now=opened + dt.timedelta(minutes=95, seconds=20))
+    assert live.live_session == TODAY
+    aapl = live.minute_bars(["AAPL"], TODAY)["AAPL"]
+    call, put = "AAPL261218C00125000", "AAPL261218P00125000"
+    quotes = {q.symbol: q for q in live.quotes(["AAPL", call, put])}
+    stock = quotes["AAPL"]
+    assert stock.last == aapl.close[94] and stock.timestamp == opened + dt.timedelta(minutes=95)
+    assert stock.volume == int(np.nansum(aapl.volume[:95]))
+    assert stock.bid < stock.last < stock.ask
+    first = SimulatedProvider(today=TODAY, now=opened + dt.timedelta(seconds=10))
+    (opening,) = first.quotes(["AAPL"])
+    assert opening.last == aapl.open[0] and opening.timestamp == opened
+
+    t = calendar.minutes_to_expiry(stock.timestamp, dt.date(2026, 12, 18)) / 525_600
+    q, r = 0.0071, 0.04
+    c, p = quotes[call], quotes[put]
+    assert c.timestamp == p.timestamp == stock.timestamp
+    mids = (c.bid + c.ask) / 2 - (p.bid + p.ask) / 2
+    tolerance = ((c.ask - c.bid) + (p.ask - p.bid)) / 2
+    forward_gap = stock.last * math.exp(-q * t) - 125.0 * math.exp(-r * t)
+    assert abs(mids - forward_gap) <= tolerance
+    close = float(aapl.close[-1])
+    assert abs(close - stock.last) > 2 * tolerance  # so the parity above tells them apart
+    assert abs(mids - (close * math.exp(-q * t) - 125.0 * math.exp(-r * t))) > tolerance
+
+    after = SimulatedProvider(today=TODAY, now=calendar.session_close_utc(TODAY))
+    assert after.live_session is None and after.quotes(["AAPL"])[0].last == close

@@ -83,6 +83,12 @@ class SimulatedProvider:
         # Quotes use the last session closed by ``now`` (and not after ``today``).
         closed = calendar.last_completed_session(self.now)
         self.quote_date: dt.date = min(last, closed)
+        #: The session open at ``now``, whose quotes come from its minutes (None outside one).
+        self.live_session: dt.date | None = None
+        if last == today and calendar.session_open_utc(
+            today
+        ) <= self.now < calendar.session_close_utc(today):
+            self.live_session = today
         self._history_key = _file_key(history_path)
         self._reference_key = _file_key(reference_path)
         if index_universe_path == SHIPPED:
@@ -264,19 +270,59 @@ class SimulatedProvider:
         return {s: out[s] for s in symbols if s in out}
 
     def quotes(self, symbols: Sequence[str]) -> list[QuoteData]:
-        """End-of-day quotes at ``now``: ``last`` is the close of the quote session (the last
-        session closed by ``now``); there is no intraday path. Stocks and ETFs get a bid/ask
-        of EQUITY_SPREAD_BPS by tier around it, rounded out to the cent; mutual funds trade
-        at NAV (bid = ask = last, no sizes); indices have no bid/ask. OCC option symbols are
-        priced by :meth:`option_inputs`. Each quote carries the symbol exactly as requested;
-        unknown symbols are left out."""
+        """Quotes at ``now``, each carrying the symbol exactly as requested; unknown symbols
+        are left out.
+
+        * Outside a session (the default ``now``): end-of-day quotes, ``last`` the close of
+          the quote session (the last session closed by ``now``).
+        * During a session (``now`` inside ``today``'s): ``last`` is the close of the last
+          completed minute of the symbol's intraday path (:meth:`minute_bars`; the opening
+          print in the first minute), its volume the session's so far, stamped at the end
+          of that minute. Options are priced at that underlying price with the minutes left
+          to their expiry. Symbols without minutes (mutual funds) keep the end-of-day quote.
+
+        Stocks and ETFs get a bid/ask of EQUITY_SPREAD_BPS by tier around ``last``, rounded
+        out to the cent; mutual funds trade at NAV (bid = ask = last, no sizes); indices have
+        no bid/ask. OCC option symbols are priced by :meth:`option_inputs`."""
+        live = self._live_prices(symbols) if self.live_session is not None else {}
         out: list[QuoteData] = []
         for symbol in symbols:
-            quote = self._option_quote(symbol) if self._is_option(symbol) else None
+            quote = self._option_quote(symbol, live) if self._is_option(symbol) else None
             if quote is None:
-                quote = self._equity_quote(symbol)
+                quote = self._equity_quote(symbol, live)
             if quote is not None:
                 out.append(quote)
+        return out
+
+    def _live_minute(self) -> tuple[int, dt.datetime]:
+        """The completed minutes of the live session at ``now`` and the end of the last one."""
+        assert self.live_session is not None
+        opened = calendar.session_open_utc(self.live_session)
+        minute = int((self.now - opened).total_seconds() // 60)
+        return minute, opened + dt.timedelta(minutes=minute)
+
+    def _live_prices(self, symbols: Sequence[str]) -> dict[str, tuple[float, float | None]]:
+        """(last, volume so far) of each symbol, or option's underlying, that trades in the
+        live session, keyed by canonical symbol: derived on demand from its minutes."""
+        assert self.live_session is not None
+        wanted: list[str] = []
+        for symbol in symbols:
+            name = parse_occ(symbol).underlying if self._is_option(symbol) else symbol
+            canonical = self._canonical(name)
+            if canonical is not None:
+                wanted.append(canonical)
+        minute, _ = self._live_minute()
+        out: dict[str, tuple[float, float | None]] = {}
+        for canonical, bars in self.minute_bars(
+            list(dict.fromkeys(wanted)), self.live_session
+        ).items():
+            if minute <= 0:
+                out[canonical] = (float(bars.open[0]), 0.0)
+                continue
+            last = float(bars.close[min(minute, len(bars.close)) - 1])
+            so_far = bars.volume[:minute]
+            volume = float(np.nansum(so_far)) if np.isfinite(so_far).any() else None
+            out[canonical] = (last, volume)
         return out
 
     def profile(self, symbol: str) -> Profile | None:
@@ -310,20 +356,34 @@ class SimulatedProvider:
         session's close), t (years), rate, div_yield (0 where unknown), sigma (annualized),
         sigma_ewma and sigma_long (the underlying's realized vols), is_call, multiplier,
         mid (the model price per unit of underlying, unrounded)."""
+        return self._option_inputs(symbol, {})
+
+    def _option_inputs(
+        self, symbol: str, live: dict[str, tuple[float, float | None]]
+    ) -> dict[str, Any] | None:
+        """:meth:`option_inputs`, at the live underlying price where ``live`` has it (the
+        minutes to expiry then counted from the end of the last completed minute), with
+        the moment priced as ``now``."""
         if not self._is_option(symbol):
             return None
         contract = parse_occ(symbol)
         under = self._canonical(contract.underlying)
         if under is None:
             return None
-        return _option_inputs(
+        now, spot = self.now, None
+        if under in live:
+            _, now = self._live_minute()
+            spot = live[under][0]
+        inputs = _option_inputs(
             self._u_for(under),
             self._row(self.quote_date),
             self._sec(under),
             contract,
-            now=self.now,
+            now=now,
             rate=self.rate,
+            spot=spot,
         )
+        return None if inputs is None else {**inputs, "now": now}
 
     # -- quotes --------------------------------------------------------------------------
 
@@ -336,10 +396,16 @@ class SimulatedProvider:
             return False
         return True
 
-    def _equity_quote(self, symbol: str) -> QuoteData | None:
+    def _equity_quote(
+        self, symbol: str, live: dict[str, tuple[float, float | None]]
+    ) -> QuoteData | None:
         canonical = self._canonical(symbol)
         if canonical is None:
             return None
+        now, last, volume = self.now, None, None
+        if canonical in live:
+            _, now = self._live_minute()
+            last, volume = live[canonical]
         return _equity_quote(
             self._u_for(canonical),
             self._row(self.quote_date),
@@ -347,11 +413,15 @@ class SimulatedProvider:
             symbol,
             seed=self.seed,
             quote_date=self.quote_date,
-            now=self.now,
+            now=now,
+            last=last,
+            volume=volume,
         )
 
-    def _option_quote(self, symbol: str) -> QuoteData | None:
-        inputs = self.option_inputs(symbol)
+    def _option_quote(
+        self, symbol: str, live: dict[str, tuple[float, float | None]]
+    ) -> QuoteData | None:
+        inputs = self._option_inputs(symbol, live)
         if inputs is None:
             return None
         return _option_quote(
@@ -360,7 +430,7 @@ class SimulatedProvider:
             self._sec(inputs["underlying"]),
             seed=self.seed,
             quote_date=self.quote_date,
-            now=self.now,
+            now=inputs["now"],
         )
 
     # -- reference data ------------------------------------------------------------------

@@ -100,18 +100,24 @@ def _equity_quote(
     seed: int,
     quote_date: dt.date,
     now: dt.datetime,
+    last: float | None = None,
+    volume: float | None = None,
 ) -> QuoteData | None:
     """The quote of ``sec`` at grid row ``i`` (the quote session), carrying ``label`` as its
-    symbol; None before the symbol's first row or where it has no close."""
+    symbol; None before the symbol's first row or where it has no close. ``last`` and
+    ``volume`` given (an intraday price and the session's volume so far) replace the
+    row's close and volume."""
     canonical = sec.symbol
     j = u.column[canonical]
     if i < 0:
         return None
-    last = float(u.close[i, j])
+    if last is None:
+        last = float(u.close[i, j])
+        volume = float(u.volume[i, j])
     if not math.isfinite(last):
         return None
     info = sec.info
-    volume = u.volume[i, j]
+    volume = math.nan if volume is None else volume
     vol_int = int(volume) if math.isfinite(volume) else None
     asset_type = info["asset_type"]
     if asset_type == "index":
@@ -150,12 +156,15 @@ def _option_inputs(
     *,
     now: dt.datetime,
     rate: float,
+    spot: float | None = None,
 ) -> dict[str, Any] | None:
     """The inputs and model price of ``contract`` on the underlying ``sec`` at grid row ``i``
-    (keys: see ``SimulatedProvider.option_inputs``); None where the underlying has no close."""
+    (keys: see ``SimulatedProvider.option_inputs``); None where the underlying has no close.
+    ``spot`` given (an intraday price) replaces the row's close; the volatility stays the
+    row's."""
     under = sec.symbol
     j = u.column[under]
-    spot = float(u.close[i, j])
+    spot = float(u.close[i, j]) if spot is None else float(spot)
     if not math.isfinite(spot):
         return None
     model = "black76" if under in BLACK76_UNDERLYINGS else "bsm"
