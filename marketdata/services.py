@@ -19,6 +19,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -959,25 +960,118 @@ def _session_minutes(seed: int, session: dt.date, symbols: tuple[str, ...]) -> d
 
 def session_minutes(*, session: dt.date, symbols: Sequence[str]) -> dict[str, Any]:
     """Every minute of ``session`` for ``symbols`` (``SessionMinutes`` by symbol), from the
-    intraday process of the simulated provider: the only intraday source so far."""
+    intraday process of the simulated provider (the stored minutes come through the
+    provider chain: :func:`minute_bars_store`)."""
     return _session_minutes(int(settings.SIMULATION_SEED), session, tuple(sorted(set(symbols))))
+
+
+@dataclass(frozen=True)
+class _Minute:
+    """One completed minute of one symbol, as a provider gave it (prices per share, index
+    points for ^VIX; ``timestamp`` the minute's start, aware UTC)."""
+
+    timestamp: dt.datetime
+    open: Any
+    high: Any
+    low: Any
+    close: Any
+    volume: Any
+    source: str
+
+
+def _members(provider: MarketDataProvider) -> list[MarketDataProvider]:
+    members = getattr(provider, "providers", None)
+    return list(members) if members else [provider]
+
+
+def _simulated_minutes(
+    session: dt.date, symbols: Sequence[str], end: dt.datetime
+) -> dict[str, list[_Minute]]:
+    out: dict[str, list[_Minute]] = {}
+    for symbol, bars in session_minutes(session=session, symbols=symbols).items():
+        out[symbol] = [
+            _Minute(
+                stamp,
+                bars.open[m],
+                bars.high[m],
+                bars.low[m],
+                bars.close[m],
+                bars.volume[m],
+                "simulated",
+            )
+            for m, stamp in enumerate(bars.timestamps)
+            if stamp < end
+        ]
+    return out
+
+
+def _vendor_minutes(
+    provider: MarketDataProvider, session: dt.date, symbols: Sequence[str], end: dt.datetime
+) -> dict[str, list[_Minute]]:
+    """A vendor's minute aggregates (``minute_bars``, the ``MINUTE_COLUMNS`` frame) of the
+    minutes completed by ``end``: the minute still trading is a partial aggregate."""
+    frame = provider.minute_bars(list(symbols), session)  # type: ignore[attr-defined]
+    out: dict[str, list[_Minute]] = defaultdict(list)
+    if frame is None or frame.empty:
+        return {}
+    for row in frame.sort_values(["symbol", "timestamp"]).itertuples(index=False):
+        stamp = pd.Timestamp(row.timestamp).to_pydatetime()
+        if stamp < end and row.close is not None and math.isfinite(float(row.close)):
+            out[str(row.symbol)].append(
+                _Minute(stamp, row.open, row.high, row.low, row.close, row.volume, provider.name)
+            )
+    return dict(out)
+
+
+def _provider_minutes(
+    session: dt.date, symbols: Sequence[str], end: dt.datetime
+) -> dict[str, list[_Minute]]:
+    """The completed minutes of ``symbols`` from the provider chain (``MARKET_DATA_PROVIDERS``
+    in order), each symbol from the first member that has it: a vendor with an intraday
+    side (``minute_bars``) or the simulated intraday process. A member that fails is logged
+    and the next one asked, as for daily bars."""
+    wanted, out = list(symbols), {}
+    for member in _members(get_provider()):
+        if not wanted:
+            break
+        try:
+            if member.name == "simulated":
+                got = _simulated_minutes(session, wanted, end)
+            elif callable(getattr(member, "minute_bars", None)):
+                got = _vendor_minutes(member, session, wanted, end)
+            else:
+                continue
+        except ProviderError as exc:
+            logger.warning("minute bars: %s failed for %s: %s", member.name, wanted, exc)
+            continue
+        out.update({s: bars for s, bars in got.items() if s in wanted and bars})
+        wanted = [s for s in wanted if s not in out]
+    return out
 
 
 def minute_bars_store(
     *, session: dt.date, through_minute: int, symbols: Sequence[str] = INTRADAY_SYMBOLS
 ) -> int:
     """Store the minutes [0, ``through_minute``) of ``session`` for ``symbols`` that are not
-    stored yet (idempotent: a restarted producer fills what it missed and rewrites
-    nothing). Returns the bars written."""
+    stored yet, from the provider chain (:func:`_provider_minutes`). Idempotent: a restarted
+    producer fills what it missed and rewrites nothing, and where every symbol already has
+    the last of those minutes no provider is asked (the producer calls it every tick).
+    Returns the bars written."""
     if through_minute <= 0:
         return 0
-    minutes = session_minutes(session=session, symbols=symbols)
+    opened = calendar.session_open_utc(session)
+    end = min(opened + dt.timedelta(minutes=through_minute), calendar.session_close_utc(session))
     stored = dict(
-        MinuteBar.objects.filter(session=session, security_id__in=list(minutes))
+        MinuteBar.objects.filter(session=session, security_id__in=list(symbols))
         .values("security_id")
         .annotate(last=Max("timestamp"))
         .values_list("security_id", "last")
     )
+    last_due = end - dt.timedelta(minutes=1)
+    behind = [s for s in symbols if stored.get(s) is None or stored[s] < last_due]
+    if not behind:
+        return 0
+    minutes = _provider_minutes(session, behind, end)
     known = set(Security.objects.filter(symbol__in=list(minutes)).values_list("symbol", flat=True))
     missing = [s for s in minutes if s not in known]
     if missing:
@@ -985,22 +1079,21 @@ def minute_bars_store(
     rows: list[MinuteBar] = []
     for symbol, bars in minutes.items():
         last = stored.get(symbol)
-        for m in range(min(through_minute, len(bars.timestamps))):
-            stamp = bars.timestamps[m]
-            if last is not None and stamp <= last:
+        for bar in bars:
+            if last is not None and bar.timestamp <= last:
                 continue
-            volume = bars.volume[m]
+            volume = None if bar.volume is None else float(bar.volume)
             rows.append(
                 MinuteBar(
                     security_id=symbol,
                     session=session,
-                    timestamp=stamp,
-                    open=_price(bars.open[m]),
-                    high=_price(bars.high[m]),
-                    low=_price(bars.low[m]),
-                    close=_price(bars.close[m]),
-                    volume=None if not math.isfinite(volume) else int(volume),
-                    source="simulated",
+                    timestamp=bar.timestamp,
+                    open=_price(bar.open),
+                    high=_price(bar.high),
+                    low=_price(bar.low),
+                    close=_price(bar.close),
+                    volume=int(volume) if volume is not None and math.isfinite(volume) else None,
+                    source=bar.source[:64],
                 )
             )
     if rows:

@@ -9,6 +9,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from channels.db import database_sync_to_async
@@ -23,14 +24,16 @@ from marketdata.clock import CLOCK_LIVE, VirtualClock, use_clock
 from marketdata.models import MinuteBar, PriceBar, Quote, Security
 from marketdata.producer import MarketProducer
 from marketdata.selectors import price_snapshots
+from marketdata.services import PROVIDER_FACTORIES, history_ingest, session_minutes
 from marketdata.services import get_provider as market_provider
-from marketdata.services import history_ingest, session_minutes
+from marketdata.tests.test_http_providers import KEY, make_polygon, payload
 from sigmasight.asgi import application
 
 SESSION = dt.date(2026, 11, 30)
 PREVIOUS = dt.date(2026, 11, 27)
 SPEC_DATA_KEYS = {"symbol", "price", "change", "change_percent", "volume", "bid", "ask"}
 SPEC_DATA_KEYS |= {"last_updated"}
+RECORDED_CLOSE = 1.4604  # the recorded bar's close
 MESSAGE_KEYS = {"price", "change", "volume", "timestamp"}
 
 
@@ -304,3 +307,55 @@ def test_on_the_live_clock_each_minute_quotes_the_tracked_symbols_at_that_minute
         assert Quote.objects.get(security_id="SPY").timestamp == moved.timestamp
     finally:
         cache.delete("market-producer:live")
+
+
+def _polygon_minutes(session: dt.date, minutes: int) -> Any:
+    """A Polygon client answering SPY's minute aggregates (the recorded payload's bar at
+    each of the first ``minutes`` minutes of ``session``, the minute still trading
+    included) and nothing for the other tickers."""
+    recorded = payload("polygon_recorded_v2_aggs_AAPL_2005-04-01_2005-04-04.json")
+    bar = recorded["results"][0]
+    opened = calendar.session_open_utc(session)
+
+    def route(request: httpx.Request) -> httpx.Response:
+        if not request.url.path.startswith("/v2/aggs/ticker/SPY/"):
+            return httpx.Response(200, json={**recorded, "results": [], "count": 0})
+        stamps = [opened + dt.timedelta(minutes=m) for m in range(minutes)]
+        results = [{**bar, "t": int(t.timestamp() * 1000)} for t in stamps]
+        return httpx.Response(200, json={**recorded, "results": results, "count": minutes})
+
+    return route
+
+
+def test_the_stored_minutes_come_through_the_provider_chain_symbol_by_symbol(
+    market: None, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A vendor with an intraday side leads the chain: SPY's completed minutes are the
+    vendor's (never the minute still trading), the tickers it has nothing for fall back to
+    the simulated process; a vendor that fails leaves the market to the next member."""
+    settings.MARKET_DATA_PROVIDERS = ["polygon", "simulated"]
+    settings.POLYGON_API_KEY = KEY
+    vendor, requests = make_polygon(_polygon_minutes(SESSION, 21))
+    monkeypatch.setitem(PROVIDER_FACTORIES, "polygon", lambda: vendor)
+    with use_clock(VirtualClock(SESSION, minute=20)):
+        producer = MarketProducer()
+        assert producer.tick()
+        spy = MinuteBar.objects.filter(security_id="SPY", session=SESSION)
+        assert spy.count() == 20 and set(spy.values_list("source", flat=True)) == {"polygon"}
+        assert spy.last().close == Decimal(str(RECORDED_CLOSE))
+        others = MinuteBar.objects.filter(session=SESSION).exclude(security_id="SPY")
+        assert others.count() == 3 * 20
+        assert set(others.values_list("source", flat=True)) == {"simulated"}
+        asked = len(requests.requests)
+        assert producer.tick() == []  # the same minute: every symbol is current, none asked
+        assert len(requests.requests) == asked
+        producer.release()
+
+    down, _ = make_polygon(lambda request: httpx.Response(503, json={"status": "ERROR"}))
+    monkeypatch.setitem(PROVIDER_FACTORIES, "polygon", lambda: down)
+    with use_clock(VirtualClock(SESSION, minute=22)):
+        producer = MarketProducer()
+        assert producer.tick()
+        producer.release()
+    later = MinuteBar.objects.filter(security_id="SPY", session=SESSION, source="simulated")
+    assert later.count() == 2  # minutes 20 and 21, from the next member
