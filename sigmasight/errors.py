@@ -76,6 +76,13 @@ class InsufficientFunds(DomainError):
     default_message = "Insufficient funds"
 
 
+class LiveTradingUnavailable(DomainError):
+    """Live trading asked for where no live broker is configured."""
+
+    code = "LIVE_TRADING_UNAVAILABLE"
+    default_message = "Live trading is not available: no broker is configured"
+
+
 class DataUnavailable(DomainError):
     code = "DATA_UNAVAILABLE"
     default_message = "Market data temporarily unavailable"

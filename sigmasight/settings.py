@@ -400,6 +400,11 @@ TRADING_DEFAULT_STOP_LOSS: float = env.float("TRADING_DEFAULT_STOP_LOSS", defaul
 TRADING_DEFAULT_CONFIDENCE_THRESHOLD: float = env.float(
     "TRADING_DEFAULT_CONFIDENCE_THRESHOLD", default=0.65
 )
+TRADING_DEFAULT_AUTO_EXECUTE: bool = env.bool("TRADING_DEFAULT_AUTO_EXECUTE", default=False)
+TRADING_DEFAULT_MAX_POSITIONS: int = env.int("TRADING_DEFAULT_MAX_POSITIONS", default=10)
+TRADING_DEFAULT_DAILY_LOSS_LIMIT: int = env.int("TRADING_DEFAULT_DAILY_LOSS_LIMIT", default=2400)
+# The registered live broker that executes live mode ("" = none: live mode is refused).
+TRADING_LIVE_BROKER: str = env.str("TRADING_LIVE_BROKER", default="")
 # Fills cross the whole spread instead of the leg-count schedule (signals/engine/fills.py).
 FILL_PESSIMISTIC: bool = env.bool("FILL_PESSIMISTIC", default=False)
 for _name in ("TRADING_DEFAULT_PROFIT_TARGET", "TRADING_DEFAULT_STOP_LOSS"):

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("marketdata.api.urls")),
     path("", include("risk.api.urls")),
     path("", include("signals.api.urls")),
+    path("", include("trading.api.urls")),
     path("", include("batch.api.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its script from ?script, not inline: the CSP allows no inline code.
