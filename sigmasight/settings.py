@@ -405,6 +405,26 @@ TRADING_DEFAULT_MAX_POSITIONS: int = env.int("TRADING_DEFAULT_MAX_POSITIONS", de
 TRADING_DEFAULT_DAILY_LOSS_LIMIT: int = env.int("TRADING_DEFAULT_DAILY_LOSS_LIMIT", default=2400)
 # The registered live broker that executes live mode ("" = none: live mode is refused).
 TRADING_LIVE_BROKER: str = env.str("TRADING_LIVE_BROKER", default="")
+# Fees booked per fill (trading/engine/fees.py). The regulatory rates change from year to
+# year: each default is the rate in force on 2026-12-03, with its source and effective date.
+# none | per_contract ($0.65, $0.50 below $0.10, $0.25 below $0.05, $1 min per order) |
+# flat_1 | flat_035 (dollars a contract).
+TRADING_COMMISSION_PRESET: str = env.str("TRADING_COMMISSION_PRESET", default="per_contract")
+# OCC clearing fee, $ per contract, buys and sells: OCC Schedule of Fees, SR-OCC-2025-002
+# (90 FR 10518), effective 2025-02-14 ($0.02 → $0.025, the $55 per-trade cap removed).
+FEE_OCC_PER_CONTRACT: str = env.str("FEE_OCC_PER_CONTRACT", default="0.025")
+# Options regulatory fee, $ per contract, buys and sells. Since 2026-07-01 each exchange
+# charges its own on its executions (Cboe $0.01248, MIAX $0.017, Nasdaq NOM $0.02; e.g.
+# SR-CBOE-2025-086); $0.02 is what retail brokers pass through (tastytrade, 2026).
+FEE_ORF_PER_CONTRACT: str = env.str("FEE_ORF_PER_CONTRACT", default="0.02")
+# FINRA trading activity fee, $ per option contract sold, no cap: FINRA By-Laws Schedule A
+# section 1 as raised by SR-FINRA-2024-019, effective 2026-01-01. (A $0.00 pause for
+# 2026-10-01..12-31 is reported, SR-FINRA-2026-021; set 0 here once confirmed.)
+FEE_FINRA_TAF_PER_CONTRACT: str = env.str("FEE_FINRA_TAF_PER_CONTRACT", default="0.00329")
+# SEC Section 31 fee, $ per million of sale proceeds: SEC Release 34-104909, "Order Making
+# Fiscal Year 2026 Annual Adjustments to Transaction Fee Rates" (91 FR 10643), effective
+# 2026-04-04 ($0.00 from 2025-05-14 to 2026-04-03).
+FEE_SEC_PER_MILLION: str = env.str("FEE_SEC_PER_MILLION", default="20.60")
 # Fills cross the whole spread instead of the leg-count schedule (signals/engine/fills.py).
 FILL_PESSIMISTIC: bool = env.bool("FILL_PESSIMISTIC", default=False)
 for _name in ("TRADING_DEFAULT_PROFIT_TARGET", "TRADING_DEFAULT_STOP_LOSS"):

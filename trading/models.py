@@ -86,7 +86,7 @@ class TradingConfig(models.Model):
                 name="trading_config_daily_loss_limit_range",
             ),
             models.CheckConstraint(
-                condition=Q(trading_mode__in=[m.value for m in TradingMode]),
+                condition=Q(trading_mode__in=["paper", "live"]),
                 name="trading_config_mode_known",
             ),
         ]

@@ -9,7 +9,8 @@ from typing import Any
 from django.conf import settings
 
 from trading.brokers import PAPER, live_broker_name
-from trading.models import TradingConfig, TradingMode
+from trading.engine.fees import FeeSchedule
+from trading.models import TradingConfig
 
 _CENT = Decimal("0.01")
 _FRACTION = Decimal("0.0001")
@@ -44,7 +45,7 @@ def _fraction(value: float) -> Decimal:
 def default_trading_settings() -> TradingSettings:
     """The spec's defaults, as settings (``TRADING_DEFAULT_*``)."""
     return TradingSettings(
-        trading_mode=TradingMode.PAPER.value,
+        trading_mode=PAPER,
         position_size=Decimal(settings.TRADING_DEFAULT_POSITION_SIZE).quantize(_CENT),
         profit_target=_fraction(settings.TRADING_DEFAULT_PROFIT_TARGET),
         stop_loss=_fraction(settings.TRADING_DEFAULT_STOP_LOSS),
@@ -74,3 +75,15 @@ def trading_settings(*, user_id: Any) -> TradingSettings:
     """``user_id``'s trading config (one query)."""
     row = TradingConfig.objects.filter(user_id=user_id).first()
     return _from_row(row) if row is not None else default_trading_settings()
+
+
+def fee_schedule() -> FeeSchedule:
+    """The commission preset and regulatory rates of the settings (``FEE_*``,
+    ``TRADING_COMMISSION_PRESET``); a bad setting fails here, at the first fill or check."""
+    return FeeSchedule(
+        commission_preset=settings.TRADING_COMMISSION_PRESET,
+        occ_per_contract=Decimal(settings.FEE_OCC_PER_CONTRACT),
+        orf_per_contract=Decimal(settings.FEE_ORF_PER_CONTRACT),
+        taf_per_contract=Decimal(settings.FEE_FINRA_TAF_PER_CONTRACT),
+        sec_per_million=Decimal(settings.FEE_SEC_PER_MILLION),
+    )
