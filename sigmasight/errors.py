@@ -83,6 +83,40 @@ class LiveTradingUnavailable(DomainError):
     default_message = "Live trading is not available: no broker is configured"
 
 
+class SignalExpired(DomainError):
+    """The signal is superseded, past its expiry, or of another session or clock."""
+
+    code = "SIGNAL_EXPIRED"
+    default_message = "The signal is no longer active"
+
+
+class MarketClosed(DomainError):
+    code = "MARKET_CLOSED"
+    default_message = "The market is closed"
+
+
+class PositionLimitExceeded(DomainError):
+    code = "POSITION_LIMIT_EXCEEDED"
+    default_message = "Too many open positions"
+
+
+class DailyLossLimitExceeded(DomainError):
+    code = "DAILY_LOSS_LIMIT_EXCEEDED"
+    default_message = "The day's loss has reached the daily loss limit"
+
+
+class EmergencyHaltActive(DomainError):
+    code = "EMERGENCY_HALT_ACTIVE"
+    default_message = "Trading is halted on this account"
+
+
+class OrderRejected(DomainError):
+    """The broker cannot fill the package (a leg without a fillable, fresh quote)."""
+
+    code = "ORDER_REJECTED"
+    default_message = "The order was rejected"
+
+
 class DataUnavailable(DomainError):
     code = "DATA_UNAVAILABLE"
     default_message = "Market data temporarily unavailable"

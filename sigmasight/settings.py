@@ -405,6 +405,10 @@ TRADING_DEFAULT_MAX_POSITIONS: int = env.int("TRADING_DEFAULT_MAX_POSITIONS", de
 TRADING_DEFAULT_DAILY_LOSS_LIMIT: int = env.int("TRADING_DEFAULT_DAILY_LOSS_LIMIT", default=2400)
 # The registered live broker that executes live mode ("" = none: live mode is refused).
 TRADING_LIVE_BROKER: str = env.str("TRADING_LIVE_BROKER", default="")
+# The 0DTE paper portfolio's starting cash, dollars (API-CONVENTIONS, Money).
+PAPER_STARTING_CASH: int = env.int("PAPER_STARTING_CASH", default=100_000)
+# A fill needs a chain quote at most this old (market seconds); older rejects the package.
+TRADING_QUOTE_MAX_AGE_SECONDS: int = env.int("TRADING_QUOTE_MAX_AGE_SECONDS", default=120)
 # Fees booked per fill (trading/engine/fees.py). The regulatory rates change from year to
 # year: each default is the rate in force on 2026-12-03, with its source and effective date.
 # none | per_contract ($0.65, $0.50 below $0.10, $0.25 below $0.05, $1 min per order) |

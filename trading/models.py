@@ -1,8 +1,10 @@
-"""The trading app's tables: each user's trading config (orders, trades and the 0DTE
-paper book come with ``POST /trading/execute``)."""
+"""The trading app's tables: each user's trading config and account, and the trades,
+orders, fills and strategy positions of ``POST /trading/execute``. Money is Decimal
+dollars; prices are per share of underlying (an option's $2.40 is $240 a contract)."""
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -93,3 +95,186 @@ class TradingConfig(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.trading_mode}"
+
+
+def _prefixed(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(6)}"
+
+
+def trade_id() -> str:
+    return _prefixed("trade")
+
+
+def order_id() -> str:
+    return _prefixed("ord")
+
+
+def position_id() -> str:
+    return _prefixed("pos")
+
+
+class AccountState(models.TextChoices):
+    ACTIVE = "ACTIVE", "Active"
+    HALTED = "HALTED", "Halted (no new entries)"
+
+
+class TradingAccount(models.Model):
+    """A user's 0DTE trading account: its state and its paper portfolio (a portfolio of
+    the portfolios app, read and written through that app's services). Its row is the
+    lock that serializes a user's executions."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trading_account"
+    )
+    state = models.CharField(max_length=8, choices=AccountState.choices, default="ACTIVE")
+    paper_portfolio_id = models.UUIDField(help_text="The 0DTE paper portfolio.")
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+    state_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.state}"
+
+
+class TradeStatus(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    FILLED = "filled", "Filled"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Trade(models.Model):
+    """One execution of a signal: a package of legs bought or sold together."""
+
+    id = models.CharField(max_length=20, primary_key=True, default=trade_id, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trades"
+    )
+    signal_id = models.CharField(max_length=20, help_text="The signal executed (signals app).")
+    symbol = models.CharField(max_length=8)
+    strategy = models.CharField(max_length=20)
+    clock = models.CharField(max_length=8)
+    session = models.DateField()
+    quantity = models.PositiveIntegerField(help_text="Whole packages.")
+    status = models.CharField(max_length=10, choices=TradeStatus.choices)
+    net_price = models.DecimalField(
+        max_digits=12, decimal_places=4, help_text="Per share per package: + debit, − credit."
+    )
+    total_cost = models.DecimalField(
+        max_digits=14, decimal_places=2, help_text="Capital at risk, dollars (max loss × quantity)."
+    )
+    fees = models.DecimalField(max_digits=12, decimal_places=2)
+    profit_target = models.DecimalField(max_digits=6, decimal_places=4, help_text="Fraction.")
+    stop_loss = models.DecimalField(max_digits=6, decimal_places=4, help_text="Fraction.")
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    executed_at = models.DateTimeField(help_text="Market time of the fill.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="trade_idempotency_key_per_user",
+            ),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="trade_quantity_positive"),
+        ]
+        indexes = [models.Index(fields=["user", "session"])]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.strategy} {self.symbol} ×{self.quantity}"
+
+
+class OrderStatus(models.TextChoices):
+    NEW = "new", "New"
+    SUBMITTED = "submitted", "Submitted"
+    PARTIALLY_FILLED = "partially_filled", "Partially filled"
+    FILLED = "filled", "Filled"
+    CANCELLED = "cancelled", "Cancelled"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Expired"
+
+
+class Order(models.Model):
+    """One leg's order of a trade."""
+
+    id = models.CharField(max_length=20, primary_key=True, default=order_id, editable=False)
+    trade = models.ForeignKey(Trade, on_delete=models.CASCADE, related_name="orders")
+    leg = models.PositiveSmallIntegerField()
+    symbol = models.CharField(max_length=32, help_text="OCC option symbol.")
+    action = models.CharField(max_length=4, help_text="buy or sell")
+    quantity = models.PositiveIntegerField(help_text="Contracts.")
+    order_type = models.CharField(max_length=8, default="limit")
+    limit_price = models.DecimalField(max_digits=12, decimal_places=4)
+    status = models.CharField(max_length=16, choices=OrderStatus.choices)
+    filled_quantity = models.PositiveIntegerField(default=0)
+    average_fill_price = models.DecimalField(max_digits=12, decimal_places=4, null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["trade", "leg"]
+        constraints = [
+            models.UniqueConstraint(fields=["trade", "leg"], name="order_leg_per_trade"),
+            models.CheckConstraint(
+                condition=Q(filled_quantity__lte=models.F("quantity")),
+                name="order_fill_within_quantity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.action} {self.quantity} {self.symbol}"
+
+
+class Fill(models.Model):
+    """One fill of an order, at the fill rule's price off the quote it records."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fills")
+    quantity = models.PositiveIntegerField()
+    price = models.DecimalField(max_digits=12, decimal_places=4)
+    bid = models.DecimalField(max_digits=12, decimal_places=4)
+    ask = models.DecimalField(max_digits=12, decimal_places=4)
+    quote_time = models.DateTimeField()
+    commission = models.DecimalField(max_digits=10, decimal_places=2)
+    regulatory_fees = models.DecimalField(
+        max_digits=10, decimal_places=2, help_text="OCC + ORF + FINRA TAF + SEC fee."
+    )
+    filled_at = models.DateTimeField(help_text="Market time.")
+
+    class Meta:
+        ordering = ["filled_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.quantity} @ {self.price}"
+
+
+class PositionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class StrategyPosition(models.Model):
+    """A 0DTE strategy position (``pos_…``): the legs a trade opened, each a Position of
+    the user's paper portfolio."""
+
+    id = models.CharField(max_length=20, primary_key=True, default=position_id, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="strategy_positions"
+    )
+    trade = models.OneToOneField(Trade, on_delete=models.CASCADE, related_name="position")
+    symbol = models.CharField(max_length=8)
+    strategy = models.CharField(max_length=20)
+    quantity = models.PositiveIntegerField(help_text="Open packages.")
+    status = models.CharField(max_length=8, choices=PositionStatus.choices, default="open")
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    exit_reason = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        indexes = [models.Index(fields=["user", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.strategy} {self.symbol} ×{self.quantity} {self.status}"

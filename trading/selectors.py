@@ -10,7 +10,7 @@ from django.conf import settings
 
 from trading.brokers import PAPER, live_broker_name
 from trading.engine.fees import FeeSchedule
-from trading.models import TradingConfig
+from trading.models import StrategyPosition, Trade, TradingConfig
 
 _CENT = Decimal("0.01")
 _FRACTION = Decimal("0.0001")
@@ -87,3 +87,39 @@ def fee_schedule() -> FeeSchedule:
         taf_per_contract=Decimal(settings.FEE_FINRA_TAF_PER_CONTRACT),
         sec_per_million=Decimal(settings.FEE_SEC_PER_MILLION),
     )
+
+
+def trade_body(trade: Trade) -> dict[str, Any]:
+    """The execute answer: the spec's keys (trade_id, status, orders) and the fill's
+    figures (added). Two queries: the trade's orders with their fills, its position."""
+    orders = list(trade.orders.prefetch_related("fills").order_by("leg"))
+    position = StrategyPosition.objects.filter(trade=trade).values_list("id", flat=True).first()
+    return {
+        "trade_id": trade.id,
+        "status": trade.status,
+        "orders": [
+            {
+                "order_id": o.id,
+                "symbol": o.symbol,
+                "action": o.action,
+                "quantity": o.quantity,
+                "order_type": o.order_type,
+                "limit_price": o.limit_price,
+                "status": o.status,
+                "filled_quantity": o.filled_quantity,
+                "average_fill_price": o.average_fill_price,
+                "fees": sum((f.commission + f.regulatory_fees for f in o.fills.all()), Decimal(0)),
+            }
+            for o in orders
+        ],
+        "signal_id": trade.signal_id,
+        "symbol": trade.symbol,
+        "strategy": trade.strategy,
+        "quantity": trade.quantity,
+        "net_price": trade.net_price,
+        "total_cost": trade.total_cost,
+        "fees": trade.fees,
+        "position_id": position,
+        "executed_at": trade.executed_at,
+        "clock": trade.clock,
+    }

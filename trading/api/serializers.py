@@ -82,3 +82,65 @@ class TradingConfigUpdateSerializer(StrictBodySerializer):
         min_value=MAX_POSITIONS_RANGE[0], max_value=MAX_POSITIONS_RANGE[1], required=False
     )
     daily_loss_limit = _decimal(2, DAILY_LOSS_LIMIT_RANGE, "US dollars")
+
+
+class ExecuteOverridesSerializer(StrictBodySerializer):
+    profit_target = _decimal(4, PROFIT_TARGET_RANGE, "Fraction of the package's cost")
+    stop_loss = _decimal(4, STOP_LOSS_RANGE, "Fraction of the package's cost")
+
+
+class ExecuteSerializer(StrictBodySerializer):
+    signal_id = serializers.RegexField(r"^sig_[0-9a-f]{12}$", max_length=20)
+    position_size = _decimal(2, POSITION_SIZE_RANGE, "US dollars; default the config's")
+    override_params = ExecuteOverridesSerializer(required=False)
+
+
+class OrderSerializer(serializers.Serializer):
+    order_id = serializers.CharField()
+    symbol = serializers.CharField(help_text="OCC option symbol")
+    action = serializers.ChoiceField(choices=["buy", "sell"])
+    quantity = serializers.IntegerField(help_text="Contracts")
+    order_type = serializers.CharField()
+    limit_price = serializers.DecimalField(
+        max_digits=12, decimal_places=4, coerce_to_string=False, help_text="Per share"
+    )
+    status = serializers.CharField()
+    filled_quantity = serializers.IntegerField(help_text="Contracts (added)")
+    average_fill_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        coerce_to_string=False,
+        allow_null=True,
+        help_text="Per share (added)",
+    )
+    fees = serializers.DecimalField(
+        max_digits=12, decimal_places=2, coerce_to_string=False, help_text="Dollars (added)"
+    )
+
+
+class TradeSerializer(serializers.Serializer):
+    trade_id = serializers.CharField()
+    status = serializers.CharField()
+    orders = OrderSerializer(many=True)
+    signal_id = serializers.CharField()
+    symbol = serializers.CharField()
+    strategy = serializers.CharField()
+    quantity = serializers.IntegerField(help_text="Whole packages (added)")
+    net_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        coerce_to_string=False,
+        help_text="Per share per package: + debit, − credit (added)",
+    )
+    total_cost = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        coerce_to_string=False,
+        help_text="Capital at risk, dollars (added)",
+    )
+    fees = serializers.DecimalField(
+        max_digits=12, decimal_places=2, coerce_to_string=False, help_text="Dollars (added)"
+    )
+    position_id = serializers.CharField(allow_null=True)
+    executed_at = serializers.DateTimeField()
+    clock = serializers.CharField()

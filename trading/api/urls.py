@@ -6,4 +6,5 @@ from trading.api import views
 
 urlpatterns = [
     path("trading/config", views.TradingConfigView.as_view(), name="trading-config"),
+    path("trading/execute", views.ExecuteView.as_view(), name="trading-execute"),
 ]

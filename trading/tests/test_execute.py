@@ -1,0 +1,305 @@
+"""``POST /trading/execute`` on the paper broker: one package filled at the fill rule off
+the stored chain quote, sized in whole packages, fees booked per fill, the legs in the
+user's 0DTE paper portfolio; refusals that write nothing; idempotency; and, on
+PostgreSQL, concurrent executions that neither double-fill nor exceed the limits."""
+
+from __future__ import annotations
+
+import math
+import threading
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.tokens import issue_for_new_session
+from marketdata.clock import VirtualClock, use_clock
+from marketdata.models import ChainSnapshot
+from marketdata.producer import MarketProducer
+from portfolios.models import Portfolio, Position, Transaction
+from portfolios.selectors import cash_balance
+from signals.engine.fills import slippage_fraction
+from signals.engine.payoff import Leg, risk_metrics
+from signals.services import signals_generate
+from signals.tests.factories import SESSION, known_model, market_history
+from tests.contract import ZERO_DTE, assert_error_envelope, assert_matches_example, spec_example
+from trading import services
+from trading.engine.fees import FeeSchedule, fill_fees
+from trading.models import (
+    AccountState,
+    Fill,
+    Order,
+    StrategyPosition,
+    Trade,
+    TradingAccount,
+    TradingConfig,
+)
+
+URL = "/api/v1/trading/execute"
+MINUTE = 120
+CENT = Decimal("0.01")
+DEFAULT_FEES = FeeSchedule(
+    "per_contract", Decimal("0.025"), Decimal("0.02"), Decimal("0.00329"), Decimal("20.60")
+)
+
+
+def _store_market(clock: VirtualClock, last_minute: int) -> None:
+    producer = MarketProducer()
+    clock.minute = last_minute - 31
+    producer.tick()
+    for minute in range(last_minute - 30, last_minute + 1):
+        clock.minute = minute
+        producer.tick()
+    producer.release()
+
+
+@pytest.fixture
+def spy_signal(db: Any, settings: Any) -> Any:
+    """A replayed session at 11:30 ET with its chains stored and a SPY signal generated."""
+    settings.MARKET_MINUTE_HISTORY_SESSIONS = 1
+    market_history()
+    known_model()
+    clock = VirtualClock(SESSION, minute=0)
+    with use_clock(clock):
+        _store_market(clock, MINUTE)
+        signals, _ = signals_generate(at=clock.read(), symbols=["SPY"], trigger="manual")
+    assert signals, "the fixture needs a SPY signal"
+    yield signals[0], clock
+    cache.delete("market-producer:replay")
+
+
+def _client(user: Any) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_for_new_session(user).access_token}")
+    client.user = user  # type: ignore[attr-defined]
+    return client
+
+
+def _post(client: APIClient, clock: VirtualClock, body: dict[str, Any], **headers: str) -> Any:
+    with use_clock(clock):
+        return client.post(URL, body, format="json", headers=headers)
+
+
+def _expected_fill(action: str, bid: Decimal, ask: Decimal, legs: int) -> Decimal:
+    s = Decimal(str(slippage_fraction(legs)))
+    if action == "buy":
+        return (bid + s * (ask - bid)).quantize(CENT, rounding=ROUND_CEILING)
+    return (ask - s * (ask - bid)).quantize(CENT, rounding=ROUND_FLOOR)
+
+
+def _nothing_booked(user: Any) -> None:
+    assert not Trade.objects.filter(user=user).exists()
+    assert not Order.objects.exists() and not Fill.objects.exists()
+    assert not StrategyPosition.objects.filter(user=user).exists()
+    assert not Position.objects.filter(portfolio__owner=user).exists()
+
+
+@pytest.mark.django_db
+def test_a_signal_fills_as_one_package_at_the_fill_rule_with_its_fees(
+    spy_signal: Any, auth_client: APIClient
+) -> None:
+    signal, clock = spy_signal
+    response = _post(auth_client, clock, {"signal_id": signal.id})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert_matches_example(body, spec_example(ZERO_DTE, "POST /trading/execute"))
+    assert body["status"] == "filled" and body["position_id"].startswith("pos_")
+
+    snapshot = ChainSnapshot.objects.filter(symbol="SPY", timestamp__lte=clock.read().now).latest(
+        "timestamp"
+    )
+    legs = signal.legs
+    prices, bids_asks = [], []
+    for leg, order in zip(legs, body["orders"], strict=True):
+        side = snapshot.calls if leg["option_type"] == "call" else snapshot.puts
+        row = next(r for r in side if r["strike"] == leg["strike"])
+        bid, ask = Decimal(str(row["bid"])), Decimal(str(row["ask"]))
+        price = _expected_fill(leg["action"], bid, ask, len(legs))
+        assert Decimal(str(order["average_fill_price"])) == price, (leg, row, order)
+        assert order["status"] == "filled" and order["action"] == leg["action"]
+        assert order["order_id"].startswith("ord_")
+        prices.append(price)
+        bids_asks.append((bid, ask))
+    # Whole packages: floor(24,000 / max loss per package at these fills).
+    package = [Leg(g["action"], g["option_type"], g["strike"], g["quantity"]) for g in legs]
+    max_loss = Decimal(str(risk_metrics(package, [float(p) for p in prices]).max_loss)).quantize(
+        CENT
+    )
+    quantity = int(Decimal(24000) // max_loss)
+    assert body["quantity"] == quantity and quantity >= 1
+    assert Decimal(str(body["total_cost"])) == max_loss * quantity
+    net = sum((p if g["action"] == "buy" else -p) for g, p in zip(legs, prices, strict=True))
+    assert Decimal(str(body["net_price"])) == net
+    fees = [
+        fill_fees(DEFAULT_FEES, side=g["action"], contracts=quantity, premium=p)
+        for g, p in zip(legs, prices, strict=True)
+    ]
+    assert Decimal(str(body["fees"])) == sum(f.total for f in fees)
+
+    # The paper book: starting cash, then each leg's cash flow and fees.
+    account = TradingAccount.objects.get(user=auth_client.user)  # type: ignore[attr-defined]
+    portfolio = Portfolio.objects.get(pk=account.paper_portfolio_id)
+    assert portfolio.owner == auth_client.user and not portfolio.is_default  # type: ignore[attr-defined]
+    flows = sum(
+        (
+            -(p if g["action"] == "buy" else -p) * 100 * quantity
+            for g, p in zip(legs, prices, strict=True)
+        ),
+        Decimal(0),
+    )
+    assert cash_balance(portfolio=portfolio) == Decimal(100_000) + flows - sum(
+        f.total for f in fees
+    )
+    held = {p.security_id: p.quantity for p in Position.objects.filter(portfolio=portfolio)}
+    assert held == {
+        o["symbol"]: (o["quantity"] if o["action"] == "buy" else -o["quantity"])
+        for o in body["orders"]
+    }
+    assert StrategyPosition.objects.get(pk=body["position_id"]).quantity == quantity
+
+
+@pytest.mark.django_db
+def test_a_retry_with_the_same_key_returns_the_first_trade_and_another_body_conflicts(
+    spy_signal: Any, auth_client: APIClient
+) -> None:
+    signal, clock = spy_signal
+    first = _post(auth_client, clock, {"signal_id": signal.id}, **{"Idempotency-Key": "k-1"})
+    again = _post(auth_client, clock, {"signal_id": signal.id}, **{"Idempotency-Key": "k-1"})
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    other = _post(
+        auth_client,
+        clock,
+        {"signal_id": signal.id, "position_size": 5000},
+        **{"Idempotency-Key": "k-1"},
+    )
+    assert other.status_code == 409
+    assert Trade.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_refusals_answer_their_codes_and_book_nothing(
+    spy_signal: Any, auth_client: APIClient, make_user: Any
+) -> None:
+    signal, clock = spy_signal
+    user = auth_client.user  # type: ignore[attr-defined]
+
+    def refused(body: dict[str, Any], code: str, at: VirtualClock = clock) -> dict[str, Any]:
+        response = _post(auth_client, at, body)
+        assert response.status_code == 422, response.content
+        assert_error_envelope(response.json(), code=code)
+        _nothing_booked(user)
+        return response.json()["error"]["details"]
+
+    refused({"signal_id": signal.id}, "MARKET_CLOSED", VirtualClock(SESSION, minute=390))
+    expired = VirtualClock(SESSION, minute=376)  # past the 15:45 expiry
+    refused({"signal_id": signal.id}, "SIGNAL_EXPIRED", expired)
+    stale = VirtualClock(SESSION, minute=MINUTE + 5)  # no chain stored since minute 120
+    assert refused({"signal_id": signal.id}, "ORDER_REJECTED", stale)["reason"] == "stale_quote"
+    details = refused({"signal_id": signal.id, "position_size": 10_000_000}, "INSUFFICIENT_FUNDS")
+    assert Decimal(details["available"]) == Decimal(100_000)
+    TradingAccount.objects.filter(user=user).update(state=AccountState.HALTED)
+    assert refused({"signal_id": signal.id}, "EMERGENCY_HALT_ACTIVE")["account_state"] == "HALTED"
+    TradingAccount.objects.filter(user=user).update(state=AccountState.ACTIVE)
+
+    too_small = _post(auth_client, clock, {"signal_id": signal.id, "position_size": 100})
+    assert too_small.status_code == 422 and ["body", "position_size"] in [
+        i["loc"] for i in too_small.json()["detail"]
+    ]
+    for bad in ({"signal_id": "nope"}, {"signal_id": signal.id, "leverage": 2}, {}):
+        assert _post(auth_client, clock, bad).status_code == 422
+    assert _post(auth_client, clock, {"signal_id": "sig_000000000000"}).status_code == 404
+    _nothing_booked(user)
+
+    viewer = _client(make_user(role="viewer"))
+    assert _post(viewer, clock, {"signal_id": signal.id}).status_code == 403
+    assert APIClient().post(URL, {"signal_id": signal.id}, format="json").status_code == 401
+
+    TradingConfig.objects.create(
+        user=user,
+        position_size=5000,
+        profit_target="0.1",
+        stop_loss="0.1",
+        confidence_threshold="0.65",
+        max_positions=1,
+        daily_loss_limit=2400,
+    )
+    assert _post(auth_client, clock, {"signal_id": signal.id}).status_code == 201
+    second = _post(auth_client, clock, {"signal_id": signal.id})
+    assert second.status_code == 422
+    assert_error_envelope(second.json(), code="POSITION_LIMIT_EXCEEDED")
+    assert Trade.objects.filter(user=user).count() == 1
+
+
+def _concurrently(calls: list[Any]) -> list[Any]:
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = calls[i]()
+        except Exception as exc:  # the refusals are results here
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_executions_neither_double_fill_nor_exceed_the_limits(
+    spy_signal: Any, trader: Any
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    signal, clock = spy_signal
+    request = services.ExecuteRequest(signal_id=signal.id, position_size=Decimal(2000))
+    with use_clock(clock):
+        same_key = _concurrently(
+            [lambda: services.trade_execute(user=trader, request=request, idempotency_key="one")]
+            * 20
+        )
+        assert not [r for r in same_key if isinstance(r, Exception)], same_key
+        assert len({trade.id for trade, _ in same_key}) == 1
+        assert sum(created for _, created in same_key) == 1
+        assert Trade.objects.filter(user=trader).count() == 1
+
+        TradingConfig.objects.create(
+            user=trader,
+            position_size=2000,
+            profit_target="0.1",
+            stop_loss="0.1",
+            confidence_threshold="0.65",
+            max_positions=3,
+            daily_loss_limit=2400,
+        )
+        keys = _concurrently(
+            [
+                (
+                    lambda k=k: services.trade_execute(
+                        user=trader, request=request, idempotency_key=k
+                    )
+                )
+                for k in range(20)
+            ]
+        )
+    made = [r for r in keys if not isinstance(r, Exception)]
+    refused = [r for r in keys if isinstance(r, Exception)]
+    assert len(made) == 2  # up to max_positions 3 with the first
+    assert {type(r).__name__ for r in refused} == {"PositionLimitExceeded"}
+    assert StrategyPosition.objects.filter(user=trader, status="open").count() == 3
+    account = TradingAccount.objects.get(user=trader)
+    portfolio = Portfolio.objects.get(pk=account.paper_portfolio_id)
+    assert cash_balance(portfolio=portfolio) == Decimal(100_000) + sum(
+        t.amount for t in Transaction.objects.filter(portfolio=portfolio, kind__in=["BUY", "SELL"])
+    )
+    assert math.isfinite(float(cash_balance(portfolio=portfolio)))
