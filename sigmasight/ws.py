@@ -156,6 +156,20 @@ class AuthenticatedConsumer(AsyncJsonWebsocketConsumer):
             {"type": "error", "error": {"code": "VALIDATION_ERROR", "message": message}}
         )
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """A ``broadcast`` group event goes straight to :meth:`broadcast`.
+
+        The framework's dispatch first awaits ``close_old_connections`` in the single
+        thread of ``sync_to_async`` for every event of every socket: a message to a
+        thousand sockets became a thousand hops through that one thread, most of the
+        fan-out's latency (bench/bench_ws_fanout.py). A broadcast touches no database;
+        everything else here that does goes through ``database_sync_to_async``, which
+        closes stale connections around its own call."""
+        if message.get("type") == "broadcast":
+            await self.broadcast(message)
+        else:
+            await super().dispatch(message)
+
     async def broadcast(self, event: dict[str, Any]) -> None:
         """Group events of type ``broadcast`` carry the client message in ``message``, or
         already encoded in ``text`` (:func:`broadcast_event`: encoded once per send, not

@@ -271,3 +271,39 @@ def test_every_socket_gets_a_heartbeat(trader: Any, settings: Any) -> None:
         await communicator.disconnect()
 
     run(scenario())
+
+
+def test_a_broadcast_skips_the_per_event_database_cleanup(
+    trader: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group send reaches the socket without the framework's per-event hop through the
+    sync thread (close_old_connections), the fan-out's cost at a thousand sockets; other
+    events still take it."""
+    import channels.consumer
+
+    from sigmasight.ws import broadcast_event
+
+    hops: list[None] = []
+    original = channels.consumer.aclose_old_connections
+
+    async def counted() -> None:
+        hops.append(None)
+        await original()
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    token = issue_for_new_session(trader).access_token
+
+    async def scenario() -> None:
+        communicator, _, _ = await _connect(f"/ws/signals?token={token}")
+        await communicator.receive_json_from(timeout=5)  # connected
+        before = len(hops)
+        message = {"type": "new_signal", "data": {"id": "sig_2", "symbol": "QQQ"}}
+        await get_channel_layer().group_send("signals", broadcast_event(message))
+        assert await communicator.receive_json_from(timeout=5) == message
+        assert len(hops) == before
+        await communicator.send_json_to({"type": "ping"})
+        assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
+        assert len(hops) == before + 1
+        await communicator.disconnect()
+
+    run(scenario())
