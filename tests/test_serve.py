@@ -165,10 +165,13 @@ def test_the_web_process_freezes_its_startup_objects() -> None:
     in the middle of a fan-out): sigmasight.serve schedules this once the reactor runs."""
     import gc
 
-    from sigmasight.serve import freeze_startup_objects
+    from sigmasight.serve import GC_THRESHOLDS, freeze_startup_objects
 
+    thresholds = gc.get_threshold()
     try:
         freeze_startup_objects()
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == GC_THRESHOLDS
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
