@@ -11,7 +11,9 @@ waits for each one's first snapshot, then publishes ``--rate`` messages a second
 does, each stamped with its send time. Every client records when each message arrives;
 the report gives the p50, p99 and maximum delivery latency over all (client, message)
 pairs, the share delivered, and the client's own CPU share (it runs on the same cores as
-the server). ``REDIS_URL`` must be the server's. 127.0.0.1 only.
+the server; once its sockets are open it freezes them out of its garbage collector, whose
+full collections would stall every client at once). ``REDIS_URL`` must be the server's.
+127.0.0.1 only.
 """
 
 from __future__ import annotations

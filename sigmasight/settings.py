@@ -211,7 +211,7 @@ if REDIS_URL:
     }
     #: "pubsub" (default): channels-redis's Redis pub/sub layer, one publish per group send
     #: fanned out by each process (half the delivery latency of the list-based layer at
-    #: 1,000 sockets: bench/bench_ws_fanout.py); "pooled": the list-based layer above.
+    #: 1,000 sockets when last compared: docs/market.md); "pooled": the list-based layer above.
     CHANNEL_LAYER_KIND: str = env.str("CHANNEL_LAYER_KIND", default="pubsub")
     if CHANNEL_LAYER_KIND == "pubsub":
         # Pub/sub channels belong to the whole Redis server, not to the URL's database: two
