@@ -47,7 +47,7 @@ from marketdata.models import (
     Quote,
     Security,
 )
-from marketdata.occ import InvalidOptionSymbol, looks_like_option, parse_occ
+from marketdata.occ import InvalidOptionSymbol, OptionContract, looks_like_option, parse_occ
 from marketdata.providers.base import MarketDataProvider, Profile, ProviderError, QuoteData
 from marketdata.providers.csv_source import CSVFormatError, read_history_csv
 from marketdata.providers.failover import ProviderNotConfigured, build_provider
@@ -1126,10 +1126,53 @@ def minute_history_backfill(*, session: dt.date, sessions: int) -> int:
     return written
 
 
+def _chain_quotes_store(underlying: str, chain: dict[str, Any]) -> int:
+    """Quote the chain's contracts that are stored securities (those a book holds, such as
+    a paper trade's legs) at the chain's bid, ask, last and sizes, so that a portfolio
+    holding them is marked at the 0DTE market's prices. Returns the quotes written."""
+    expiry = chain["expiration"]
+    rows: dict[str, dict[str, Any]] = {}
+    for right, side in (("C", chain["calls"]), ("P", chain["puts"])):
+        for row in side:
+            contract = OptionContract(
+                underlying=underlying,
+                expiry=expiry,
+                right=right,
+                strike=Decimal(str(row["strike"])),
+            )
+            rows[contract.occ_symbol] = row
+    held = set(Security.objects.filter(symbol__in=list(rows)).values_list("symbol", flat=True))
+    quotes = [
+        QuoteData(
+            symbol=symbol,
+            bid=rows[symbol]["bid"],
+            ask=rows[symbol]["ask"],
+            bid_size=rows[symbol]["bid_size"],
+            ask_size=rows[symbol]["ask_size"],
+            last=rows[symbol]["last"],
+            volume=rows[symbol]["volume"],
+            timestamp=chain["timestamp"],
+            source=str(chain["source"]),
+            implied_volatility=rows[symbol]["implied_volatility"],
+        )
+        for symbol in sorted(held)
+    ]
+    if quotes:
+        with transaction.atomic():
+            Quote.objects.bulk_create(
+                [_quote_row(q) for q in quotes],
+                update_conflicts=True,
+                unique_fields=["security"],
+                update_fields=_QUOTE_FIELDS,
+            )
+            market_changed()
+    return len(quotes)
+
+
 def chain_snapshots_store(at: MarketTime) -> int:
     """Store each ticker's 0DTE chain as quoted at ``at`` (a minute on the
-    ``CHAIN_SNAPSHOT_MINUTES`` grid of an open session; idempotent per minute). Returns
-    the snapshots written."""
+    ``CHAIN_SNAPSHOT_MINUTES`` grid of an open session; idempotent per minute), and quote
+    its contracts that a book holds at the chain's prices. Returns the snapshots written."""
     if not at.is_open or at.minute == 0 or at.minute % settings.CHAIN_SNAPSHOT_MINUTES:
         return 0
     written = 0
@@ -1137,6 +1180,7 @@ def chain_snapshots_store(at: MarketTime) -> int:
         chain = option_chain(symbol, at, strikes=DEFAULT_STRIKES)
         if not chain["calls"] or chain["timestamp"] is None:
             continue  # no price or no VIX stored yet: nothing to snapshot
+        _chain_quotes_store(symbol, chain)
         ChainSnapshot.objects.update_or_create(
             symbol=symbol,
             expiration=chain["expiration"],

@@ -58,6 +58,6 @@ def broker_for(mode: str) -> Broker:
     if name is None:
         raise LiveTradingUnavailable(
             "Live trading needs a configured broker (TRADING_LIVE_BROKER); none is",
-            details={"trading_mode": mode, "available_modes": [PAPER]},
+            details={"field": "trading_mode", "trading_mode": mode, "available_modes": [PAPER]},
         )
     return _BROKERS[name]

@@ -151,13 +151,18 @@ def _leg_quotes(signal: Any, at: MarketTime) -> tuple[list[_LegQuote], dt.dateti
     snapshot = chain_snapshot_at(signal.symbol, at.now)
     if snapshot is None or snapshot.expiration != signal.expiration:
         raise OrderRejected(
-            "No chain quote for the signal's expiry", details={"reason": "no_quote"}
+            "No chain quote for the signal's expiry",
+            details={"field": "signal_id", "reason": "no_quote"},
         )
     age = (at.now - snapshot.timestamp).total_seconds()
     if age > settings.TRADING_QUOTE_MAX_AGE_SECONDS:
         raise OrderRejected(
             f"The chain quote is {age:.0f} s old",
-            details={"reason": "stale_quote", "quote_time": snapshot.timestamp.isoformat()},
+            details={
+                "field": "signal_id",
+                "reason": "stale_quote",
+                "quote_time": snapshot.timestamp.isoformat(),
+            },
         )
     quotes: list[_LegQuote] = []
     for index, leg in enumerate(signal.legs):
@@ -177,7 +182,7 @@ def _leg_quotes(signal: Any, at: MarketTime) -> tuple[list[_LegQuote], dt.dateti
         if reason is not None:
             raise OrderRejected(
                 f"Leg {index} ({leg['action']} {leg['option_type']} {leg['strike']}) cannot fill",
-                details={"reason": reason, "leg": index},
+                details={"field": "signal_id", "reason": reason, "leg": index},
             )
         assert bid is not None and ask is not None
         quotes.append(_LegQuote(bid=bid, ask=ask))
@@ -227,10 +232,14 @@ def trade_execute(
                     )
                 return earlier, False
         if account.state != AccountState.ACTIVE:
-            raise EmergencyHaltActive(details={"account_state": account.state})
+            raise EmergencyHaltActive(
+                details={"field": "signal_id", "account_state": account.state}
+            )
         at = market_time()
         if not at.is_open:
-            raise MarketClosed(details={"market_status": at.status, "clock": at.clock})
+            raise MarketClosed(
+                details={"field": "signal_id", "market_status": at.status, "clock": at.clock}
+            )
         signal = signal_get(request.signal_id)
         if (
             signal.status != "active"
@@ -239,12 +248,20 @@ def trade_execute(
             or signal.expires_at <= at.now
         ):
             raise SignalExpired(
-                details={"signal_id": signal.id, "expires_at": signal.expires_at.isoformat()}
+                details={
+                    "field": "signal_id",
+                    "signal_id": signal.id,
+                    "expires_at": signal.expires_at.isoformat(),
+                }
             )
         open_count = _open_positions(user)
         if open_count >= config.max_positions:
             raise PositionLimitExceeded(
-                details={"open_positions": open_count, "max_positions": config.max_positions}
+                details={
+                    "field": "signal_id",
+                    "open_positions": open_count,
+                    "max_positions": config.max_positions,
+                }
             )
         quotes, quote_time = _leg_quotes(signal, at)
         legs = [
@@ -261,7 +278,9 @@ def trade_execute(
         max_loss = Decimal(str(risk_metrics(legs, prices).max_loss)).quantize(CENT)
         position_size = request.position_size or config.position_size
         if max_loss <= 0:
-            raise OrderRejected("The package has no defined risk", details={"reason": "risk"})
+            raise OrderRejected(
+                "The package has no defined risk", details={"field": "signal_id", "reason": "risk"}
+            )
         quantity = int(position_size // max_loss)
         if quantity < 1:
             raise ValidationFailed(
@@ -288,6 +307,7 @@ def trade_execute(
         if cash < total_cost + fees:
             raise InsufficientFunds(
                 details={
+                    "field": "position_size",
                     "required": str(total_cost + fees),
                     "available": str(cash),
                     "quantity": quantity,

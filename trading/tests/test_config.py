@@ -113,6 +113,7 @@ def test_live_mode_is_refused_until_a_live_broker_is_configured(
     assert response.status_code == 422
     assert_error_envelope(response.json(), code="LIVE_TRADING_UNAVAILABLE")
     assert response.json()["error"]["details"]["available_modes"] == ["paper"]
+    assert response.json()["detail"][0]["loc"] == ["body", "trading_mode"]
     assert not TradingConfig.objects.exists()
 
     class FakeLiveBroker:

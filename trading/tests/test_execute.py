@@ -160,6 +160,24 @@ def test_a_signal_fills_as_one_package_at_the_fill_rule_with_its_fees(
     }
     assert StrategyPosition.objects.get(pk=body["position_id"]).quantity == quantity
 
+    # The next minute's chain quotes the held legs, so the SigmaSight views mark the book.
+    with use_clock(clock):
+        clock.advance(1)
+        producer = MarketProducer()
+        producer.tick()
+        producer.release()
+    later = ChainSnapshot.objects.filter(symbol="SPY").latest("timestamp")
+    assert later.timestamp > snapshot.timestamp
+    complete = auth_client.get(f"/api/v1/data/portfolio/{portfolio.id}/complete").json()
+    for leg, order in zip(legs, body["orders"], strict=True):
+        side = later.calls if leg["option_type"] == "call" else later.puts
+        row = next(r for r in side if r["strike"] == leg["strike"])
+        two_sided = row["ask"] >= row["bid"] > 0
+        mark = (row["bid"] + row["ask"]) / 2 if two_sided else row["last"]
+        priced = next(p for p in complete["positions"] if p["symbol"] == order["symbol"])
+        assert priced["current_price"] == pytest.approx(mark, abs=1e-4)
+    assert not [w for w in complete["warnings"] if "No price" in w]
+
 
 @pytest.mark.django_db
 def test_a_retry_with_the_same_key_returns_the_first_trade_and_another_body_conflicts(
