@@ -27,6 +27,7 @@ from signals.models import SignalCycle
 from signals.services import (
     is_generation_minute,
     is_live_clock,
+    replay_loop_restart,
     signal_expiry,
     signals_generate,
     signals_resolve_due,
@@ -77,7 +78,10 @@ def signals_cycle_step(ctx: JobContext, *, portfolio_ids: list[UUID] | None) -> 
 def on_market_minute(sender: Any, *, at: MarketTime, **kwargs: Any) -> str | None:
     """``market_minute`` receiver: claim and start the cycle of a cadence minute (and of the
     time-exit minute, which resolves the session's outcomes). Returns the job id, if any."""
-    if not is_live_clock(at.clock) or not (is_generation_minute(at) or _is_resolution_minute(at)):
+    if not is_live_clock(at.clock):
+        return None
+    replay_loop_restart(at)
+    if not (is_generation_minute(at) or _is_resolution_minute(at)):
         return None
     try:
         with transaction.atomic():

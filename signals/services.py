@@ -69,7 +69,7 @@ from signals.engine.fills import UnfillableQuote, first_exit, liquidation_value,
 from signals.engine.payoff import MULTIPLIER, Leg, probability_of_profit, risk_metrics
 from signals.engine.strategies import ChainSide, build_legs, choose_strategy, leg_quotes
 from signals.messages import SIGNALS_GROUP, new_signal
-from signals.models import ConfidenceModel, Signal, SignalFeature, SignalStatus
+from signals.models import ConfidenceModel, Signal, SignalCycle, SignalFeature, SignalStatus
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +102,23 @@ def is_generation_minute(at: MarketTime) -> bool:
 def is_live_clock(clock: str) -> bool:
     """The clocks users watch (live, replay); a model fit replays under its own name."""
     return clock in (CLOCK_LIVE, CLOCK_REPLAY)
+
+
+def replay_loop_restart(at: MarketTime) -> int:
+    """A replay that starts its session again (it repeats, or its anchor was reset) replays
+    it afresh: the signals and cycle claims of that session's earlier loop are dropped, so
+    its cadence generates again instead of finding every minute claimed. A loop is new when
+    a cycle of a later minute of the session exists. Returns the signals dropped."""
+    if at.clock != CLOCK_REPLAY:
+        return 0
+    earlier = SignalCycle.objects.filter(clock=at.clock, session=at.session)
+    if not earlier.filter(minute__gt=at.minute).exists():
+        return 0
+    with transaction.atomic():
+        dropped, _ = Signal.objects.filter(clock=at.clock, session=at.session).delete()
+        earlier.delete()
+    logger.info("signals: replay of %s restarted at minute %s", at.session, at.minute)
+    return dropped
 
 
 def outcome_definition(

@@ -426,6 +426,20 @@ def parametric_var(
     sigma_b = cov @ b  # (k,)
     terms = w * (b_mat @ sigma_b) + res  # w_i (Sigma w)_i, dollars^2
     variance = float(terms.sum())
+    if not np.any(w):
+        # No dollar exposure (a book of expired or zero-delta positions): nothing moves
+        # with the factors, so the loss quantile is exactly 0, not an error.
+        return ParametricVaRResult(
+            horizon_days=horizon_days,
+            confidence=confidence,
+            var=0.0,
+            es=0.0,
+            sigma=0.0,
+            systematic_variance=0.0,
+            idiosyncratic_variance=0.0,
+            factor_exposure=b,
+            component=np.zeros(n),
+        )
     if not variance > 0.0:
         raise ValueError("portfolio variance is not positive (check factor_cov)")
     sigma = math.sqrt(variance)

@@ -512,3 +512,29 @@ def test_monte_carlo_pnl_vector_equals_full_revaluation_of_the_paths() -> None:
     np.testing.assert_allclose(got.pnl_vector, matrix.sum(axis=1), rtol=1e-12, atol=1e-8)
     expected = component_var_historical(matrix, got.var, confidence=0.99)
     np.testing.assert_allclose(got.component, expected, rtol=1e-9, atol=1e-9)
+
+
+def test_a_book_without_exposure_has_zero_parametric_var_not_an_error() -> None:
+    """Expired or zero-delta positions carry no dollar exposure: the loss quantile is 0
+    (the batch failed on such a book before); a real non-positive variance still raises."""
+    b = np.array([[1.0, 0.2], [0.5, 0.1]])
+    cov = np.array([[1e-4, 2e-5], [2e-5, 4e-5]])
+    result = parametric_var(
+        exposure=[0.0, 0.0],
+        factor_loadings=b,
+        factor_cov=cov,
+        residual_var=[1.0, 1.0],
+        confidence=0.99,
+        horizon_days=10,
+    )
+    assert result.var == result.es == result.sigma == 0.0
+    assert result.component.tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="not positive"):
+        parametric_var(
+            exposure=[1000.0, 0.0],
+            factor_loadings=b,
+            factor_cov=-cov,
+            residual_var=[0.0, 0.0],
+            confidence=0.99,
+            horizon_days=1,
+        )

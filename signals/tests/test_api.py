@@ -25,6 +25,7 @@ from marketdata.producer import MarketProducer
 from sigmasight.asgi import application
 from signals.jobs import on_market_minute
 from signals.models import Signal, SignalCycle
+from signals.services import signals_generate
 from signals.tests.factories import SESSION, known_model, market_history
 from tests.contract import ZERO_DTE, assert_error_envelope, assert_matches_example, spec_example
 
@@ -230,3 +231,21 @@ def test_a_signals_socket_receives_new_signal_from_the_cadence_job(
     with use_clock(clock):
         asyncio.run(scenario())
     cache.delete("market-producer:replay")
+
+
+def test_a_replay_that_starts_its_session_again_generates_afresh(market: Any) -> None:
+    """The second loop of a repeating replay drops the first loop's signals and claims,
+    so its cadence minutes generate again (they were all claimed before)."""
+    clock = VirtualClock(SESSION, minute=0)
+    with use_clock(clock):
+        _tick_through(clock, 120)
+        signals_generate(at=clock.read(), symbols=["SPY"], trigger="manual")
+        first = set(Signal.objects.filter(clock="replay").values_list("id", flat=True))
+        assert first and SignalCycle.objects.filter(minute=120).exists()
+        clock.minute = 30  # the replay starts again
+        on_market_minute(None, at=clock.read())
+        assert not Signal.objects.filter(id__in=first).exists()
+        assert list(SignalCycle.objects.values_list("minute", flat=True)) == [30]
+        clock.minute = 45  # the loop goes on: nothing more is dropped
+        on_market_minute(None, at=clock.read())
+    assert sorted(SignalCycle.objects.values_list("minute", flat=True)) == [30, 45]
