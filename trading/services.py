@@ -217,10 +217,11 @@ def trade_execute(
     cash must cover the capital at risk and the fees. The legs fill together at the fill
     rule (``signals.engine.fills``), each fill books its fees (``trading.engine.fees``),
     and each leg becomes a Position of the paper portfolio with its cash flow."""
-    account = trading_account_ensure(user=user)
     config = trading_settings(user_id=user.pk)
     fingerprint = request.fingerprint()
     with transaction.atomic():
+        # Inside the transaction: a refused first execution opens no account either.
+        account = trading_account_ensure(user=user)
         account = TradingAccount.objects.select_for_update().get(pk=account.pk)
         if idempotency_key is not None:
             earlier = Trade.objects.filter(user=user, idempotency_key=idempotency_key).first()

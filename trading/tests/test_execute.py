@@ -91,6 +91,8 @@ def _expected_fill(action: str, bid: Decimal, ask: Decimal, legs: int) -> Decima
 
 
 def _nothing_booked(user: Any) -> None:
+    assert not TradingAccount.objects.filter(user=user).exists()
+    assert not Portfolio.objects.filter(owner=user, name=services.PAPER_PORTFOLIO_NAME).exists()
     assert not Trade.objects.filter(user=user).exists()
     assert not Order.objects.exists() and not Fill.objects.exists()
     assert not StrategyPosition.objects.filter(user=user).exists()
@@ -219,9 +221,15 @@ def test_refusals_answer_their_codes_and_book_nothing(
     assert refused({"signal_id": signal.id}, "ORDER_REJECTED", stale)["reason"] == "stale_quote"
     details = refused({"signal_id": signal.id, "position_size": 10_000_000}, "INSUFFICIENT_FUNDS")
     assert Decimal(details["available"]) == Decimal(100_000)
-    TradingAccount.objects.filter(user=user).update(state=AccountState.HALTED)
-    assert refused({"signal_id": signal.id}, "EMERGENCY_HALT_ACTIVE")["account_state"] == "HALTED"
-    TradingAccount.objects.filter(user=user).update(state=AccountState.ACTIVE)
+    halted = services.trading_account_ensure(user=user)
+    TradingAccount.objects.filter(pk=halted.pk).update(state=AccountState.HALTED)
+    response = _post(auth_client, clock, {"signal_id": signal.id})
+    assert response.status_code == 422
+    assert_error_envelope(response.json(), code="EMERGENCY_HALT_ACTIVE")
+    assert response.json()["error"]["details"]["account_state"] == "HALTED"
+    assert not Trade.objects.filter(user=user).exists()
+    TradingAccount.objects.filter(pk=halted.pk).delete()
+    Portfolio.objects.filter(owner=user, name=services.PAPER_PORTFOLIO_NAME).delete()
 
     too_small = _post(auth_client, clock, {"signal_id": signal.id, "position_size": 100})
     assert too_small.status_code == 422 and ["body", "position_size"] in [
