@@ -128,10 +128,13 @@ def option_chain(
     *,
     expiration: dt.date | None = None,
     strikes: int = DEFAULT_STRIKES,
+    vix: tuple[float | None, dt.datetime | None] | None = None,
 ) -> dict[str, Any]:
     """``/market/options/{symbol}``: calls and puts of ``strikes`` strikes on each side of
     the money at the clock's minute. ``expiration`` defaults to the 0DTE expiry; another
-    one must be a listed expiry on or after the session (else 422)."""
+    one must be a listed expiry on or after the session (else 422). ``vix``: the
+    ``vix_level(at)`` reading where the caller has it (a signal cycle reads it once for
+    its three chains)."""
     symbol = zero_dte_symbol(symbol)
     if not 1 <= strikes <= MAX_STRIKES:
         raise ValidationFailed({"strikes": [f"must lie in 1..{MAX_STRIKES}"]}, location="query")
@@ -149,7 +152,7 @@ def option_chain(
         expiry = expiration
     snapshot = intraday_snapshot(symbol, at)
     spot = float(snapshot["price"]) if snapshot["price"] is not None else None
-    vix, _ = vix_level(at)
+    vix, _ = vix if vix is not None else vix_level(at)
     base = {
         "symbol": symbol,
         "underlying_price": spot,

@@ -46,6 +46,7 @@ from marketdata.selectors import (
     market_correlation,
     past_volume_by_minute,
     session_minute_bars,
+    vix_level,
 )
 from marketdata.tickers import ZERO_DTE_TICKERS
 from sigmasight.ws import publish
@@ -176,11 +177,21 @@ class _Market:
 
     bars: dict[str, SessionMinutes]
     correlation: dict[str, Any]
+    vix: tuple[float | None, dt.datetime | None]  # the level at ``at`` and its minute
+    existing: dict[str, Signal]  # the tickers' signals already stored at this minute
 
 
 def _read_market(at: MarketTime, symbols: Sequence[str]) -> _Market:
     bars = {s: session_minute_bars(s, at) for s in ZERO_DTE_TICKERS}
-    return _Market(bars=bars, correlation=market_correlation(at))
+    existing = Signal.objects.filter(
+        clock=at.clock, session=at.session, minute=at.minute, symbol__in=list(symbols)
+    )
+    return _Market(
+        bars=bars,
+        correlation=market_correlation(at),
+        vix=vix_level(at),
+        existing={signal.symbol: signal for signal in existing},
+    )
 
 
 def _features(
@@ -295,9 +306,7 @@ def _signal_for(
     symbol: str, at: MarketTime, market: _Market, model: ConfidenceModel | None, trigger: str
 ) -> tuple[Signal | None, bool, list[str]]:
     """(signal, created, warnings) of ``symbol`` at ``at``."""
-    existing = Signal.objects.filter(
-        clock=at.clock, session=at.session, minute=at.minute, symbol=symbol
-    ).first()
+    existing = market.existing.get(symbol)
     if existing is not None:
         return existing, False, []
     bars = market.bars[symbol]
@@ -307,7 +316,7 @@ def _signal_for(
             False,
             [f"{symbol}: {bars.close.size} minutes stored, a signal needs {MIN_SESSION_MINUTES}"],
         )
-    chain = option_chain(symbol, at, strikes=settings.SIGNAL_CHAIN_STRIKES)
+    chain = option_chain(symbol, at, strikes=settings.SIGNAL_CHAIN_STRIKES, vix=market.vix)
     if not chain["calls"]:
         return None, False, [f"{symbol}: no chain: {'; '.join(chain['warnings'])}"]
     scores = _features(symbol, at, market, chain)
