@@ -1403,12 +1403,15 @@ def session_minute_bars(symbol: str, at: MarketTime) -> SessionMinutes:
     return SessionMinutes([r[0] for r in rows], column(1), column(2), column(3), column(4))
 
 
-def past_volume_by_minute(symbol: str, at: MarketTime, *, sessions: int) -> dict[dt.date, int]:
-    """The volume ``symbol`` had traded by the same minute of the session (the first
-    ``at.minute`` minutes) in each of the ``sessions`` sessions before ``at``'s that have
-    stored minute bars: session → volume (one query)."""
-    if sessions <= 0 or at.minute <= 0:
-        return {}
+def past_volume_by_minute(
+    symbols: Sequence[str], at: MarketTime, *, sessions: int
+) -> dict[str, dict[dt.date, int]]:
+    """The volume each of ``symbols`` had traded by the same minute of the session (the
+    first ``at.minute`` minutes) in each of the ``sessions`` sessions before ``at``'s that
+    have stored minute bars: symbol → session → volume (one query for all symbols)."""
+    volumes: dict[str, dict[dt.date, int]] = {symbol: {} for symbol in symbols}
+    if sessions <= 0 or at.minute <= 0 or not symbols:
+        return volumes
     past = [calendar.previous_session(at.session)]
     while len(past) < sessions:
         past.append(calendar.previous_session(past[-1]))
@@ -1423,12 +1426,15 @@ def past_volume_by_minute(symbol: str, at: MarketTime, *, sessions: int) -> dict
         ),
     )
     rows = (
-        MinuteBar.objects.filter(window, security_id=symbol)
-        .values("session")
+        MinuteBar.objects.filter(window, security_id__in=list(symbols))
+        .values("security_id", "session")
         .annotate(total=Sum("volume"))
-        .values_list("session", "total")
+        .values_list("security_id", "session", "total")
     )
-    return {day: int(total) for day, total in rows if total}
+    for symbol, day, total in rows:
+        if total:
+            volumes[symbol][day] = int(total)
+    return volumes
 
 
 def chain_snapshot_at(symbol: str, moment: dt.datetime) -> ChainSnapshot | None:

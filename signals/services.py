@@ -179,6 +179,7 @@ class _Market:
     correlation: dict[str, Any]
     vix: tuple[float | None, dt.datetime | None]  # the level at ``at`` and its minute
     existing: dict[str, Signal]  # the tickers' signals already stored at this minute
+    past_volume: dict[str, dict[dt.date, int]]  # volume by this minute in past sessions
 
 
 def _read_market(at: MarketTime, symbols: Sequence[str]) -> _Market:
@@ -191,6 +192,9 @@ def _read_market(at: MarketTime, symbols: Sequence[str]) -> _Market:
         correlation=market_correlation(at),
         vix=vix_level(at),
         existing={signal.symbol: signal for signal in existing},
+        past_volume=past_volume_by_minute(
+            symbols, at, sessions=settings.MARKET_MINUTE_HISTORY_SESSIONS
+        ),
     )
 
 
@@ -198,7 +202,7 @@ def _features(
     symbol: str, at: MarketTime, market: _Market, chain: dict[str, Any]
 ) -> dict[str, float]:
     bars = market.bars[symbol]
-    past = past_volume_by_minute(symbol, at, sessions=settings.MARKET_MINUTE_HISTORY_SESSIONS)
+    past = market.past_volume[symbol]
     before = chain_snapshot_at(symbol, at.now - SKEW_LOOKBACK)
     divergence = market.correlation["divergence_zscore"]
     regime = market.correlation["regime_adjustments"] or {}
