@@ -63,6 +63,10 @@ class SignalNotFound(NotFound):
     default_message = "Signal not found"
 
 
+class StrategyPositionNotFound(NotFound):
+    default_message = "Position not found"
+
+
 class InvalidStrategy(DomainError):
     """A strategy name outside the six of API-CONVENTIONS."""
 

@@ -409,6 +409,11 @@ TRADING_LIVE_BROKER: str = env.str("TRADING_LIVE_BROKER", default="")
 PAPER_STARTING_CASH: int = env.int("PAPER_STARTING_CASH", default=100_000)
 # A fill needs a chain quote at most this old (market seconds); older rejects the package.
 TRADING_QUOTE_MAX_AGE_SECONDS: int = env.int("TRADING_QUOTE_MAX_AGE_SECONDS", default=120)
+# The exit monitor closes every open 0DTE position this many minutes before the close
+# (15:45 ET, 12:45 on early closes).
+TRADING_TIME_EXIT_MINUTES_BEFORE_CLOSE: int = max(
+    1, env.int("TRADING_TIME_EXIT_MINUTES_BEFORE_CLOSE", default=15)
+)
 # Fees booked per fill (trading/engine/fees.py). The regulatory rates change from year to
 # year: each default is the rate in force on 2026-12-03, with its source and effective date.
 # none | per_contract ($0.65, $0.50 below $0.10, $0.25 below $0.05, $1 min per order) |

@@ -137,20 +137,59 @@ class TradingAccount(models.Model):
 
 
 class TradeStatus(models.TextChoices):
-    SUBMITTED = "submitted", "Submitted"
+    SUBMITTED = "submitted", "Submitted (a resting limit)"
     FILLED = "filled", "Filled"
     REJECTED = "rejected", "Rejected"
     CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired unfilled"
+
+
+class TradeKind(models.TextChoices):
+    OPEN = "open", "Opens a strategy position"
+    CLOSE = "close", "Closes (part of) a strategy position"
+
+
+class ExitReason(models.TextChoices):
+    MANUAL = "manual", "Closed by the user"
+    PROFIT_TARGET = "profit_target", "Profit target"
+    STOP_LOSS = "stop_loss", "Stop loss"
+    TIME_EXIT = "time_exit", "Time exit before the close"
+    EMERGENCY = "emergency", "Emergency halt"
+    SETTLEMENT = "settlement", "Settled at expiry"
 
 
 class Trade(models.Model):
-    """One execution of a signal: a package of legs bought or sold together."""
+    """One package of legs traded together: the execution of a signal (``open``) or the
+    close of (part of) a strategy position (``close``, at market or at a limit that may
+    rest until the quote reaches it)."""
 
     id = models.CharField(max_length=20, primary_key=True, default=trade_id, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trades"
     )
-    signal_id = models.CharField(max_length=20, help_text="The signal executed (signals app).")
+    kind = models.CharField(max_length=6, choices=TradeKind.choices, default=TradeKind.OPEN)
+    closes = models.ForeignKey(
+        "StrategyPosition",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="exits",
+        help_text="The strategy position a close trade closes.",
+    )
+    reason = models.CharField(
+        max_length=16, choices=ExitReason.choices, blank=True, help_text="Why a close trade."
+    )
+    order_type = models.CharField(max_length=8, default="market", help_text="market or limit")
+    limit_price = models.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="A limit close's package price per share (≥ to sell, ≤ to buy back).",
+    )
+    signal_id = models.CharField(
+        max_length=20, blank=True, help_text="The signal executed (signals app)."
+    )
     symbol = models.CharField(max_length=8)
     strategy = models.CharField(max_length=20)
     clock = models.CharField(max_length=8)
@@ -168,12 +207,19 @@ class Trade(models.Model):
     stop_loss = models.DecimalField(max_digits=6, decimal_places=4, help_text="Fraction.")
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
-    executed_at = models.DateTimeField(help_text="Market time of the fill.")
+    executed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Market time of the fill (null while a limit rests)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["closes"],
+                condition=Q(status="submitted"),
+                name="one_working_close_per_position",
+            ),
             models.UniqueConstraint(
                 fields=["user", "idempotency_key"],
                 condition=Q(idempotency_key__isnull=False),
@@ -207,10 +253,19 @@ class Order(models.Model):
     action = models.CharField(max_length=4, help_text="buy or sell")
     quantity = models.PositiveIntegerField(help_text="Contracts.")
     order_type = models.CharField(max_length=8, default="limit")
-    limit_price = models.DecimalField(max_digits=12, decimal_places=4)
+    limit_price = models.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="The leg's limit; null for a leg of a package limit or a market order.",
+    )
     status = models.CharField(max_length=16, choices=OrderStatus.choices)
     filled_quantity = models.PositiveIntegerField(default=0)
     average_fill_price = models.DecimalField(max_digits=12, decimal_places=4, null=True)
+    book_position_id = models.UUIDField(
+        null=True, blank=True, help_text="The leg's Position in the paper portfolio."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -270,7 +325,16 @@ class StrategyPosition(models.Model):
     status = models.CharField(max_length=8, choices=PositionStatus.choices, default="open")
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
-    exit_reason = models.CharField(max_length=16, blank=True)
+    exit_reason = models.CharField(max_length=16, choices=ExitReason.choices, blank=True)
+    realized_pnl = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text="Dollars realized by the closes so far, net of their and the entry's fees.",
+    )
+    fees = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0.00"), help_text="All fees paid."
+    )
 
     class Meta:
         ordering = ["-opened_at"]

@@ -8,9 +8,14 @@ from typing import Any
 
 from django.conf import settings
 
+from marketdata.clock import MarketTime
+from marketdata.occ import parse_occ
+from marketdata.selectors import chain_snapshot_at
+from signals.engine.fills import UnfillableQuote, liquidation_value
+from signals.engine.payoff import MULTIPLIER
 from trading.brokers import PAPER, live_broker_name
 from trading.engine.fees import FeeSchedule
-from trading.models import StrategyPosition, Trade, TradingConfig
+from trading.models import PositionStatus, StrategyPosition, Trade, TradeStatus, TradingConfig
 
 _CENT = Decimal("0.01")
 _FRACTION = Decimal("0.0001")
@@ -90,10 +95,14 @@ def fee_schedule() -> FeeSchedule:
 
 
 def trade_body(trade: Trade) -> dict[str, Any]:
-    """The execute answer: the spec's keys (trade_id, status, orders) and the fill's
-    figures (added). Two queries: the trade's orders with their fills, its position."""
+    """The execute and close answer: the spec's keys (trade_id, status, orders) and the
+    fill's figures (added). Two queries: the trade's orders with their fills, its
+    position (one for a close trade, which names the position it closes)."""
     orders = list(trade.orders.prefetch_related("fills").order_by("leg"))
-    position = StrategyPosition.objects.filter(trade=trade).values_list("id", flat=True).first()
+    if trade.closes_id is not None:
+        position: str | None = trade.closes_id
+    else:
+        position = StrategyPosition.objects.filter(trade=trade).values_list("id", flat=True).first()
     return {
         "trade_id": trade.id,
         "status": trade.status,
@@ -122,4 +131,202 @@ def trade_body(trade: Trade) -> dict[str, Any]:
         "position_id": position,
         "executed_at": trade.executed_at,
         "clock": trade.clock,
+        "kind": trade.kind,
+        "reason": trade.reason or None,
+        "order_type": trade.order_type,
+        "package_limit_price": trade.limit_price,
     }
+
+
+# --------------------------------------------------------------------------- positions
+
+_PRICE = Decimal("0.0001")
+
+
+def leg_mark(row: dict[str, Any] | None) -> Decimal | None:
+    """A leg's mark from its chain row: the mid of a sane two-sided quote (bid > 0,
+    ask ≥ bid), else the last trade, else None (the portfolio's mark rule)."""
+    if row is None:
+        return None
+    bid, ask, last = row.get("bid"), row.get("ask"), row.get("last")
+    if bid is not None and ask is not None and float(ask) >= float(bid) > 0:
+        return (Decimal(str(bid)) + Decimal(str(ask))) / 2
+    return None if last is None else Decimal(str(last))
+
+
+def _chain_row(snapshot: Any, contract: Any) -> dict[str, Any] | None:
+    if snapshot is None or snapshot.expiration != contract.expiry:
+        return None
+    side = snapshot.calls if contract.is_call else snapshot.puts
+    return next((r for r in side if Decimal(str(r["strike"])) == contract.strike), None)
+
+
+def _position_body(
+    position: StrategyPosition, snapshot: Any, working: str | None, pessimistic: bool
+) -> dict[str, Any]:
+    entry = position.trade
+    orders = sorted(entry.orders.all(), key=lambda o: o.leg)
+    is_open = position.status == PositionStatus.OPEN
+    open_packages = position.quantity if is_open else 0
+    warnings: list[str] = []
+    legs: list[dict[str, Any]] = []
+    rows: list[dict[str, Any] | None] = []
+    unrealized: Decimal | None = Decimal("0")
+    mark_net: Decimal | None = Decimal("0")
+    for order in orders:
+        contract = parse_occ(order.symbol)
+        contracts = order.quantity // entry.quantity * open_packages
+        signed = contracts if order.action == "buy" else -contracts
+        row = _chain_row(snapshot, contract) if is_open else None
+        rows.append(row)
+        mark = leg_mark(row) if is_open else None
+        assert order.average_fill_price is not None
+        leg_pnl: Decimal | None
+        if not is_open:
+            leg_pnl = Decimal("0.00")
+        elif mark is None:
+            leg_pnl = None
+            warnings.append(f"{order.symbol}: no quote to mark it")
+        else:
+            leg_pnl = ((mark - order.average_fill_price) * signed * MULTIPLIER).quantize(_CENT)
+        if leg_pnl is None or unrealized is None:
+            unrealized = None
+        else:
+            unrealized += leg_pnl
+        ratio = order.quantity // entry.quantity
+        if mark is None or mark_net is None:
+            mark_net = None
+        else:
+            mark_net += mark * ratio if order.action == "buy" else -mark * ratio
+        legs.append(
+            {
+                "symbol": order.symbol,
+                "quantity": signed,
+                "avg_price": order.average_fill_price,
+                "current_price": None if mark is None else mark.quantize(_PRICE),
+                "unrealized_pnl": leg_pnl,
+                "action": order.action,
+                "option_type": "call" if contract.is_call else "put",
+                "strike": contract.strike,
+                "expiration": contract.expiry,
+                "bid": None if row is None else row.get("bid"),
+                "ask": None if row is None else row.get("ask"),
+            }
+        )
+    total_cost = (entry.total_cost * open_packages / entry.quantity).quantize(_CENT)
+    close_value: float | None = None
+    if is_open and all(r is not None for r in rows):
+        try:
+            close_value = liquidation_value(
+                [o.action for o in orders],
+                [r.get("bid") for r in rows if r is not None],
+                [r.get("ask") for r in rows if r is not None],
+                quantities=[o.quantity // entry.quantity for o in orders],
+                pessimistic=pessimistic,
+            )
+        except UnfillableQuote as exc:
+            warnings.append(f"a market close cannot fill now: {exc}")
+    current_value = None if unrealized is None else total_cost + unrealized
+    percent = (
+        None
+        if unrealized is None or total_cost == 0
+        else (unrealized / total_cost).quantize(Decimal("0.000001"))
+    )
+    return {
+        "position_id": position.id,
+        "symbol": position.symbol,
+        "strategy": position.strategy,
+        "opened_at": position.opened_at,
+        "legs": legs,
+        "total_cost": total_cost,
+        "current_value": current_value,
+        "unrealized_pnl": unrealized,
+        "unrealized_pnl_percent": percent,
+        "target_profit": (entry.profit_target * total_cost).quantize(_CENT),
+        "stop_loss": (entry.stop_loss * total_cost).quantize(_CENT),
+        "trade_id": entry.id,
+        "signal_id": entry.signal_id,
+        "status": position.status,
+        "quantity": open_packages,
+        "quantity_opened": entry.quantity,
+        "entry_net_price": entry.net_price,
+        "mark_net_price": None if mark_net is None or not is_open else mark_net.quantize(_PRICE),
+        "close_value": None if close_value is None else round(close_value, 4),
+        "realized_pnl": position.realized_pnl,
+        "fees": position.fees,
+        "exit_reason": position.exit_reason or None,
+        "closed_at": position.closed_at,
+        "working_close_trade_id": working,
+        "mark_time": snapshot.timestamp if snapshot is not None and is_open else None,
+        "warnings": warnings,
+    }
+
+
+def strategy_positions(
+    *, user: Any, at: MarketTime, status: str = "open", this_session: bool = False
+) -> dict[str, Any]:
+    """``GET /trading/positions``: the user's strategy positions (``open``, ``closed`` or
+    ``all``), newest first, each leg marked at the latest stored chain quote (the mid of a
+    two-sided quote, else the last) and the spread at its net mark: ``total_cost`` is the
+    open packages' capital at risk, ``current_value`` = total_cost + unrealized P&L, and
+    ``close_value`` what a market close would get now per share (the fill rule). Four
+    queries, and one per underlying held open (its latest chain). ``this_session``: only
+    the positions opened in ``at``'s session on its clock."""
+    query = StrategyPosition.objects.filter(user=user).select_related("trade")
+    if this_session:
+        query = query.filter(trade__clock=at.clock, trade__session=at.session)
+    if status != "all":
+        query = query.filter(status=status)
+    positions = list(query.prefetch_related("trade__orders").order_by("-opened_at", "id"))
+    open_ids = [p.id for p in positions if p.status == PositionStatus.OPEN]
+    working = dict(
+        Trade.objects.filter(closes_id__in=open_ids, status=TradeStatus.SUBMITTED).values_list(
+            "closes_id", "id"
+        )
+    )
+    symbols = sorted({p.symbol for p in positions if p.status == PositionStatus.OPEN})
+    snapshots = {symbol: chain_snapshot_at(symbol, at.now) for symbol in symbols}
+    pessimistic = bool(settings.FILL_PESSIMISTIC)
+    return {
+        "positions": [
+            _position_body(p, snapshots.get(p.symbol), working.get(p.id), pessimistic)
+            for p in positions
+        ],
+        "market_status": at.status,
+        "clock": at.clock,
+        "as_of": at.now,
+    }
+
+
+def strategy_position_exists(*, user: Any, position_id: str) -> bool:
+    return StrategyPosition.objects.filter(user=user, pk=position_id).exists()
+
+
+@dataclass(frozen=True)
+class SessionPnl:
+    """A user's 0DTE P&L of one session, dollars: ``realized`` by the closes of the
+    session's positions (net of fees) and ``unrealized`` of those still open at their
+    marks; ``unmarked`` names the open positions without a mark (left out of
+    ``unrealized``)."""
+
+    realized: Decimal
+    unrealized: Decimal
+    unmarked: list[str]
+
+    @property
+    def total(self) -> Decimal:
+        return self.realized + self.unrealized
+
+
+def session_pnl(*, user: Any, at: MarketTime) -> SessionPnl:
+    """The day's P&L the daily loss limit is checked against: the positions opened in
+    ``at``'s session on its clock, at ``strategy_positions``'s marks."""
+    positions = strategy_positions(user=user, at=at, status="all", this_session=True)["positions"]
+    realized = sum((p["realized_pnl"] for p in positions), Decimal("0.00"))
+    still_open = [p for p in positions if p["status"] == PositionStatus.OPEN]
+    unmarked = [p["position_id"] for p in still_open if p["unrealized_pnl"] is None]
+    unrealized = sum(
+        (p["unrealized_pnl"] for p in still_open if p["unrealized_pnl"] is not None),
+        Decimal("0.00"),
+    )
+    return SessionPnl(realized=realized, unrealized=unrealized, unmarked=unmarked)

@@ -12,35 +12,41 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from marketdata import calendar
 from marketdata.clock import MarketTime, market_time
-from marketdata.occ import OptionContract
-from marketdata.selectors import chain_snapshot_at
+from marketdata.engine.correlation import classify_regime
+from marketdata.occ import OptionContract, parse_occ
+from marketdata.selectors import chain_snapshot_at, regime_rule, vix_level
 from portfolios import services as portfolio_services
 from portfolios.models import TransactionKind
-from portfolios.selectors import cash_balance, portfolio_for_user
+from portfolios.selectors import cash_balance, portfolio_for_user, position_for_user
 from sigmasight.errors import (
     Conflict,
+    DailyLossLimitExceeded,
     EmergencyHaltActive,
     InsufficientFunds,
     MarketClosed,
     OrderRejected,
     PositionLimitExceeded,
     SignalExpired,
+    StrategyPositionNotFound,
     ValidationFailed,
 )
-from signals.engine.fills import package_fill
-from signals.engine.payoff import Leg, risk_metrics
+from signals.engine.fills import first_exit, package_fill
+from signals.engine.payoff import MULTIPLIER, Leg, risk_metrics
 from signals.selectors import signal_get
 from trading.brokers import broker_for
-from trading.engine.fees import CENT, fill_fees
+from trading.engine.fees import CENT, FillFees, fill_fees
 from trading.models import (
     AccountState,
+    ExitReason,
     Fill,
     Order,
     OrderStatus,
     PositionStatus,
     StrategyPosition,
     Trade,
+    TradeKind,
     TradeStatus,
     TradingAccount,
     TradingConfig,
@@ -49,6 +55,7 @@ from trading.selectors import (
     TradingSettings,
     default_trading_settings,
     fee_schedule,
+    session_pnl,
     trading_settings,
 )
 
@@ -144,49 +151,97 @@ class _LegQuote:
     ask: Decimal
 
 
-def _leg_quotes(signal: Any, at: MarketTime) -> tuple[list[_LegQuote], dt.datetime]:
-    """The current quotes of the signal's legs: the latest stored chain snapshot, which
-    must be fresh (``TRADING_QUOTE_MAX_AGE_SECONDS`` of market time) and quote every leg
-    two-sided (bid > 0 for a sell, ask > bid). Otherwise the whole package is rejected."""
-    snapshot = chain_snapshot_at(signal.symbol, at.now)
-    if snapshot is None or snapshot.expiration != signal.expiration:
+@dataclass(frozen=True)
+class _QuotedLeg:
+    """A leg as it trades now: its action, right and strike."""
+
+    action: str
+    option_type: str
+    strike: Decimal
+
+
+def _quote_reason(bid: Decimal | None, ask: Decimal | None, action: str) -> str | None:
+    """Why a leg's quote cannot fill (None: it can)."""
+    if bid is None or ask is None:
+        return "missing_quote"
+    if ask < bid:
+        return "crossed_quote"
+    if ask == bid:
+        return "locked_quote"
+    if action == "sell" and bid <= 0:
+        return "one_sided_quote"
+    return None
+
+
+def _package_quotes(
+    symbol: str, expiration: dt.date, legs: list[_QuotedLeg], at: MarketTime, *, field: str
+) -> tuple[list[_LegQuote], dt.datetime]:
+    """The current quotes of a package's legs: the latest stored chain snapshot of
+    ``symbol``, which must be of ``expiration``, fresh (``TRADING_QUOTE_MAX_AGE_SECONDS`` of
+    market time) and quote every leg two-sided (bid > 0 for a sell, ask > bid). Otherwise
+    the whole package is rejected (``OrderRejected`` naming the leg, the reason and the
+    request ``field`` it concerns)."""
+    snapshot = chain_snapshot_at(symbol, at.now)
+    if snapshot is None or snapshot.expiration != expiration:
         raise OrderRejected(
-            "No chain quote for the signal's expiry",
-            details={"field": "signal_id", "reason": "no_quote"},
+            "No chain quote for the package's expiry",
+            details={"field": field, "reason": "no_quote"},
         )
     age = (at.now - snapshot.timestamp).total_seconds()
     if age > settings.TRADING_QUOTE_MAX_AGE_SECONDS:
         raise OrderRejected(
             f"The chain quote is {age:.0f} s old",
             details={
-                "field": "signal_id",
+                "field": field,
                 "reason": "stale_quote",
                 "quote_time": snapshot.timestamp.isoformat(),
             },
         )
     quotes: list[_LegQuote] = []
-    for index, leg in enumerate(signal.legs):
-        side = snapshot.calls if leg["option_type"] == "call" else snapshot.puts
-        row = next((r for r in side if abs(float(r["strike"]) - float(leg["strike"])) < 1e-9), None)
+    for index, leg in enumerate(legs):
+        side = snapshot.calls if leg.option_type == "call" else snapshot.puts
+        row = next((r for r in side if Decimal(str(r["strike"])) == leg.strike), None)
         bid = None if row is None or row.get("bid") is None else Decimal(str(row["bid"]))
         ask = None if row is None or row.get("ask") is None else Decimal(str(row["ask"]))
-        reason = None
-        if bid is None or ask is None:
-            reason = "missing_quote"
-        elif ask < bid:
-            reason = "crossed_quote"
-        elif ask == bid:
-            reason = "locked_quote"
-        elif leg["action"] == "sell" and bid <= 0:
-            reason = "one_sided_quote"
+        reason = _quote_reason(bid, ask, leg.action)
         if reason is not None:
             raise OrderRejected(
-                f"Leg {index} ({leg['action']} {leg['option_type']} {leg['strike']}) cannot fill",
-                details={"field": "signal_id", "reason": reason, "leg": index},
+                f"Leg {index} ({leg.action} {leg.option_type} {leg.strike}) cannot fill",
+                details={"field": field, "reason": reason, "leg": index},
             )
         assert bid is not None and ask is not None
         quotes.append(_LegQuote(bid=bid, ask=ask))
     return quotes, snapshot.timestamp
+
+
+def _leg_quotes(signal: Any, at: MarketTime) -> tuple[list[_LegQuote], dt.datetime]:
+    legs = [
+        _QuotedLeg(leg["action"], leg["option_type"], Decimal(str(leg["strike"])))
+        for leg in signal.legs
+    ]
+    return _package_quotes(signal.symbol, signal.expiration, legs, at, field="signal_id")
+
+
+def _fill_record(
+    order: Order,
+    contracts: int,
+    price: Decimal,
+    quote: _LegQuote,
+    quote_time: dt.datetime,
+    fees: FillFees,
+    at: MarketTime,
+) -> Fill:
+    return Fill.objects.create(
+        order=order,
+        quantity=contracts,
+        price=price,
+        bid=quote.bid,
+        ask=quote.ask,
+        quote_time=quote_time,
+        commission=fees.commission,
+        regulatory_fees=fees.regulatory,
+        filled_at=at.now,
+    )
 
 
 def _occ(signal: Any, leg: dict[str, Any]) -> str:
@@ -212,7 +267,8 @@ def trade_execute(
     an idempotency key seen before returns its trade (``Conflict`` if the request
     differs); then the account must be ACTIVE, the market open, the signal active on
     this clock and session and before its expiry, the open positions below
-    ``max_positions``; every leg needs a fresh two-sided quote; the quantity is whole
+    ``max_positions``, the session's realized and unrealized P&L above −``daily_loss_limit``
+    (``trading.selectors.session_pnl``); every leg needs a fresh two-sided quote; the quantity is whole
     packages, floor(position_size / max loss per package at the fill prices); the paper
     cash must cover the capital at risk and the fees. The legs fill together at the fill
     rule (``signals.engine.fills``), each fill books its fees (``trading.engine.fees``),
@@ -223,15 +279,9 @@ def trade_execute(
         # Inside the transaction: a refused first execution opens no account either.
         account = trading_account_ensure(user=user)
         account = TradingAccount.objects.select_for_update().get(pk=account.pk)
-        if idempotency_key is not None:
-            earlier = Trade.objects.filter(user=user, idempotency_key=idempotency_key).first()
-            if earlier is not None:
-                if earlier.request_fingerprint != fingerprint:
-                    raise Conflict(
-                        "This Idempotency-Key was used for a different request",
-                        details={"idempotency_key": idempotency_key, "trade_id": earlier.id},
-                    )
-                return earlier, False
+        earlier = _replayed(user, idempotency_key, fingerprint)
+        if earlier is not None:
+            return earlier, False
         if account.state != AccountState.ACTIVE:
             raise EmergencyHaltActive(
                 details={"field": "signal_id", "account_state": account.state}
@@ -262,6 +312,17 @@ def trade_execute(
                     "field": "signal_id",
                     "open_positions": open_count,
                     "max_positions": config.max_positions,
+                }
+            )
+        day = session_pnl(user=user, at=at)
+        if day.total <= -config.daily_loss_limit:
+            raise DailyLossLimitExceeded(
+                details={
+                    "field": "signal_id",
+                    "daily_pnl": str(day.total),
+                    "realized_pnl": str(day.realized),
+                    "unrealized_pnl": str(day.unrealized),
+                    "daily_loss_limit": str(config.daily_loss_limit),
                 }
             )
         quotes, quote_time = _leg_quotes(signal, at)
@@ -323,6 +384,7 @@ def trade_execute(
             session=at.session,
             quantity=quantity,
             status=TradeStatus.FILLED,
+            order_type="limit",  # each leg a marketable limit at its fill price
             net_price=Decimal(str(net)).quantize(Decimal("0.0001")),
             total_cost=total_cost,
             fees=fees,
@@ -338,6 +400,16 @@ def trade_execute(
             contracts = quantity * leg.quantity
             fill_price = Decimal(str(price)).quantize(Decimal("0.0001"))
             symbol = _occ(signal, raw)
+            booked = portfolio_services.position_open(
+                portfolio=portfolio,
+                symbol=symbol,
+                quantity=Decimal(contracts if leg.action == "buy" else -contracts),
+                entry_price=fill_price,
+                entry_date=at.session,
+                tags=["0dte", trade.id],
+                fees=leg_fees.total,
+                today=at.session,
+            )
             order = Order.objects.create(
                 trade=trade,
                 leg=index,
@@ -348,29 +420,9 @@ def trade_execute(
                 status=OrderStatus.FILLED,
                 filled_quantity=contracts,
                 average_fill_price=fill_price,
+                book_position_id=booked.pk,
             )
-            Fill.objects.create(
-                order=order,
-                quantity=contracts,
-                price=fill_price,
-                bid=quote.bid,
-                ask=quote.ask,
-                quote_time=quote_time,
-                commission=leg_fees.commission,
-                regulatory_fees=leg_fees.regulatory,
-                filled_at=at.now,
-            )
-            signed = Decimal(contracts if leg.action == "buy" else -contracts)
-            portfolio_services.position_open(
-                portfolio=portfolio,
-                symbol=symbol,
-                quantity=signed,
-                entry_price=fill_price,
-                entry_date=at.session,
-                tags=["0dte", trade.id],
-                fees=leg_fees.total,
-                today=at.session,
-            )
+            _fill_record(order, contracts, fill_price, quote, quote_time, leg_fees, at)
         StrategyPosition.objects.create(
             user=user,
             trade=trade,
@@ -378,5 +430,545 @@ def trade_execute(
             strategy=signal.strategy,
             quantity=quantity,
             opened_at=at.now,
+            fees=fees,
         )
     return trade, True
+
+
+# --------------------------------------------------------------------------- closing
+
+PRICE = Decimal("0.0001")
+CLOSE_TYPES = ("market", "limit")
+
+
+@dataclass(frozen=True)
+class CloseRequest:
+    """``POST /trading/close/{position_id}``: at market, or at a limit on the package's
+    price per share (closing a debit package sells it for at least ``limit_price``;
+    closing a credit package buys it back for at most ``limit_price``); all the open
+    packages, or ``partial_quantity`` of them."""
+
+    close_type: str = "market"
+    limit_price: Decimal | None = None
+    partial_quantity: int | None = None
+
+    def fingerprint(self, position_id: str) -> str:
+        text = "|".join(
+            str(v)
+            for v in (
+                "close",
+                position_id,
+                self.close_type,
+                self.limit_price,
+                self.partial_quantity,
+            )
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _OpenLeg:
+    """A leg of an open strategy position: its opening order and contracts per package."""
+
+    order: Order
+    contract: OptionContract
+    ratio: int
+
+    @property
+    def closing_action(self) -> str:
+        return "sell" if self.order.action == "buy" else "buy"
+
+    def quoted(self) -> _QuotedLeg:
+        right = "call" if self.contract.is_call else "put"
+        return _QuotedLeg(self.closing_action, right, self.contract.strike)
+
+
+def _open_legs(position: StrategyPosition) -> list[_OpenLeg]:
+    entry = position.trade
+    return [
+        _OpenLeg(order=o, contract=parse_occ(o.symbol), ratio=o.quantity // entry.quantity)
+        for o in entry.orders.order_by("leg")
+    ]
+
+
+def _replayed(user: Any, key: str | None, fingerprint: str) -> Trade | None:
+    """The trade an earlier request with this Idempotency-Key made (``Conflict`` if that
+    request differed), else None."""
+    if key is None:
+        return None
+    earlier = Trade.objects.filter(user=user, idempotency_key=key).first()
+    if earlier is None:
+        return None
+    if earlier.request_fingerprint != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was used for a different request",
+            details={"idempotency_key": key, "trade_id": earlier.id},
+        )
+    return earlier
+
+
+def _limit_reached(entry: Trade, close_value: float, limit: Decimal) -> bool:
+    """Whether closing at ``close_value`` (cash per share received, − when paid) meets
+    the limit: a debit package sells for at least ``limit``, a credit package is bought
+    back for at most ``limit``."""
+    value = Decimal(str(round(close_value, 6)))
+    return value >= limit if entry.net_price > 0 else -value <= limit
+
+
+def _fill_package(
+    legs: list[_OpenLeg], quotes: list[_LegQuote], *, pessimistic: bool
+) -> tuple[list[float], float]:
+    """Closing prices of the legs and the package's net (+ paid, − received), per share."""
+    return package_fill(
+        [leg.closing_action for leg in legs],
+        [float(q.bid) for q in quotes],
+        [float(q.ask) for q in quotes],
+        quantities=[leg.ratio for leg in legs],
+        pessimistic=pessimistic,
+    )
+
+
+def _entry_fee_share(position: StrategyPosition, quantity: int) -> Decimal:
+    """The entry fees attributed to closing ``quantity`` more packages: cumulative shares
+    rounded to the cent, so that the closes of a position add up to its entry fees."""
+    entry = position.trade
+    closed_before = entry.quantity - position.quantity
+
+    def share(packages: int) -> Decimal:
+        return (entry.fees * packages / entry.quantity).quantize(CENT)
+
+    return share(closed_before + quantity) - share(closed_before)
+
+
+def _close_fill(
+    trade: Trade,
+    position: StrategyPosition,
+    legs: list[_OpenLeg],
+    prices: list[float],
+    net: float,
+    quotes: list[_LegQuote],
+    quote_time: dt.datetime,
+    at: MarketTime,
+) -> None:
+    """Fill a close trade's legs at ``prices``: each order and fill with its fees, each
+    leg closed in the paper portfolio (realized P&L and cash there), and the strategy
+    position's open quantity, realized P&L (net of the exit's and its share of the
+    entry's fees) and state."""
+    schedule = fee_schedule()
+    gross = Decimal("0")
+    fees = Decimal("0.00")
+    orders = list(trade.orders.order_by("leg"))
+    for leg, order, price, quote in zip(legs, orders, prices, quotes, strict=True):
+        fill_price = Decimal(str(price)).quantize(PRICE)
+        leg_fees = fill_fees(
+            schedule, side=order.action, contracts=order.quantity, premium=fill_price
+        )
+        book = position_for_user(user=trade.user, position_id=order.book_position_id)
+        portfolio_services.position_close(
+            position=book,
+            exit_price=fill_price,
+            exit_date=at.session,
+            quantity=Decimal(order.quantity),
+            fees=leg_fees.total,
+            today=at.session,
+        )
+        order.status = OrderStatus.FILLED
+        order.filled_quantity = order.quantity
+        order.average_fill_price = fill_price
+        order.save(update_fields=["status", "filled_quantity", "average_fill_price", "updated_at"])
+        _fill_record(order, order.quantity, fill_price, quote, quote_time, leg_fees, at)
+        opened = leg.order
+        sign = 1 if opened.action == "buy" else -1
+        assert opened.average_fill_price is not None
+        gross += sign * (fill_price - opened.average_fill_price) * order.quantity * MULTIPLIER
+        fees += leg_fees.total
+    entry_fees = _entry_fee_share(position, trade.quantity)
+    trade.status = TradeStatus.FILLED
+    trade.fees = fees
+    trade.net_price = Decimal(str(net)).quantize(PRICE)
+    trade.executed_at = at.now
+    trade.save(update_fields=["status", "fees", "net_price", "executed_at"])
+    position.quantity -= trade.quantity
+    position.realized_pnl += (gross - fees - entry_fees).quantize(CENT)
+    position.fees += fees
+    if position.quantity == 0:
+        position.status = PositionStatus.CLOSED
+        position.closed_at = at.now
+        position.exit_reason = trade.reason
+    position.save()
+
+
+def _close_submit(
+    position: StrategyPosition,
+    request: CloseRequest,
+    at: MarketTime,
+    *,
+    reason: str,
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> Trade:
+    """Submit a close of the locked ``position``: it fills now at the fill rule, unless it
+    is a limit the fill price does not meet, which rests (``submitted``) until the
+    opposite side of the quote reaches it (:func:`working_closes_fill`)."""
+    if position.status != PositionStatus.OPEN:
+        raise Conflict(
+            "The position is already closed",
+            details={"position_id": position.id, "exit_reason": position.exit_reason},
+        )
+    working = position.exits.filter(status=TradeStatus.SUBMITTED).first()
+    if working is not None:
+        raise Conflict(
+            "A close order is already working on this position",
+            details={"position_id": position.id, "trade_id": working.id},
+        )
+    if not at.is_open:
+        raise MarketClosed(
+            details={"field": "position_id", "market_status": at.status, "clock": at.clock}
+        )
+    quantity = request.partial_quantity or position.quantity
+    if quantity > position.quantity:
+        raise ValidationFailed(
+            {"partial_quantity": [f"At most {position.quantity} packages are open"]}
+        )
+    legs = _open_legs(position)
+    quotes, quote_time = _package_quotes(
+        position.symbol,
+        legs[0].contract.expiry,
+        [leg.quoted() for leg in legs],
+        at,
+        field="position_id",
+    )
+    prices, net = _fill_package(legs, quotes, pessimistic=settings.FILL_PESSIMISTIC)
+    entry = position.trade
+    resting = request.close_type == "limit" and not _limit_reached(
+        entry, -net, _required(request.limit_price)
+    )
+    trade = Trade.objects.create(
+        user=position.user,
+        kind=TradeKind.CLOSE,
+        closes=position,
+        reason=reason,
+        order_type=request.close_type,
+        limit_price=request.limit_price,
+        signal_id=entry.signal_id,
+        symbol=position.symbol,
+        strategy=position.strategy,
+        clock=at.clock,
+        session=at.session,
+        quantity=quantity,
+        status=TradeStatus.SUBMITTED,
+        # A resting limit's net is its limit, signed from the close's side.
+        net_price=_limit_net(entry, _required(request.limit_price)) if resting else Decimal(0),
+        total_cost=(entry.total_cost * quantity / entry.quantity).quantize(CENT),
+        fees=Decimal("0.00"),
+        profit_target=entry.profit_target,
+        stop_loss=entry.stop_loss,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+    )
+    for index, leg in enumerate(legs):
+        Order.objects.create(
+            trade=trade,
+            leg=index,
+            symbol=leg.order.symbol,
+            action=leg.closing_action,
+            quantity=quantity * leg.ratio,
+            order_type=request.close_type,
+            limit_price=None,
+            status=OrderStatus.SUBMITTED,
+            book_position_id=leg.order.book_position_id,
+        )
+    if not resting:
+        _close_fill(trade, position, legs, prices, net, quotes, quote_time, at)
+    return trade
+
+
+def _required(limit: Decimal | None) -> Decimal:
+    if limit is None:
+        raise ValidationFailed({"limit_price": ["A limit close needs a limit_price"]})
+    return limit
+
+
+def _limit_net(entry: Trade, limit: Decimal) -> Decimal:
+    """A resting limit's net from the close's side: − received selling a debit package,
+    + paid buying back a credit one."""
+    return -limit if entry.net_price > 0 else limit
+
+
+def _locked_position(user: Any, position_id: str) -> StrategyPosition:
+    position = (
+        StrategyPosition.objects.select_for_update(of=("self",))
+        .select_related("trade")
+        .filter(user=user, pk=position_id)
+        .first()
+    )
+    if position is None:
+        raise StrategyPositionNotFound()
+    return position
+
+
+def strategy_position_close(
+    *,
+    user: Any,
+    position_id: str,
+    request: CloseRequest,
+    idempotency_key: str | None = None,
+    reason: str = "manual",  # ExitReason.MANUAL
+    at: MarketTime | None = None,
+) -> tuple[Trade, bool]:
+    """Close ``user``'s strategy position (or ``partial_quantity`` packages of it) as one
+    package: returns (the close trade, created). Under the account's row lock, like an
+    execution, so that concurrent closes of one position close it once (the others
+    answer ``Conflict``); an Idempotency-Key seen before returns its trade. Closing is
+    allowed while the account is halted: a halt stops new entries, not exits."""
+    fingerprint = request.fingerprint(position_id)
+    with transaction.atomic():
+        account = TradingAccount.objects.select_for_update().filter(user=user).first()
+        if account is None:
+            raise StrategyPositionNotFound()
+        earlier = _replayed(user, idempotency_key, fingerprint)
+        if earlier is not None:
+            return earlier, False
+        position = _locked_position(user, position_id)
+        trade = _close_submit(
+            position,
+            request,
+            at or market_time(),
+            reason=reason,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+        )
+    return trade, True
+
+
+def _working_close_cancel(trade: Trade, *, status: str = "cancelled") -> None:
+    trade.status = status
+    trade.save(update_fields=["status"])
+    trade.orders.update(status=status, updated_at=timezone.now())
+
+
+def _working_close_try(trade: Trade, at: MarketTime) -> bool:
+    """Fill a resting limit close if the opposite side of the quote reaches its limit
+    (each leg at its natural side: a sell at the bid, a buy at the ask). A leg without a
+    fillable quote now leaves it resting."""
+    position = _locked_position(trade.user, str(trade.closes_id))
+    legs = _open_legs(position)
+    try:
+        quotes, quote_time = _package_quotes(
+            position.symbol,
+            legs[0].contract.expiry,
+            [leg.quoted() for leg in legs],
+            at,
+            field="position_id",
+        )
+    except OrderRejected:
+        return False
+    prices, net = _fill_package(legs, quotes, pessimistic=True)
+    if not _limit_reached(position.trade, -net, _required(trade.limit_price)):
+        return False
+    _close_fill(trade, position, legs, prices, net, quotes, quote_time, at)
+    return True
+
+
+def working_closes_fill(*, at: MarketTime) -> int:
+    """Fill the resting limit closes of ``at``'s session the quote now reaches: how many
+    filled. Each under its account's lock, in its own transaction."""
+    if not at.is_open:
+        return 0
+    working = Trade.objects.filter(
+        kind=TradeKind.CLOSE, status=TradeStatus.SUBMITTED, clock=at.clock, session=at.session
+    ).values_list("pk", "user_id")
+    filled = 0
+    for pk, user_id in working:
+        with transaction.atomic():
+            TradingAccount.objects.select_for_update().filter(user_id=user_id).first()
+            trade = (
+                Trade.objects.select_for_update()
+                .filter(pk=pk, status=TradeStatus.SUBMITTED)
+                .first()
+            )
+            if trade is not None and _working_close_try(trade, at):
+                filled += 1
+    return filled
+
+
+# --------------------------------------------------------------------------- exits
+
+
+def time_exit(session: dt.date) -> dt.datetime:
+    """When the monitor closes every open position of ``session``:
+    ``TRADING_TIME_EXIT_MINUTES_BEFORE_CLOSE`` before the close (15:45 ET, 12:45 on early
+    closes)."""
+    return calendar.session_close_utc(session) - dt.timedelta(
+        minutes=settings.TRADING_TIME_EXIT_MINUTES_BEFORE_CLOSE
+    )
+
+
+def _stop_tightening(at: MarketTime) -> float:
+    """The regime's stop tightening at ``at`` (1: unchanged; 0.8 in high volatility
+    multiplies the stop distance), from the VIX level; 1 without a VIX level."""
+    vix, _ = vix_level(at)
+    regime = classify_regime(vix, regime_rule()) if vix is not None else None
+    return float(regime["stop_loss_tightening"]) if regime else 1.0
+
+
+@dataclass(frozen=True)
+class ExitDecision:
+    """Why the monitor closes a position now (or None), and the figures it decided on:
+    the package's close value at the fill rule and the P&L per share against the
+    target and the (regime-tightened) stop."""
+
+    reason: str | None
+    close_value: float | None
+    pnl: float | None
+    target: float
+    stop: float
+
+
+def exit_decision(
+    position: StrategyPosition, at: MarketTime, *, tightening: float = 1.0
+) -> ExitDecision:
+    """The exit rule of one open position at ``at``: the time exit from
+    :func:`time_exit` on; before it, the profit target and the stop loss on the P&L per
+    share of closing the package now at the fill rule (what an exit would get, not the
+    mid), the stop distance multiplied by the regime's ``tightening``; the stop wins a
+    tie (``signals.engine.fills.first_exit``). Both thresholds are fractions of the
+    capital at risk per package (``Trade.total_cost / quantity``)."""
+    entry = position.trade
+    at_risk = float(entry.total_cost) / entry.quantity / MULTIPLIER
+    target = float(entry.profit_target) * at_risk
+    stop = float(entry.stop_loss) * tightening * at_risk
+    if at.now >= time_exit(at.session) or position.trade.session != at.session:
+        return ExitDecision(str(ExitReason.TIME_EXIT), None, None, target, stop)
+    legs = _open_legs(position)
+    try:
+        quotes, _ = _package_quotes(
+            position.symbol,
+            legs[0].contract.expiry,
+            [leg.quoted() for leg in legs],
+            at,
+            field="position_id",
+        )
+    except OrderRejected:
+        return ExitDecision(None, None, None, target, stop)
+    _, net = _fill_package(legs, quotes, pessimistic=settings.FILL_PESSIMISTIC)
+    outcome = first_exit(
+        float(entry.net_price), [-net], target_profit=target, stop_loss=stop, time_exit_index=0
+    )
+    reasons = {"target": str(ExitReason.PROFIT_TARGET), "stop": str(ExitReason.STOP_LOSS)}
+    reason = reasons.get(outcome.reason)
+    return ExitDecision(reason, -net, outcome.pnl, target, stop)
+
+
+@dataclass
+class MonitorPass:
+    """What one pass of the exit monitor did."""
+
+    limits_filled: int = 0
+    exits: dict[str, str] | None = None  # position id → exit reason
+    deferred: dict[str, str] | None = None  # position id → why it could not close now
+
+
+def positions_monitor(*, at: MarketTime) -> MonitorPass:
+    """One pass of the exit monitor at market time ``at``: fill the resting limit closes
+    the quote reaches, then close every open position of ``at``'s clock whose exit rule
+    (:func:`exit_decision`) fires, at market, recording the reason. A position whose
+    close cannot fill now (no fresh two-sided quote) is retried on the next pass. Each
+    close runs in its own transaction under its account's lock, so the monitor and the
+    user closing at the same time close a position once."""
+    result = MonitorPass(exits={}, deferred={})
+    if not at.is_open:
+        return result
+    result.limits_filled = working_closes_fill(at=at)
+    tightening = _stop_tightening(at)
+    positions = StrategyPosition.objects.filter(
+        status=PositionStatus.OPEN, trade__clock=at.clock, trade__session__lte=at.session
+    ).select_related("trade", "user")
+    for position in positions:
+        decision = exit_decision(position, at, tightening=tightening)
+        if decision.reason is None:
+            continue
+        try:
+            with transaction.atomic():
+                for working in position.exits.select_for_update().filter(
+                    status=TradeStatus.SUBMITTED
+                ):
+                    _working_close_cancel(working)
+                strategy_position_close(
+                    user=position.user,
+                    position_id=position.id,
+                    request=CloseRequest(),
+                    reason=decision.reason,
+                    at=at,
+                )
+        except (OrderRejected, Conflict, MarketClosed) as exc:
+            assert result.deferred is not None
+            result.deferred[position.id] = str(exc)
+            continue
+        assert result.exits is not None
+        result.exits[position.id] = decision.reason
+    return result
+
+
+# --------------------------------------------------------------------------- halts
+
+
+@dataclass(frozen=True)
+class HaltResult:
+    account: TradingAccount
+    closed: list[Trade]
+    warnings: list[str]
+
+
+def account_halt(*, user: Any, reason: str, close_positions: bool) -> HaltResult:
+    """``POST /risk/emergency``: put ``user``'s account in HALTED (no new entries) with
+    ``reason``; with ``close_positions``, cancel the resting closes and close every open
+    position at market (reason ``emergency``). A position that cannot close now (market
+    closed, no fresh quote) stays open and is named in the warnings; the halt holds."""
+    with transaction.atomic():
+        account = trading_account_ensure(user=user)
+        account = TradingAccount.objects.select_for_update().get(pk=account.pk)
+        account.state = AccountState.HALTED
+        account.state_reason = reason
+        account.state_changed_at = timezone.now()
+        account.save(update_fields=["state", "state_reason", "state_changed_at"])
+    closed: list[Trade] = []
+    warnings: list[str] = []
+    if close_positions:
+        at = market_time()
+        open_ids = StrategyPosition.objects.filter(
+            user=user, status=PositionStatus.OPEN
+        ).values_list("pk", flat=True)
+        for position_id in open_ids:
+            try:
+                with transaction.atomic():
+                    for working in Trade.objects.select_for_update().filter(
+                        closes_id=position_id, status=TradeStatus.SUBMITTED
+                    ):
+                        _working_close_cancel(working)
+                    trade, _ = strategy_position_close(
+                        user=user,
+                        position_id=position_id,
+                        request=CloseRequest(),
+                        reason=str(ExitReason.EMERGENCY),
+                        at=at,
+                    )
+                closed.append(trade)
+            except (OrderRejected, Conflict, MarketClosed) as exc:
+                warnings.append(f"{position_id} stays open: {exc}")
+    account.refresh_from_db()
+    return HaltResult(account=account, closed=closed, warnings=warnings)
+
+
+def account_resume(*, user: Any, reason: str) -> TradingAccount:
+    """``POST /risk/resume``: leave HALTED for ACTIVE (``Conflict`` if already active)."""
+    with transaction.atomic():
+        account = trading_account_ensure(user=user)
+        account = TradingAccount.objects.select_for_update().get(pk=account.pk)
+        if account.state == AccountState.ACTIVE:
+            raise Conflict("The account is already active", details={"account_state": "ACTIVE"})
+        account.state = AccountState.ACTIVE
+        account.state_reason = reason
+        account.state_changed_at = timezone.now()
+        account.save(update_fields=["state", "state_reason", "state_changed_at"])
+    return account

@@ -102,7 +102,11 @@ class OrderSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(help_text="Contracts")
     order_type = serializers.CharField()
     limit_price = serializers.DecimalField(
-        max_digits=12, decimal_places=4, coerce_to_string=False, help_text="Per share"
+        max_digits=12,
+        decimal_places=4,
+        coerce_to_string=False,
+        allow_null=True,
+        help_text="Per share; null for a leg of a package limit or of a market order",
     )
     status = serializers.CharField()
     filled_quantity = serializers.IntegerField(help_text="Contracts (added)")
@@ -142,5 +146,146 @@ class TradeSerializer(serializers.Serializer):
         max_digits=12, decimal_places=2, coerce_to_string=False, help_text="Dollars (added)"
     )
     position_id = serializers.CharField(allow_null=True)
-    executed_at = serializers.DateTimeField()
+    executed_at = serializers.DateTimeField(allow_null=True, help_text="Null while a limit rests")
     clock = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["open", "close"], help_text="(added)")
+    reason = serializers.CharField(allow_null=True, help_text="A close's exit reason (added)")
+    order_type = serializers.ChoiceField(choices=["market", "limit"], help_text="(added)")
+    package_limit_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        coerce_to_string=False,
+        allow_null=True,
+        help_text="A limit close's package price per share (added)",
+    )
+
+
+def _money(help_text: str, *, null: bool = False) -> serializers.Field:
+    return serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        coerce_to_string=False,
+        allow_null=null,
+        help_text=help_text,
+    )
+
+
+def _price(help_text: str, *, null: bool = False) -> serializers.Field:
+    return serializers.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        coerce_to_string=False,
+        allow_null=null,
+        help_text=help_text,
+    )
+
+
+class PositionLegSerializer(serializers.Serializer):
+    symbol = serializers.CharField(help_text="OCC option symbol")
+    quantity = serializers.IntegerField(help_text="Open contracts, negative for a short leg")
+    avg_price = _price("Fill price per share")
+    current_price = _price("Mark per share: the mid of a two-sided quote, else last", null=True)
+    unrealized_pnl = _money("Dollars", null=True)
+    action = serializers.ChoiceField(choices=["buy", "sell"], help_text="Opening action (added)")
+    option_type = serializers.ChoiceField(choices=["call", "put"], help_text="(added)")
+    strike = serializers.DecimalField(max_digits=12, decimal_places=3, coerce_to_string=False)
+    expiration = serializers.DateField()
+    bid = serializers.FloatField(allow_null=True)
+    ask = serializers.FloatField(allow_null=True)
+
+
+class StrategyPositionSerializer(serializers.Serializer):
+    position_id = serializers.CharField()
+    symbol = serializers.CharField()
+    strategy = serializers.CharField()
+    opened_at = serializers.DateTimeField()
+    legs = PositionLegSerializer(many=True)
+    total_cost = _money("Capital at risk of the open packages, dollars")
+    current_value = _money("total_cost + unrealized_pnl, dollars", null=True)
+    unrealized_pnl = _money("Dollars, at the legs' marks", null=True)
+    unrealized_pnl_percent = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        coerce_to_string=False,
+        allow_null=True,
+        help_text="Fraction of total_cost",
+    )
+    target_profit = _money("profit_target × total_cost, dollars")
+    stop_loss = _money("stop_loss × total_cost, dollars")
+    trade_id = serializers.CharField(help_text="The opening trade (added)")
+    signal_id = serializers.CharField(help_text="(added)")
+    status = serializers.ChoiceField(choices=["open", "closed"], help_text="(added)")
+    quantity = serializers.IntegerField(help_text="Open packages (added)")
+    quantity_opened = serializers.IntegerField(help_text="Packages opened (added)")
+    entry_net_price = _price("Per share per package: + debit, − credit (added)")
+    mark_net_price = _price("The legs' marks netted, per share per package (added)", null=True)
+    close_value = serializers.FloatField(
+        allow_null=True,
+        help_text="Cash per share per package a market close would get now, the fill rule (added)",
+    )
+    realized_pnl = _money("Dollars realized by closes, net of their fees (added)")
+    fees = _money("All fees paid, dollars (added)")
+    exit_reason = serializers.CharField(allow_null=True, help_text="(added)")
+    closed_at = serializers.DateTimeField(allow_null=True, help_text="(added)")
+    working_close_trade_id = serializers.CharField(
+        allow_null=True, help_text="A resting limit close (added)"
+    )
+    mark_time = serializers.DateTimeField(allow_null=True, help_text="The quote's time (added)")
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class PositionsSerializer(serializers.Serializer):
+    positions = StrategyPositionSerializer(many=True)
+    market_status = serializers.CharField()
+    clock = serializers.CharField()
+    as_of = serializers.DateTimeField()
+
+
+class PositionsQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["open", "closed", "all"], default="open")
+
+
+class CloseSerializer(StrictBodySerializer):
+    close_type = serializers.ChoiceField(choices=["market", "limit"], default="market")
+    limit_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        min_value=0,
+        max_value=100000,
+        required=False,
+        allow_null=True,
+        help_text="A limit close's package price per share: at least this received closing a "
+        "debit package, at most this paid buying back a credit one",
+    )
+    partial_quantity = serializers.IntegerField(
+        min_value=1, max_value=1000000, required=False, allow_null=True, help_text="Packages"
+    )
+
+    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
+        limit = attrs.get("limit_price")
+        if attrs.get("close_type") == "limit" and limit is None:
+            raise serializers.ValidationError(
+                {"limit_price": ["A limit close needs a limit_price"]}
+            )
+        if attrs.get("close_type") == "market" and limit is not None:
+            raise serializers.ValidationError({"limit_price": ["Only a limit close takes one"]})
+        return attrs
+
+
+class EmergencySerializer(StrictBodySerializer):
+    reason = serializers.CharField(max_length=200, default="manual_halt")
+    close_positions = serializers.BooleanField(default=False)
+
+
+class ResumeSerializer(StrictBodySerializer):
+    reason = serializers.CharField(max_length=200)
+
+
+class AccountStateSerializer(serializers.Serializer):
+    account_state = serializers.ChoiceField(choices=["ACTIVE", "HALTED"])
+    emergency_status = serializers.BooleanField()
+    reason = serializers.CharField(allow_blank=True)
+    state_changed_at = serializers.DateTimeField(allow_null=True)
+    closed_positions = serializers.ListField(child=serializers.CharField())
+    close_trades = serializers.ListField(child=serializers.CharField())
+    warnings = serializers.ListField(child=serializers.CharField())

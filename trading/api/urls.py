@@ -7,4 +7,8 @@ from trading.api import views
 urlpatterns = [
     path("trading/config", views.TradingConfigView.as_view(), name="trading-config"),
     path("trading/execute", views.ExecuteView.as_view(), name="trading-execute"),
+    path("trading/positions", views.PositionsView.as_view(), name="trading-positions"),
+    path("trading/close/<str:position_id>", views.CloseView.as_view(), name="trading-close"),
+    path("risk/emergency", views.EmergencyView.as_view(), name="risk-emergency"),
+    path("risk/resume", views.ResumeView.as_view(), name="risk-resume"),
 ]

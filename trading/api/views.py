@@ -13,13 +13,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sigmasight.api.inputs import parse_body
+from marketdata.clock import market_time
+from sigmasight.api.inputs import parse_body, parse_query
 from sigmasight.api.permissions import IsTrader
 from sigmasight.api.throttling import TradingRateThrottle, throttles
 from sigmasight.errors import ValidationFailed
 from trading import selectors, services
 from trading.api.serializers import (
+    AccountStateSerializer,
+    CloseSerializer,
+    EmergencySerializer,
     ExecuteSerializer,
+    PositionsQuerySerializer,
+    PositionsSerializer,
+    ResumeSerializer,
     TradeSerializer,
     TradingConfigSerializer,
     TradingConfigUpdateSerializer,
@@ -94,8 +101,9 @@ class ExecuteView(APIView):
             "books each fill's fees and the legs into the user's 0DTE paper portfolio. "
             "An Idempotency-Key header makes a retry return the first trade (409 if the "
             "body differs). 422: SIGNAL_EXPIRED, MARKET_CLOSED, INSUFFICIENT_FUNDS, "
-            "POSITION_LIMIT_EXCEEDED, EMERGENCY_HALT_ACTIVE, ORDER_REJECTED (a leg without "
-            "a fresh two-sided quote), field errors. Traders and admins."
+            "POSITION_LIMIT_EXCEEDED, DAILY_LOSS_LIMIT_EXCEEDED, EMERGENCY_HALT_ACTIVE, "
+            "ORDER_REJECTED (a leg without a fresh two-sided quote), field errors. Traders "
+            "and admins."
         ),
         request=ExecuteSerializer,
         responses={
@@ -109,11 +117,7 @@ class ExecuteView(APIView):
     )
     def post(self, request: Request) -> Response:
         params = parse_body(ExecuteSerializer, request)
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not 0 < len(key.strip()) <= _KEY_MAX:
-            raise ValidationFailed(
-                {"Idempotency-Key": [f"1 to {_KEY_MAX} characters"]}, location="header"
-            )
+        key = _idempotency_key(request)
         overrides = params.get("override_params") or {}
         trade, created = services.trade_execute(
             user=request.user,
@@ -123,11 +127,163 @@ class ExecuteView(APIView):
                 profit_target=overrides.get("profit_target"),
                 stop_loss=overrides.get("stop_loss"),
             ),
-            idempotency_key=key.strip() if key else None,
+            idempotency_key=key,
         )
-        response = Response(
-            TradeSerializer(selectors.trade_body(trade)).data, status=status.HTTP_201_CREATED
+        return _trade_response(trade, created)
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key.strip()) <= _KEY_MAX:
+        raise ValidationFailed(
+            {"Idempotency-Key": [f"1 to {_KEY_MAX} characters"]}, location="header"
         )
-        if not created:
-            response["Idempotent-Replayed"] = "true"
-        return response
+    return key.strip() if key else None
+
+
+def _trade_response(
+    trade: Any, created: bool, *, status_code: int = status.HTTP_201_CREATED
+) -> Response:
+    response = Response(TradeSerializer(selectors.trade_body(trade)).data, status=status_code)
+    if not created:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+class PositionsView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = throttles(TradingRateThrottle)
+
+    @extend_schema(
+        tags=["0dte-trading"],
+        summary="The user's 0DTE strategy positions, marked",
+        description=(
+            "Open positions by default (status=closed or all for the rest), newest first. "
+            "Each leg is marked at the latest stored chain quote (the mid of a two-sided "
+            "quote, else the last); total_cost is the open packages' capital at risk, "
+            "current_value = total_cost + unrealized_pnl, target_profit and stop_loss are "
+            "dollars (fractions of total_cost). close_value is what a market close would "
+            "get now per share, at the fill rule. A leg without a quote leaves the P&L null "
+            "with a warning."
+        ),
+        parameters=[PositionsQuerySerializer],
+        responses={
+            200: PositionsSerializer,
+            401: OpenApiResponse(description="Missing or invalid token"),
+            422: OpenApiResponse(description="Invalid status"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        params = parse_query(PositionsQuerySerializer, request)
+        body = selectors.strategy_positions(
+            user=request.user, at=market_time(), status=params["status"]
+        )
+        return Response(PositionsSerializer(body).data)
+
+
+class CloseView(APIView):
+    permission_classes = [IsAuthenticated, IsTrader]
+    throttle_classes = throttles(TradingRateThrottle)
+
+    @extend_schema(
+        tags=["0dte-trading"],
+        summary="Close a strategy position as one package",
+        description=(
+            "close_type market fills now at the fill rule off the current chain quote; "
+            "limit takes limit_price, the package's price per share (at least this received "
+            "closing a debit package, at most this paid buying back a credit one): it fills "
+            "now if the fill price meets it, else it rests (status submitted) and fills on a "
+            "later minute once the opposite side of the quote reaches it. partial_quantity "
+            "closes that many packages. An Idempotency-Key header makes a retry return the "
+            "first trade. 409: already closed, or a close already working; 422: "
+            "MARKET_CLOSED, ORDER_REJECTED (a leg without a fresh two-sided quote), field "
+            "errors. Traders and admins; allowed while the account is halted."
+        ),
+        request=CloseSerializer,
+        responses={
+            201: TradeSerializer,
+            401: OpenApiResponse(description="Missing or invalid token"),
+            403: OpenApiResponse(description="Not a trader"),
+            404: OpenApiResponse(description="No such position of this user"),
+            409: OpenApiResponse(description="Closed, a close working, or a reused key"),
+            422: OpenApiResponse(description="Refused (see the description)"),
+        },
+    )
+    def post(self, request: Request, position_id: str) -> Response:
+        params = parse_body(CloseSerializer, request)
+        key = _idempotency_key(request)
+        trade, created = services.strategy_position_close(
+            user=request.user,
+            position_id=position_id,
+            request=services.CloseRequest(
+                close_type=params["close_type"],
+                limit_price=params.get("limit_price"),
+                partial_quantity=params.get("partial_quantity"),
+            ),
+            idempotency_key=key,
+        )
+        return _trade_response(trade, created)
+
+
+def _account_body(account: Any, closed: list[Any], warnings: list[str]) -> dict[str, Any]:
+    return {
+        "account_state": account.state,
+        "emergency_status": account.state != "ACTIVE",
+        "reason": account.state_reason,
+        "state_changed_at": account.state_changed_at,
+        "closed_positions": [t.closes_id for t in closed],
+        "close_trades": [t.id for t in closed],
+        "warnings": warnings,
+    }
+
+
+class EmergencyView(APIView):
+    permission_classes = [IsAuthenticated, IsTrader]
+    throttle_classes = throttles(TradingRateThrottle)
+
+    @extend_schema(
+        tags=["0dte-risk"],
+        summary="Emergency halt of the user's 0DTE account",
+        description=(
+            "The account goes HALTED: every new entry answers 422 EMERGENCY_HALT_ACTIVE "
+            "until POST /risk/resume. With close_positions, resting closes are cancelled "
+            "and every open position closes at market (exit reason emergency); one that "
+            "cannot close now stays open and is named in warnings."
+        ),
+        request=EmergencySerializer,
+        responses={
+            200: AccountStateSerializer,
+            401: OpenApiResponse(description="Missing or invalid token"),
+            403: OpenApiResponse(description="Not a trader"),
+            422: OpenApiResponse(description="Invalid input"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        params = parse_body(EmergencySerializer, request)
+        result = services.account_halt(
+            user=request.user, reason=params["reason"], close_positions=params["close_positions"]
+        )
+        body = _account_body(result.account, result.closed, result.warnings)
+        return Response(AccountStateSerializer(body).data)
+
+
+class ResumeView(APIView):
+    permission_classes = [IsAuthenticated, IsTrader]
+    throttle_classes = throttles(TradingRateThrottle)
+
+    @extend_schema(
+        tags=["0dte-risk"],
+        summary="Leave the emergency halt",
+        description="HALTED → ACTIVE; 409 if the account is already active.",
+        request=ResumeSerializer,
+        responses={
+            200: AccountStateSerializer,
+            401: OpenApiResponse(description="Missing or invalid token"),
+            403: OpenApiResponse(description="Not a trader"),
+            409: OpenApiResponse(description="Already active"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        params = parse_body(ResumeSerializer, request)
+        account = services.account_resume(user=request.user, reason=params["reason"])
+        return Response(AccountStateSerializer(_account_body(account, [], [])).data)

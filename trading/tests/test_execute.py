@@ -6,16 +6,13 @@ PostgreSQL, concurrent executions that neither double-fill nor exceed the limits
 from __future__ import annotations
 
 import math
-import threading
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from accounts.tokens import issue_for_new_session
 from marketdata.clock import VirtualClock, use_clock
 from marketdata.models import ChainSnapshot
 from marketdata.producer import MarketProducer
@@ -23,8 +20,7 @@ from portfolios.models import Portfolio, Position, Transaction
 from portfolios.selectors import cash_balance
 from signals.engine.fills import slippage_fraction
 from signals.engine.payoff import Leg, risk_metrics
-from signals.services import signals_generate
-from signals.tests.factories import SESSION, known_model, market_history
+from signals.tests.factories import SESSION
 from tests.contract import ZERO_DTE, assert_error_envelope, assert_matches_example, spec_example
 from trading import services
 from trading.engine.fees import FeeSchedule, fill_fees
@@ -37,45 +33,16 @@ from trading.models import (
     TradingAccount,
     TradingConfig,
 )
+from trading.tests.helpers import MINUTE, client_for, concurrently
 
 URL = "/api/v1/trading/execute"
-MINUTE = 120
 CENT = Decimal("0.01")
 DEFAULT_FEES = FeeSchedule(
     "per_contract", Decimal("0.025"), Decimal("0.02"), Decimal("0.00329"), Decimal("20.60")
 )
 
 
-def _store_market(clock: VirtualClock, last_minute: int) -> None:
-    producer = MarketProducer()
-    clock.minute = last_minute - 31
-    producer.tick()
-    for minute in range(last_minute - 30, last_minute + 1):
-        clock.minute = minute
-        producer.tick()
-    producer.release()
-
-
-@pytest.fixture
-def spy_signal(db: Any, settings: Any) -> Any:
-    """A replayed session at 11:30 ET with its chains stored and a SPY signal generated."""
-    settings.MARKET_MINUTE_HISTORY_SESSIONS = 1
-    market_history()
-    known_model()
-    clock = VirtualClock(SESSION, minute=0)
-    with use_clock(clock):
-        _store_market(clock, MINUTE)
-        signals, _ = signals_generate(at=clock.read(), symbols=["SPY"], trigger="manual")
-    assert signals, "the fixture needs a SPY signal"
-    yield signals[0], clock
-    cache.delete("market-producer:replay")
-
-
-def _client(user: Any) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_for_new_session(user).access_token}")
-    client.user = user  # type: ignore[attr-defined]
-    return client
+_client = client_for
 
 
 def _post(client: APIClient, clock: VirtualClock, body: dict[str, Any], **headers: str) -> Any:
@@ -260,25 +227,7 @@ def test_refusals_answer_their_codes_and_book_nothing(
     assert Trade.objects.filter(user=user).count() == 1
 
 
-def _concurrently(calls: list[Any]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = calls[i]()
-        except Exception as exc:  # the refusals are results here
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
+_concurrently = concurrently
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,523 @@
+"""Closing 0DTE strategy positions: ``GET /trading/positions`` marks, ``POST
+/trading/close/{position_id}`` at market and at a resting limit, whole or partial, the
+exit monitor (profit target, stop loss, time exit) and ``POST /risk/emergency``.
+
+The bull call spread and the iron condor are filled and closed against quotes the test
+sets, and every price, fee and P&L below is worked out by hand in the comments: the fill
+rule (a buy at bid + s × spread rounded up to the cent, a sell at ask − s × spread
+rounded down; s = 0.66 for two legs, 0.53 for four) and the default fees ($0.65 a
+contract, $0.50 below $0.10 premium; OCC $0.025 and ORF $0.02 a contract; FINRA TAF
+$0.00329 a contract sold; SEC $20.60 a million of sale proceeds; each rounded up to the
+cent per fill)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from marketdata.clock import VirtualClock, use_clock
+from marketdata.models import ChainSnapshot
+from marketdata.producer import market_minute
+from portfolios.models import Position
+from portfolios.selectors import cash_balance, portfolio_for_user
+from sigmasight.errors import Conflict
+from signals.models import Signal
+from tests.contract import ZERO_DTE, assert_error_envelope, assert_matches_example, spec_example
+from trading import jobs, selectors, services
+from trading.models import Fill, StrategyPosition, Trade, TradingAccount
+from trading.tests.helpers import MINUTE, client_for, concurrently
+
+D = Decimal
+POSITIONS = "/api/v1/trading/positions"
+
+
+def _strikes(clock: VirtualClock) -> list[float]:
+    snapshot = ChainSnapshot.objects.filter(symbol="SPY", timestamp__lte=clock.read().now).latest(
+        "timestamp"
+    )
+    strikes = sorted(r["strike"] for r in snapshot.calls)
+    assert len(strikes) >= 21, strikes
+    return strikes
+
+
+def _set_quotes(clock: VirtualClock, quotes: dict[tuple[str, float], tuple[str, str]]) -> None:
+    """Make the SPY chain at the clock's minute quote ``(right, strike) → (bid, ask)``."""
+    now = clock.read().now
+    latest = ChainSnapshot.objects.filter(symbol="SPY", timestamp__lte=now).latest("timestamp")
+    if latest.timestamp != now:
+        latest.pk = None
+        latest.timestamp = now
+    for (right, strike), (bid, ask) in quotes.items():
+        rows = latest.calls if right == "call" else latest.puts
+        row = next(r for r in rows if r["strike"] == strike)
+        row["bid"], row["ask"] = float(bid), float(ask)
+    latest.save()
+
+
+def _legs_signal(signal: Signal, strategy: str, legs: list[tuple[str, str, float]]) -> Signal:
+    signal.strategy = strategy
+    signal.legs = [{"action": a, "option_type": t, "strike": k, "quantity": 1} for a, t, k in legs]
+    signal.save(update_fields=["strategy", "legs"])
+    return signal
+
+
+def _at(clock: VirtualClock, minute: int) -> VirtualClock:
+    clock.minute = minute
+    return clock
+
+
+def _execute(client: APIClient, clock: VirtualClock, signal: Signal, size: int) -> dict[str, Any]:
+    with use_clock(clock):
+        response = client.post(
+            "/api/v1/trading/execute",
+            {"signal_id": signal.id, "position_size": size},
+            format="json",
+        )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def _close(
+    client: APIClient, clock: VirtualClock, position_id: str, body: dict[str, Any] | None = None
+) -> Any:
+    with use_clock(clock):
+        return client.post(f"/api/v1/trading/close/{position_id}", body or {}, format="json")
+
+
+def _positions(client: APIClient, clock: VirtualClock, status: str = "open") -> dict[str, Any]:
+    with use_clock(clock):
+        response = client.get(POSITIONS, {"status": status})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _cash(user: Any) -> Decimal:
+    account = TradingAccount.objects.get(user=user)
+    return cash_balance(
+        portfolio=portfolio_for_user(user=user, portfolio_id=account.paper_portfolio_id)
+    )
+
+
+@pytest.fixture
+def bull_call(spy_signal: Any) -> tuple[Signal, VirtualClock, float, float]:
+    """The SPY signal turned into a bull call spread, +K0 / −K5 calls, quoted
+    2.00/2.10 and 0.50/0.56."""
+    signal, clock = spy_signal
+    strikes = _strikes(clock)
+    low, high = strikes[10], strikes[15]
+    _legs_signal(signal, "bull_call_spread", [("buy", "call", low), ("sell", "call", high)])
+    _set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
+    return signal, clock, low, high
+
+
+@pytest.mark.django_db
+def test_a_bull_call_spread_is_filled_marked_and_closed_as_worked_by_hand(
+    bull_call: Any, auth_client: APIClient
+) -> None:
+    signal, clock, low, high = bull_call
+    user = auth_client.user  # type: ignore[attr-defined]
+    trade = _execute(auth_client, clock, signal, 1000)
+    # Buy 2.00 + 0.66 × 0.10 = 2.066 → 2.07; sell 0.56 − 0.66 × 0.06 = 0.5204 → 0.52.
+    assert [o["average_fill_price"] for o in trade["orders"]] == [2.07, 0.52]
+    # Debit 1.55 a share, $155 a package: floor(1,000 / 155) = 6 packages, $930 at risk.
+    assert trade["net_price"] == 1.55 and trade["quantity"] == 6 and trade["total_cost"] == 930
+    # Buy 6 @ 2.07: 3.90 + OCC 0.15 + ORF 0.12 = 4.17. Sell 6 @ 0.52: 3.90 + 0.15 + 0.12
+    # + TAF 0.01974 → 0.02 + SEC 312 × 20.60e-6 = 0.0064 → 0.01 = 4.20. Total 8.37.
+    assert [o["fees"] for o in trade["orders"]] == [4.17, 4.20] and trade["fees"] == 8.37
+
+    _at(clock, MINUTE + 1)
+    _set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.80", "0.86")})
+    body = _positions(auth_client, clock)
+    assert_matches_example(body, spec_example(ZERO_DTE, "GET /trading/positions"))
+    [position] = body["positions"]
+    assert position["position_id"] == trade["position_id"] and position["quantity"] == 6
+    # Marks at the mids 2.65 and 0.83: (2.65 − 2.07) × 600 = 348; (0.83 − 0.52) × −600 = −186.
+    assert [leg["current_price"] for leg in position["legs"]] == [2.65, 0.83]
+    assert [leg["unrealized_pnl"] for leg in position["legs"]] == [348, -186]
+    assert [leg["quantity"] for leg in position["legs"]] == [6, -6]
+    assert position["unrealized_pnl"] == 162 and position["current_value"] == 1092
+    assert position["unrealized_pnl_percent"] == pytest.approx(162 / 930, abs=1e-6)
+    assert position["target_profit"] == 93 and position["stop_loss"] == 93
+    assert position["mark_net_price"] == 1.82
+    # A market close now: sell 2.70 − 0.066 = 2.634 → 2.63, buy 0.80 + 0.0396 → 0.84.
+    assert position["close_value"] == 1.79
+
+    response = _close(auth_client, clock, trade["position_id"])
+    assert response.status_code == 201, response.content
+    close = response.json()
+    assert close["kind"] == "close" and close["status"] == "filled"
+    assert close["reason"] == "manual" and close["position_id"] == trade["position_id"]
+    assert [(o["action"], o["average_fill_price"]) for o in close["orders"]] == [
+        ("sell", 2.63),
+        ("buy", 0.84),
+    ]
+    # Sell 6 @ 2.63: 3.90 + 0.15 + 0.12 + 0.02 + SEC 1,578 × 20.60e-6 = 0.0325 → 0.04 = 4.23.
+    # Buy 6 @ 0.84: 4.17. Exit fees 8.40.
+    assert close["fees"] == 8.40 and close["net_price"] == -1.79
+    # Gross (1.79 − 1.55) × 600 = 144.00; net of 8.37 + 8.40 in fees: 127.23.
+    stored = StrategyPosition.objects.get(pk=trade["position_id"])
+    assert stored.status == "closed" and stored.exit_reason == "manual"
+    assert stored.realized_pnl == D("127.23") and stored.fees == D("16.77")
+    # The ledger agrees: 100,000 − 938.37 at entry + 1,065.60 at exit.
+    assert _cash(user) == D("100127.23")
+    assert not Position.objects.filter(portfolio__owner=user, closed_at__isnull=True).exists()
+    assert _positions(auth_client, clock)["positions"] == []
+    [closed] = _positions(auth_client, clock, "closed")["positions"]
+    assert closed["realized_pnl"] == 127.23 and closed["exit_reason"] == "manual"
+    assert closed["quantity"] == 0 and closed["unrealized_pnl"] == 0
+
+    again = _close(auth_client, clock, trade["position_id"])
+    assert again.status_code == 409
+    assert_error_envelope(again.json(), code="CONFLICT")
+
+
+@pytest.mark.django_db
+def test_an_iron_condor_is_filled_and_closed_as_worked_by_hand(
+    spy_signal: Any, auth_client: APIClient
+) -> None:
+    signal, clock = spy_signal
+    user = auth_client.user  # type: ignore[attr-defined]
+    k = _strikes(clock)
+    p1, p2, c2, c1 = k[5], k[10], k[15], k[20]
+    _legs_signal(
+        signal,
+        "iron_condor",
+        [("buy", "put", p1), ("sell", "put", p2), ("sell", "call", c2), ("buy", "call", c1)],
+    )
+    _set_quotes(
+        clock,
+        {
+            ("put", p1): ("0.20", "0.24"),
+            ("put", p2): ("0.60", "0.66"),
+            ("call", c2): ("0.55", "0.61"),
+            ("call", c1): ("0.15", "0.19"),
+        },
+    )
+    trade = _execute(auth_client, clock, signal, 2000)
+    # s = 0.53: 0.20 + 0.0212 → 0.23; 0.66 − 0.0318 → 0.62; 0.61 − 0.0318 → 0.57;
+    # 0.15 + 0.0212 → 0.18. Net −0.78 (a credit); max loss (5 − 0.78) × 100 = 422.
+    assert [o["average_fill_price"] for o in trade["orders"]] == [0.23, 0.62, 0.57, 0.18]
+    assert trade["net_price"] == -0.78
+    assert trade["quantity"] == 4 and trade["total_cost"] == 1688  # floor(2,000 / 422)
+    # Buys 4 @ 0.23 and 0.18: 2.60 + 0.10 + 0.08 = 2.78 each. Sells 4 @ 0.62 and 0.57:
+    # 2.78 + TAF 0.01316 → 0.02 + SEC (248 or 228) × 20.60e-6 → 0.01 = 2.81 each.
+    assert [o["fees"] for o in trade["orders"]] == [2.78, 2.81, 2.81, 2.78]
+    assert trade["fees"] == 11.18
+
+    _at(clock, MINUTE + 2)
+    _set_quotes(
+        clock,
+        {
+            ("put", p1): ("0.05", "0.08"),
+            ("put", p2): ("0.20", "0.24"),
+            ("call", c2): ("0.30", "0.35"),
+            ("call", c1): ("0.07", "0.10"),
+        },
+    )
+    response = _close(auth_client, clock, trade["position_id"])
+    assert response.status_code == 201, response.content
+    close = response.json()
+    # Sell 0.08 − 0.0159 → 0.06; buy 0.20 + 0.0212 → 0.23; buy 0.30 + 0.0265 → 0.33;
+    # sell 0.10 − 0.0159 → 0.08. Paid 0.42 a share to close.
+    assert [o["average_fill_price"] for o in close["orders"]] == [0.06, 0.23, 0.33, 0.08]
+    assert close["net_price"] == 0.42
+    # Sells 4 @ 0.06 and 0.08 pay $0.50 a contract (below $0.10): 2.00 + 0.10 + 0.08
+    # + 0.02 + SEC 0.01 = 2.21 each; buys 4 @ 0.23 and 0.33: 2.78 each. Total 9.98.
+    assert [o["fees"] for o in close["orders"]] == [2.21, 2.78, 2.78, 2.21]
+    assert close["fees"] == 9.98
+    # Legs: (0.06 − 0.23) × 400 = −68; −(0.23 − 0.62) × 400 = 156; −(0.33 − 0.57) × 400
+    # = 96; (0.08 − 0.18) × 400 = −40. Gross 144; net of 11.18 + 9.98: 122.84.
+    stored = StrategyPosition.objects.get(pk=trade["position_id"])
+    assert stored.realized_pnl == D("122.84") and stored.status == "closed"
+    assert _cash(user) == D("100122.84")
+
+
+@pytest.mark.django_db
+def test_a_limit_close_rests_until_the_opposite_quote_reaches_it(
+    bull_call: Any, auth_client: APIClient
+) -> None:
+    signal, clock, low, high = bull_call
+    trade = _execute(auth_client, clock, signal, 1000)
+    position_id = trade["position_id"]
+    _at(clock, MINUTE + 1)
+    _set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.80", "0.86")})
+    # The fill rule would get 1.79: a limit of 2.00 for 2 of the 6 packages rests.
+    response = _close(
+        auth_client,
+        clock,
+        position_id,
+        {"close_type": "limit", "limit_price": 2.00, "partial_quantity": 2},
+    )
+    assert response.status_code == 201, response.content
+    resting = response.json()
+    assert resting["status"] == "submitted" and resting["executed_at"] is None
+    assert {o["status"] for o in resting["orders"]} == {"submitted"}
+    assert resting["package_limit_price"] == 2.0 and resting["net_price"] == -2.0
+    assert not Fill.objects.filter(order__trade_id=resting["trade_id"]).exists()
+    [shown] = _positions(auth_client, clock)["positions"]
+    assert shown["working_close_trade_id"] == resting["trade_id"] and shown["quantity"] == 6
+    second = _close(auth_client, clock, position_id)
+    assert second.status_code == 409
+    assert second.json()["error"]["details"]["trade_id"] == resting["trade_id"]
+
+    # The natural price 2.60 − 0.86 = 1.74 is short of 2.00: it keeps resting.
+    _at(clock, MINUTE + 2)
+    _set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.80", "0.86")})
+    assert services.working_closes_fill(at=clock.read()) == 0
+    assert Trade.objects.get(pk=resting["trade_id"]).status == "submitted"
+    # 2.95 − 0.95 = 2.00 reaches it: each leg fills at its side of the quote.
+    _at(clock, MINUTE + 3)
+    _set_quotes(clock, {("call", low): ("2.95", "3.05"), ("call", high): ("0.90", "0.95")})
+    assert services.working_closes_fill(at=clock.read()) == 1
+    filled = Trade.objects.get(pk=resting["trade_id"])
+    assert filled.status == "filled" and filled.net_price == D("-2.0000")
+    assert [f.price for f in Fill.objects.filter(order__trade=filled).order_by("order__leg")] == [
+        D("2.95"),
+        D("0.95"),
+    ]
+    # Gross (2.00 − 1.55) × 200 = 90. Sell 2 @ 2.95: 1.30 + 0.05 + 0.04 + TAF 0.01 + SEC
+    # 590 × 20.60e-6 → 0.02 = 1.42; buy 2 @ 0.95: 1.39. Entry fees' share 8.37 × 2/6 = 2.79.
+    assert filled.fees == D("2.81")
+    stored = StrategyPosition.objects.get(pk=position_id)
+    assert stored.quantity == 4 and stored.status == "open"
+    assert stored.realized_pnl == D("84.40")
+    # The book's legs are down to 4 contracts each.
+    assert sorted(
+        Position.objects.filter(portfolio__owner=auth_client.user).values_list(  # type: ignore[attr-defined]
+            "quantity", flat=True
+        )
+    ) == [D(-4), D(4)]
+
+
+@pytest.mark.django_db
+def test_a_leg_without_a_fillable_quote_rejects_the_whole_close(
+    bull_call: Any, auth_client: APIClient
+) -> None:
+    signal, clock, low, high = bull_call
+    trade = _execute(auth_client, clock, signal, 1000)
+    _at(clock, MINUTE + 1)
+    _set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.85", "0.85")})
+    response = _close(auth_client, clock, trade["position_id"])
+    assert response.status_code == 422
+    assert_error_envelope(response.json(), code="ORDER_REJECTED")
+    details = response.json()["error"]["details"]
+    assert details["reason"] == "locked_quote" and details["leg"] == 1
+    assert not Trade.objects.filter(kind="close").exists()
+    assert StrategyPosition.objects.get(pk=trade["position_id"]).quantity == 6
+    stale = _close(auth_client, _at(clock, MINUTE + 5), trade["position_id"])
+    assert stale.status_code == 422 and stale.json()["error"]["details"]["reason"] == "stale_quote"
+    closed = _close(auth_client, _at(clock, 390), trade["position_id"])
+    assert closed.status_code == 422
+    assert_error_envelope(closed.json(), code="MARKET_CLOSED")
+    assert not Trade.objects.filter(kind="close").exists()
+
+
+@pytest.mark.django_db
+def test_positions_are_the_owners_only(
+    bull_call: Any, auth_client: APIClient, make_user: Any
+) -> None:
+    signal, clock, _, _ = bull_call
+    trade = _execute(auth_client, clock, signal, 1000)
+    other = client_for(make_user(role="trader"))
+    assert _positions(other, clock)["positions"] == []
+    response = _close(other, clock, trade["position_id"])
+    assert response.status_code == 404
+    assert_error_envelope(response.json(), code="NOT_FOUND")
+    services.trading_account_ensure(user=other.user)  # type: ignore[attr-defined]
+    assert _close(other, clock, trade["position_id"]).status_code == 404
+    assert _close(auth_client, clock, "pos_000000000000").status_code == 404
+    viewer = client_for(make_user(role="viewer"))
+    assert _close(viewer, clock, trade["position_id"]).status_code == 403
+    assert APIClient().get(POSITIONS).status_code == 401
+    for bad in (
+        {"close_type": "limit"},
+        {"close_type": "market", "limit_price": 1},
+        {"partial_quantity": 0},
+        {"partial_quantity": 7},
+        {"close_type": "stop"},
+    ):
+        assert _close(auth_client, clock, trade["position_id"], bad).status_code == 422, bad
+    with use_clock(clock):
+        assert auth_client.get(POSITIONS, {"status": "gone"}).status_code == 422
+    assert not Trade.objects.filter(kind="close").exists()
+    assert StrategyPosition.objects.get(pk=trade["position_id"]).quantity == 6
+
+
+@pytest.mark.django_db
+def test_the_monitor_exits_on_the_target_the_stop_and_the_time_exit(
+    bull_call: Any, auth_client: APIClient
+) -> None:
+    signal, clock, low, high = bull_call
+    first = _execute(auth_client, clock, signal, 1000)["position_id"]
+    second = _execute(auth_client, clock, signal, 1000)["position_id"]
+    position = StrategyPosition.objects.get(pk=first)
+    # Inside the target and the stop: 2.20 − 0.56 (natural) ... the fill rule gets
+    # 2.30 − 0.066 → 2.23 and 0.50 + 0.0396 → 0.54: 1.69, +0.14 against ±0.155.
+    _at(clock, MINUTE + 1)
+    _set_quotes(clock, {("call", low): ("2.20", "2.30"), ("call", high): ("0.50", "0.56")})
+    decision = services.exit_decision(position, clock.read())
+    assert decision.reason is None and decision.close_value == pytest.approx(1.69)
+    assert decision.target == pytest.approx(0.155)
+    assert services.positions_monitor(at=clock.read()).exits == {}
+
+    # Close value 1.79 (+0.24): both positions reach the profit target.
+    _at(clock, MINUTE + 2)
+    _set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.80", "0.86")})
+    result = services.positions_monitor(at=clock.read())
+    assert result.exits == {first: "profit_target", second: "profit_target"}
+    assert set(StrategyPosition.objects.values_list("exit_reason", flat=True)) == {"profit_target"}
+    assert services.positions_monitor(at=clock.read()).exits == {}  # nothing left to exit
+
+    # A third position falls to the stop: 1.30 (−0.25) is below −0.155 × the tightening.
+    _at(clock, MINUTE + 3)
+    _set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
+    third = _execute(auth_client, clock, signal, 1000)["position_id"]
+    _at(clock, MINUTE + 4)
+    _set_quotes(clock, {("call", low): ("1.70", "1.80"), ("call", high): ("0.45", "0.50")})
+    tightening = services._stop_tightening(clock.read())
+    decision = services.exit_decision(
+        StrategyPosition.objects.get(pk=third), clock.read(), tightening=tightening
+    )
+    assert decision.stop == pytest.approx(0.155 * tightening)
+    assert services.positions_monitor(at=clock.read()).exits == {third: "stop_loss"}
+
+    # A fourth, inside both, is closed by the time exit at 15:45 ET.
+    _at(clock, MINUTE + 5)
+    _set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
+    fourth = _execute(auth_client, clock, signal, 1000)["position_id"]
+    exit_minute = int((services.time_exit(clock.session) - clock.read().now).total_seconds() // 60)
+    _at(clock, clock.minute + exit_minute - 1)
+    _set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
+    assert services.positions_monitor(at=clock.read()).exits == {}
+    _at(clock, clock.minute + 1)
+    _set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
+    assert clock.read().now == services.time_exit(clock.session)
+    assert services.positions_monitor(at=clock.read()).exits == {fourth: "time_exit"}
+    assert not StrategyPosition.objects.filter(status="open").exists()
+
+
+@pytest.mark.django_db
+def test_an_emergency_halt_closes_the_book_and_blocks_entries_until_resumed(
+    bull_call: Any, auth_client: APIClient
+) -> None:
+    signal, clock, _, _ = bull_call
+    trade = _execute(auth_client, clock, signal, 1000)
+    with use_clock(clock):
+        response = auth_client.post(
+            "/api/v1/risk/emergency",
+            {"reason": "manual_halt", "close_positions": True},
+            format="json",
+        )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["account_state"] == "HALTED" and body["emergency_status"] is True
+    assert body["closed_positions"] == [trade["position_id"]] and body["warnings"] == []
+    assert StrategyPosition.objects.get(pk=trade["position_id"]).exit_reason == "emergency"
+    with use_clock(clock):
+        refused = auth_client.post(
+            "/api/v1/trading/execute", {"signal_id": signal.id}, format="json"
+        )
+        assert refused.status_code == 422
+        assert_error_envelope(refused.json(), code="EMERGENCY_HALT_ACTIVE")
+        resumed = auth_client.post("/api/v1/risk/resume", {"reason": "checked"}, format="json")
+        assert resumed.status_code == 200 and resumed.json()["account_state"] == "ACTIVE"
+        again = auth_client.post("/api/v1/risk/resume", {"reason": "twice"}, format="json")
+        assert again.status_code == 409
+        assert auth_client.post("/api/v1/risk/resume", {}, format="json").status_code == 422
+    assert _execute(auth_client, clock, signal, 1000)["status"] == "filled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_closes_of_one_position_close_it_once(
+    bull_call: Any, trader: Any
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    signal, clock, _, _ = bull_call
+    with use_clock(clock):
+        trade, _ = services.trade_execute(
+            user=trader, request=services.ExecuteRequest(signal_id=signal.id, position_size=D(1000))
+        )
+    position_id = StrategyPosition.objects.get(trade=trade).pk
+    at = clock.read()
+    results = concurrently(
+        [
+            lambda: services.strategy_position_close(
+                user=trader, position_id=position_id, request=services.CloseRequest(), at=at
+            )
+        ]
+        * 20
+    )
+    closes = [r for r in results if not isinstance(r, Exception)]
+    assert len(closes) == 1, results
+    assert all(isinstance(r, Conflict) for r in results if isinstance(r, Exception)), results
+    assert Trade.objects.filter(kind="close").count() == 1
+    assert Fill.objects.filter(order__trade__kind="close").count() == 2
+    assert StrategyPosition.objects.get(pk=position_id).status == "closed"
+    assert not Position.objects.filter(portfolio__owner=trader, closed_at__isnull=True).exists()
+
+
+def test_the_time_exit_is_fifteen_minutes_before_the_close() -> None:
+    assert services.time_exit(dt.date(2026, 11, 30)) == dt.datetime(
+        2026, 11, 30, 20, 45, tzinfo=dt.UTC
+    )
+    # The day after Thanksgiving closes at 13:00 ET: the time exit is 12:45.
+    assert services.time_exit(dt.date(2026, 11, 27)) == dt.datetime(
+        2026, 11, 27, 17, 45, tzinfo=dt.UTC
+    )
+
+
+@pytest.mark.django_db
+def test_the_producers_market_minute_runs_the_monitor(
+    bull_call: Any, auth_client: APIClient
+) -> None:
+    signal, clock, low, high = bull_call
+    position_id = _execute(auth_client, clock, signal, 1000)["position_id"]
+    _at(clock, 375)  # 15:45 ET, the time exit
+    _set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
+    replies = market_minute.send(sender=None, at=clock.read())
+    [result] = [r for receiver, r in replies if receiver is jobs.on_market_minute]
+    assert result is not None and result.exits == {position_id: "time_exit"}
+    assert StrategyPosition.objects.get(pk=position_id).exit_reason == "time_exit"
+    fit = dataclasses.replace(clock.read(), clock="fit")
+    assert jobs.on_market_minute(None, at=fit) is None
+
+
+@pytest.mark.django_db
+def test_the_daily_loss_limit_counts_the_sessions_realized_and_unrealized_loss(
+    bull_call: Any, auth_client: APIClient
+) -> None:
+    signal, clock, low, high = bull_call
+    user = auth_client.user  # type: ignore[attr-defined]
+    services.trading_config_update(user_id=user.pk, changes={"daily_loss_limit": D("300")})
+    first = _execute(auth_client, clock, signal, 1000)["position_id"]
+    _at(clock, MINUTE + 1)
+    _set_quotes(clock, {("call", low): ("1.70", "1.80"), ("call", high): ("0.45", "0.50")})
+    assert _close(auth_client, clock, first).status_code == 201
+    # Sell 1.80 − 0.066 → 1.73, buy 0.45 + 0.033 → 0.49: (1.24 − 1.55) × 600 = −186, less
+    # 8.37 at entry and 4.22 + 4.17 at exit: −202.76, inside the 300 limit.
+    day = selectors.session_pnl(user=user, at=clock.read())
+    assert day.realized == D("-202.76") and day.unrealized == 0
+    _set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
+    second = _execute(auth_client, clock, signal, 1000)["position_id"]
+    # Marked at mids 1.75 and 0.475 the second is (1.75 − 2.07) × 600 − (0.475 − 0.52) × 600
+    # = −165 unrealized: −367.76 in the day, past the limit.
+    _at(clock, MINUTE + 2)
+    _set_quotes(clock, {("call", low): ("1.70", "1.80"), ("call", high): ("0.45", "0.50")})
+    day = selectors.session_pnl(user=user, at=clock.read())
+    assert day.unrealized == D("-165.00") and day.total == D("-367.76")
+    with use_clock(clock):
+        refused = auth_client.post(
+            "/api/v1/trading/execute", {"signal_id": signal.id}, format="json"
+        )
+    assert refused.status_code == 422
+    assert_error_envelope(refused.json(), code="DAILY_LOSS_LIMIT_EXCEEDED")
+    assert refused.json()["error"]["details"]["daily_pnl"] == "-367.76"
+    assert StrategyPosition.objects.filter(user=user).count() == 2
+    assert _close(auth_client, clock, second).status_code == 201  # exits stay allowed
