@@ -2,15 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sigmasight.ws import AuthenticatedConsumer, group_name
-
-
-def positions_group(user_id: object) -> str:
-    return group_name("positions", user_id)
+from sigmasight.ws import AuthenticatedConsumer
+from trading.messages import positions_group
 
 
 class PositionsConsumer(AuthenticatedConsumer):
-    """``/ws/positions``: ``position_update`` messages for the user's own positions."""
+    """``/ws/positions``: the user's own ``position_update``, ``order_update`` and ``fill``
+    messages (``trading.messages``)."""
 
     async def groups_for(self, user: Any) -> list[str]:
         return [positions_group(user.pk)]

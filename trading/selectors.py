@@ -263,7 +263,12 @@ def _position_body(
 
 
 def strategy_positions(
-    *, user: Any, at: MarketTime, status: str = "open", this_session: bool = False
+    *,
+    user: Any,
+    at: MarketTime,
+    status: str = "open",
+    this_session: bool = False,
+    position_ids: list[str] | None = None,
 ) -> dict[str, Any]:
     """``GET /trading/positions``: the user's strategy positions (``open``, ``closed`` or
     ``all``), newest first, each leg marked at the latest stored chain quote (the mid of a
@@ -271,10 +276,12 @@ def strategy_positions(
     open packages' capital at risk, ``current_value`` = total_cost + unrealized P&L, and
     ``close_value`` what a market close would get now per share (the fill rule). Four
     queries, and one per underlying held open (its latest chain). ``this_session``: only
-    the positions opened in ``at``'s session on its clock."""
+    the positions opened in ``at``'s session on its clock; ``position_ids``: only those."""
     query = StrategyPosition.objects.filter(user=user).select_related("trade")
     if this_session:
         query = query.filter(trade__clock=at.clock, trade__session=at.session)
+    if position_ids is not None:
+        query = query.filter(pk__in=position_ids)
     if status != "all":
         query = query.filter(status=status)
     positions = list(query.prefetch_related("trade__orders").order_by("-opened_at", "id"))
@@ -330,3 +337,19 @@ def session_pnl(*, user: Any, at: MarketTime) -> SessionPnl:
         Decimal("0.00"),
     )
     return SessionPnl(realized=realized, unrealized=unrealized, unmarked=unmarked)
+
+
+def strategy_position_body(*, user: Any, position_id: str, at: MarketTime) -> dict[str, Any]:
+    """One position as ``GET /trading/positions`` shows it (any status)."""
+    body = strategy_positions(user=user, at=at, status="all", position_ids=[position_id])
+    [position] = body["positions"]
+    return position
+
+
+def users_with_open_positions(*, at: MarketTime) -> list[Any]:
+    """The ids of the users holding open positions opened on ``at``'s clock."""
+    return list(
+        StrategyPosition.objects.filter(status=PositionStatus.OPEN, trade__clock=at.clock)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )

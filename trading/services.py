@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -32,11 +33,13 @@ from sigmasight.errors import (
     StrategyPositionNotFound,
     ValidationFailed,
 )
+from sigmasight.ws import publish
 from signals.engine.fills import first_exit, package_fill
 from signals.engine.payoff import MULTIPLIER, Leg, risk_metrics
 from signals.selectors import signal_get
 from trading.brokers import broker_for
 from trading.engine.fees import CENT, FillFees, fill_fees
+from trading.messages import fill_message, order_update, position_update, positions_group
 from trading.models import (
     AccountState,
     ExitReason,
@@ -56,7 +59,10 @@ from trading.selectors import (
     default_trading_settings,
     fee_schedule,
     session_pnl,
+    strategy_position_body,
+    strategy_positions,
     trading_settings,
+    users_with_open_positions,
 )
 
 #: The name of each user's 0DTE paper portfolio.
@@ -220,6 +226,62 @@ def _leg_quotes(signal: Any, at: MarketTime) -> tuple[list[_LegQuote], dt.dateti
         for leg in signal.legs
     ]
     return _package_quotes(signal.symbol, signal.expiration, legs, at, field="signal_id")
+
+
+def _announce(user_id: Any, messages: list[dict[str, Any]]) -> None:
+    """Send ``messages`` to the user's ``/ws/positions`` sockets once the transaction
+    commits (a rolled-back trade announces nothing)."""
+    if not messages:
+        return
+    group = positions_group(user_id)
+
+    def send() -> None:
+        for message in messages:
+            publish(group, message)
+
+    transaction.on_commit(send)
+
+
+def _trade_messages(trade: Trade, position_id: str, at: MarketTime) -> list[dict[str, Any]]:
+    """A trade's ``order_update`` and ``fill`` messages, then its position's update."""
+    messages: list[dict[str, Any]] = []
+    for order in trade.orders.prefetch_related("fills").order_by("leg"):
+        messages.append(order_update(order))
+        messages.extend(fill_message(fill, order) for fill in order.fills.all())
+    body = strategy_position_body(user=trade.user_id, position_id=position_id, at=at)
+    _remember_mark(body)
+    messages.append(position_update(body))
+    return messages
+
+
+def _mark_key(position_id: str) -> str:
+    return f"trading:ws-mark:{position_id}"
+
+
+def _mark_of(body: dict[str, Any]) -> tuple[Any, ...]:
+    return (body["unrealized_pnl"], body["current_value"], body["close_value"], body["status"])
+
+
+def _remember_mark(body: dict[str, Any]) -> bool:
+    """Note the mark a ``position_update`` sends; False if it was sent already."""
+    key, mark = _mark_key(body["position_id"]), _mark_of(body)
+    if cache.get(key) == mark:
+        return False
+    cache.set(key, mark, timeout=86_400)
+    return True
+
+
+def marks_publish(*, at: MarketTime) -> int:
+    """Send a ``position_update`` for each open position whose mark changed since the last
+    one sent: how many were sent."""
+    sent = 0
+    for user_id in users_with_open_positions(at=at):
+        body = strategy_positions(user=user_id, at=at, status="open")
+        changed = [position_update(p) for p in body["positions"] if _remember_mark(p)]
+        for message in changed:
+            publish(positions_group(user_id), message)
+        sent += len(changed)
+    return sent
 
 
 def _fill_record(
@@ -423,7 +485,7 @@ def trade_execute(
                 book_position_id=booked.pk,
             )
             _fill_record(order, contracts, fill_price, quote, quote_time, leg_fees, at)
-        StrategyPosition.objects.create(
+        position = StrategyPosition.objects.create(
             user=user,
             trade=trade,
             symbol=signal.symbol,
@@ -432,6 +494,7 @@ def trade_execute(
             opened_at=at.now,
             fees=fees,
         )
+        _announce(user.pk, _trade_messages(trade, position.id, at))
     return trade, True
 
 
@@ -596,6 +659,7 @@ def _close_fill(
         position.closed_at = at.now
         position.exit_reason = trade.reason
     position.save()
+    _announce(trade.user_id, _trade_messages(trade, position.id, at))
 
 
 def _close_submit(
@@ -678,7 +742,9 @@ def _close_submit(
             status=OrderStatus.SUBMITTED,
             book_position_id=leg.order.book_position_id,
         )
-    if not resting:
+    if resting:
+        _announce(trade.user_id, [order_update(o) for o in trade.orders.order_by("leg")])
+    else:
         _close_fill(trade, position, legs, prices, net, quotes, quote_time, at)
     return trade
 
@@ -745,6 +811,7 @@ def _working_close_cancel(trade: Trade, *, status: str = "cancelled") -> None:
     trade.status = status
     trade.save(update_fields=["status"])
     trade.orders.update(status=status, updated_at=timezone.now())
+    _announce(trade.user_id, [order_update(o) for o in trade.orders.order_by("leg")])
 
 
 def _working_close_try(trade: Trade, at: MarketTime) -> bool:
@@ -867,6 +934,7 @@ class MonitorPass:
     limits_filled: int = 0
     exits: dict[str, str] | None = None  # position id → exit reason
     deferred: dict[str, str] | None = None  # position id → why it could not close now
+    marks_sent: int = 0  # position_update messages sent for changed marks
 
 
 def positions_monitor(*, at: MarketTime) -> MonitorPass:
@@ -907,6 +975,7 @@ def positions_monitor(*, at: MarketTime) -> MonitorPass:
             continue
         assert result.exits is not None
         result.exits[position.id] = decision.reason
+    result.marks_sent = marks_publish(at=at)
     return result
 
 

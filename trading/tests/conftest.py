@@ -8,9 +8,10 @@ import pytest
 from django.core.cache import cache
 
 from marketdata.clock import VirtualClock, use_clock
+from signals.models import Signal
 from signals.services import signals_generate
 from signals.tests.factories import SESSION, known_model, market_history
-from trading.tests.helpers import MINUTE, store_market
+from trading.tests.helpers import MINUTE, legs_signal, set_quotes, store_market, strikes_of
 
 
 @pytest.fixture
@@ -26,3 +27,15 @@ def spy_signal(db: Any, settings: Any) -> Any:
     assert signals, "the fixture needs a SPY signal"
     yield signals[0], clock
     cache.delete("market-producer:replay")
+
+
+@pytest.fixture
+def bull_call(spy_signal: Any) -> tuple[Signal, VirtualClock, float, float]:
+    """The SPY signal turned into a bull call spread, +K0 / −K5 calls, quoted
+    2.00/2.10 and 0.50/0.56."""
+    signal, clock = spy_signal
+    strikes = strikes_of(clock)
+    low, high = strikes[10], strikes[15]
+    legs_signal(signal, "bull_call_spread", [("buy", "call", low), ("sell", "call", high)])
+    set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
+    return signal, clock, low, high

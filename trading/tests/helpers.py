@@ -10,7 +10,9 @@ from rest_framework.test import APIClient
 
 from accounts.tokens import issue_for_new_session
 from marketdata.clock import VirtualClock
+from marketdata.models import ChainSnapshot
 from marketdata.producer import MarketProducer
+from signals.models import Signal
 
 #: The market minute of the trading fixtures: 11:30 ET.
 MINUTE = 120
@@ -54,3 +56,33 @@ def concurrently(calls: list[Any]) -> list[Any]:
     for t in threads:
         t.join()
     return results
+
+
+def strikes_of(clock: VirtualClock) -> list[float]:
+    snapshot = ChainSnapshot.objects.filter(symbol="SPY", timestamp__lte=clock.read().now).latest(
+        "timestamp"
+    )
+    strikes = sorted(r["strike"] for r in snapshot.calls)
+    assert len(strikes) >= 21, strikes
+    return strikes
+
+
+def set_quotes(clock: VirtualClock, quotes: dict[tuple[str, float], tuple[str, str]]) -> None:
+    """Make the SPY chain at the clock's minute quote ``(right, strike) → (bid, ask)``."""
+    now = clock.read().now
+    latest = ChainSnapshot.objects.filter(symbol="SPY", timestamp__lte=now).latest("timestamp")
+    if latest.timestamp != now:
+        latest.pk = None
+        latest.timestamp = now
+    for (right, strike), (bid, ask) in quotes.items():
+        rows = latest.calls if right == "call" else latest.puts
+        row = next(r for r in rows if r["strike"] == strike)
+        row["bid"], row["ask"] = float(bid), float(ask)
+    latest.save()
+
+
+def legs_signal(signal: Signal, strategy: str, legs: list[tuple[str, str, float]]) -> Signal:
+    signal.strategy = strategy
+    signal.legs = [{"action": a, "option_type": t, "strike": k, "quantity": 1} for a, t, k in legs]
+    signal.save(update_fields=["strategy", "legs"])
+    return signal

@@ -22,7 +22,6 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from marketdata.clock import VirtualClock, use_clock
-from marketdata.models import ChainSnapshot
 from marketdata.producer import market_minute
 from portfolios.models import Position
 from portfolios.selectors import cash_balance, portfolio_for_user
@@ -31,40 +30,17 @@ from signals.models import Signal
 from tests.contract import ZERO_DTE, assert_error_envelope, assert_matches_example, spec_example
 from trading import jobs, selectors, services
 from trading.models import Fill, StrategyPosition, Trade, TradingAccount
-from trading.tests.helpers import MINUTE, client_for, concurrently
+from trading.tests.helpers import (
+    MINUTE,
+    client_for,
+    concurrently,
+    legs_signal,
+    set_quotes,
+    strikes_of,
+)
 
 D = Decimal
 POSITIONS = "/api/v1/trading/positions"
-
-
-def _strikes(clock: VirtualClock) -> list[float]:
-    snapshot = ChainSnapshot.objects.filter(symbol="SPY", timestamp__lte=clock.read().now).latest(
-        "timestamp"
-    )
-    strikes = sorted(r["strike"] for r in snapshot.calls)
-    assert len(strikes) >= 21, strikes
-    return strikes
-
-
-def _set_quotes(clock: VirtualClock, quotes: dict[tuple[str, float], tuple[str, str]]) -> None:
-    """Make the SPY chain at the clock's minute quote ``(right, strike) → (bid, ask)``."""
-    now = clock.read().now
-    latest = ChainSnapshot.objects.filter(symbol="SPY", timestamp__lte=now).latest("timestamp")
-    if latest.timestamp != now:
-        latest.pk = None
-        latest.timestamp = now
-    for (right, strike), (bid, ask) in quotes.items():
-        rows = latest.calls if right == "call" else latest.puts
-        row = next(r for r in rows if r["strike"] == strike)
-        row["bid"], row["ask"] = float(bid), float(ask)
-    latest.save()
-
-
-def _legs_signal(signal: Signal, strategy: str, legs: list[tuple[str, str, float]]) -> Signal:
-    signal.strategy = strategy
-    signal.legs = [{"action": a, "option_type": t, "strike": k, "quantity": 1} for a, t, k in legs]
-    signal.save(update_fields=["strategy", "legs"])
-    return signal
 
 
 def _at(clock: VirtualClock, minute: int) -> VirtualClock:
@@ -104,18 +80,6 @@ def _cash(user: Any) -> Decimal:
     )
 
 
-@pytest.fixture
-def bull_call(spy_signal: Any) -> tuple[Signal, VirtualClock, float, float]:
-    """The SPY signal turned into a bull call spread, +K0 / −K5 calls, quoted
-    2.00/2.10 and 0.50/0.56."""
-    signal, clock = spy_signal
-    strikes = _strikes(clock)
-    low, high = strikes[10], strikes[15]
-    _legs_signal(signal, "bull_call_spread", [("buy", "call", low), ("sell", "call", high)])
-    _set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
-    return signal, clock, low, high
-
-
 @pytest.mark.django_db
 def test_a_bull_call_spread_is_filled_marked_and_closed_as_worked_by_hand(
     bull_call: Any, auth_client: APIClient
@@ -132,7 +96,7 @@ def test_a_bull_call_spread_is_filled_marked_and_closed_as_worked_by_hand(
     assert [o["fees"] for o in trade["orders"]] == [4.17, 4.20] and trade["fees"] == 8.37
 
     _at(clock, MINUTE + 1)
-    _set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.80", "0.86")})
+    set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.80", "0.86")})
     body = _positions(auth_client, clock)
     assert_matches_example(body, spec_example(ZERO_DTE, "GET /trading/positions"))
     [position] = body["positions"]
@@ -183,14 +147,14 @@ def test_an_iron_condor_is_filled_and_closed_as_worked_by_hand(
 ) -> None:
     signal, clock = spy_signal
     user = auth_client.user  # type: ignore[attr-defined]
-    k = _strikes(clock)
+    k = strikes_of(clock)
     p1, p2, c2, c1 = k[5], k[10], k[15], k[20]
-    _legs_signal(
+    legs_signal(
         signal,
         "iron_condor",
         [("buy", "put", p1), ("sell", "put", p2), ("sell", "call", c2), ("buy", "call", c1)],
     )
-    _set_quotes(
+    set_quotes(
         clock,
         {
             ("put", p1): ("0.20", "0.24"),
@@ -211,7 +175,7 @@ def test_an_iron_condor_is_filled_and_closed_as_worked_by_hand(
     assert trade["fees"] == 11.18
 
     _at(clock, MINUTE + 2)
-    _set_quotes(
+    set_quotes(
         clock,
         {
             ("put", p1): ("0.05", "0.08"),
@@ -246,7 +210,7 @@ def test_a_limit_close_rests_until_the_opposite_quote_reaches_it(
     trade = _execute(auth_client, clock, signal, 1000)
     position_id = trade["position_id"]
     _at(clock, MINUTE + 1)
-    _set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.80", "0.86")})
+    set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.80", "0.86")})
     # The fill rule would get 1.79: a limit of 2.00 for 2 of the 6 packages rests.
     response = _close(
         auth_client,
@@ -268,12 +232,12 @@ def test_a_limit_close_rests_until_the_opposite_quote_reaches_it(
 
     # The natural price 2.60 − 0.86 = 1.74 is short of 2.00: it keeps resting.
     _at(clock, MINUTE + 2)
-    _set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.80", "0.86")})
+    set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.80", "0.86")})
     assert services.working_closes_fill(at=clock.read()) == 0
     assert Trade.objects.get(pk=resting["trade_id"]).status == "submitted"
     # 2.95 − 0.95 = 2.00 reaches it: each leg fills at its side of the quote.
     _at(clock, MINUTE + 3)
-    _set_quotes(clock, {("call", low): ("2.95", "3.05"), ("call", high): ("0.90", "0.95")})
+    set_quotes(clock, {("call", low): ("2.95", "3.05"), ("call", high): ("0.90", "0.95")})
     assert services.working_closes_fill(at=clock.read()) == 1
     filled = Trade.objects.get(pk=resting["trade_id"])
     assert filled.status == "filled" and filled.net_price == D("-2.0000")
@@ -302,7 +266,7 @@ def test_a_leg_without_a_fillable_quote_rejects_the_whole_close(
     signal, clock, low, high = bull_call
     trade = _execute(auth_client, clock, signal, 1000)
     _at(clock, MINUTE + 1)
-    _set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.85", "0.85")})
+    set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.85", "0.85")})
     response = _close(auth_client, clock, trade["position_id"])
     assert response.status_code == 422
     assert_error_envelope(response.json(), code="ORDER_REJECTED")
@@ -360,7 +324,7 @@ def test_the_monitor_exits_on_the_target_the_stop_and_the_time_exit(
     # Inside the target and the stop: 2.20 − 0.56 (natural) ... the fill rule gets
     # 2.30 − 0.066 → 2.23 and 0.50 + 0.0396 → 0.54: 1.69, +0.14 against ±0.155.
     _at(clock, MINUTE + 1)
-    _set_quotes(clock, {("call", low): ("2.20", "2.30"), ("call", high): ("0.50", "0.56")})
+    set_quotes(clock, {("call", low): ("2.20", "2.30"), ("call", high): ("0.50", "0.56")})
     decision = services.exit_decision(position, clock.read())
     assert decision.reason is None and decision.close_value == pytest.approx(1.69)
     assert decision.target == pytest.approx(0.155)
@@ -368,7 +332,7 @@ def test_the_monitor_exits_on_the_target_the_stop_and_the_time_exit(
 
     # Close value 1.79 (+0.24): both positions reach the profit target.
     _at(clock, MINUTE + 2)
-    _set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.80", "0.86")})
+    set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.80", "0.86")})
     result = services.positions_monitor(at=clock.read())
     assert result.exits == {first: "profit_target", second: "profit_target"}
     assert set(StrategyPosition.objects.values_list("exit_reason", flat=True)) == {"profit_target"}
@@ -376,10 +340,10 @@ def test_the_monitor_exits_on_the_target_the_stop_and_the_time_exit(
 
     # A third position falls to the stop: 1.30 (−0.25) is below −0.155 × the tightening.
     _at(clock, MINUTE + 3)
-    _set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
+    set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
     third = _execute(auth_client, clock, signal, 1000)["position_id"]
     _at(clock, MINUTE + 4)
-    _set_quotes(clock, {("call", low): ("1.70", "1.80"), ("call", high): ("0.45", "0.50")})
+    set_quotes(clock, {("call", low): ("1.70", "1.80"), ("call", high): ("0.45", "0.50")})
     tightening = services._stop_tightening(clock.read())
     decision = services.exit_decision(
         StrategyPosition.objects.get(pk=third), clock.read(), tightening=tightening
@@ -389,14 +353,14 @@ def test_the_monitor_exits_on_the_target_the_stop_and_the_time_exit(
 
     # A fourth, inside both, is closed by the time exit at 15:45 ET.
     _at(clock, MINUTE + 5)
-    _set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
+    set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
     fourth = _execute(auth_client, clock, signal, 1000)["position_id"]
     exit_minute = int((services.time_exit(clock.session) - clock.read().now).total_seconds() // 60)
     _at(clock, clock.minute + exit_minute - 1)
-    _set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
+    set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
     assert services.positions_monitor(at=clock.read()).exits == {}
     _at(clock, clock.minute + 1)
-    _set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
+    set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
     assert clock.read().now == services.time_exit(clock.session)
     assert services.positions_monitor(at=clock.read()).exits == {fourth: "time_exit"}
     assert not StrategyPosition.objects.filter(status="open").exists()
@@ -480,7 +444,7 @@ def test_the_producers_market_minute_runs_the_monitor(
     signal, clock, low, high = bull_call
     position_id = _execute(auth_client, clock, signal, 1000)["position_id"]
     _at(clock, 375)  # 15:45 ET, the time exit
-    _set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
+    set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
     replies = market_minute.send(sender=None, at=clock.read())
     [result] = [r for receiver, r in replies if receiver is jobs.on_market_minute]
     assert result is not None and result.exits == {position_id: "time_exit"}
@@ -498,18 +462,18 @@ def test_the_daily_loss_limit_counts_the_sessions_realized_and_unrealized_loss(
     services.trading_config_update(user_id=user.pk, changes={"daily_loss_limit": D("300")})
     first = _execute(auth_client, clock, signal, 1000)["position_id"]
     _at(clock, MINUTE + 1)
-    _set_quotes(clock, {("call", low): ("1.70", "1.80"), ("call", high): ("0.45", "0.50")})
+    set_quotes(clock, {("call", low): ("1.70", "1.80"), ("call", high): ("0.45", "0.50")})
     assert _close(auth_client, clock, first).status_code == 201
     # Sell 1.80 − 0.066 → 1.73, buy 0.45 + 0.033 → 0.49: (1.24 − 1.55) × 600 = −186, less
     # 8.37 at entry and 4.22 + 4.17 at exit: −202.76, inside the 300 limit.
     day = selectors.session_pnl(user=user, at=clock.read())
     assert day.realized == D("-202.76") and day.unrealized == 0
-    _set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
+    set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
     second = _execute(auth_client, clock, signal, 1000)["position_id"]
     # Marked at mids 1.75 and 0.475 the second is (1.75 − 2.07) × 600 − (0.475 − 0.52) × 600
     # = −165 unrealized: −367.76 in the day, past the limit.
     _at(clock, MINUTE + 2)
-    _set_quotes(clock, {("call", low): ("1.70", "1.80"), ("call", high): ("0.45", "0.50")})
+    set_quotes(clock, {("call", low): ("1.70", "1.80"), ("call", high): ("0.45", "0.50")})
     day = selectors.session_pnl(user=user, at=clock.read())
     assert day.unrealized == D("-165.00") and day.total == D("-367.76")
     with use_clock(clock):
