@@ -27,7 +27,8 @@ from django.core.cache import cache
 from django.db import close_old_connections
 from django.dispatch import Signal
 
-from marketdata.clock import MarketTime, market_time
+from marketdata import calendar
+from marketdata.clock import MarketTime, market_time, market_time_at
 from marketdata.messages import market_group, market_update
 from marketdata.providers.base import ProviderError
 from marketdata.selectors import intraday_snapshot
@@ -43,13 +44,18 @@ from sigmasight.ws import publish
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MarketProducer", "market_minute", "start_embedded_producer"]
+__all__ = ["MarketProducer", "market_close", "market_minute", "start_embedded_producer"]
 
 #: Sent by the producer once per new market minute of an open session, after that minute's
 #: bars and chains are stored, with ``at`` (the :class:`MarketTime`). The apps whose work
 #: follows the market clock (the signal cadence) connect to it; exactly one producer runs
 #: per clock, so each minute is sent once (a receiver still claims its work idempotently).
 market_minute = Signal()
+#: Sent once when a session this producer published minutes of has closed, with ``at``
+#: (the reading at that session's close): when a tick finds the clock closed, or when a
+#: repeating replay starts its session again. Work due at the close (settling what is
+#: still held) follows it.
+market_close = Signal()
 
 
 class MarketProducer:
@@ -59,6 +65,7 @@ class MarketProducer:
         self.tickers = tickers
         self.owner = uuid.uuid4().hex
         self.last_minute: tuple[str, Any, int] | None = None  # the last minute published
+        self.close_sent = False  # market_close sent for the session of last_minute
 
     def _lease_key(self, at: MarketTime) -> str:
         return f"market-producer:{at.clock}"
@@ -82,8 +89,15 @@ class MarketProducer:
         """One tick: store the completed minutes, publish and return the updates (none
         while the market is closed or another producer holds the lease)."""
         at = market_time()
-        if not at.is_open or not self.holds_lease(at):
+        if not at.is_open:
+            if self.last_minute is not None and self.last_minute[:2] == (at.clock, at.session):
+                self._send_close(at.clock, at.session)
             return []
+        if not self.holds_lease(at):
+            return []
+        last = self.last_minute
+        if last is not None and last[:2] == (at.clock, at.session) and at.minute < last[2]:
+            self._send_close(at.clock, at.session)  # a repeating replay began again
         minute_bars_store(session=at.session, through_minute=at.minute)
         # Prices move once a minute (the close of the last completed one): a tick inside
         # the same minute would resend the same figures, so it sends nothing.
@@ -96,6 +110,7 @@ class MarketProducer:
                 session=at.session, sessions=settings.MARKET_MINUTE_HISTORY_SESSIONS
             )
         self.last_minute = (at.clock, at.session, at.minute)
+        self.close_sent = False
         chain_snapshots_store(at)
         try:
             live_quotes_refresh(at)
@@ -106,6 +121,17 @@ class MarketProducer:
             publish(market_group(message["symbol"]), message)
         market_minute.send(sender=self.__class__, at=at)
         return messages
+
+    def _send_close(self, clock: str, session: Any) -> None:
+        if self.close_sent:
+            return
+        self.close_sent = True
+        length = calendar.session_close_utc(session) - calendar.session_open_utc(session)
+        closed = market_time_at(clock, session, int(length.total_seconds() // 60))
+        try:
+            market_close.send(sender=self.__class__, at=closed)
+        except Exception:  # the ticks go on; the scheduled settlement job is the backstop
+            logger.exception("market producer: close work of %s failed", session)
 
     def run(self, stop: threading.Event, *, tick_seconds: float | None = None) -> None:
         """Tick every ``tick_seconds`` (``MARKET_TICK_SECONDS``) until ``stop`` is set. A

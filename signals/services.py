@@ -69,6 +69,7 @@ from signals.engine.features import (
 from signals.engine.fills import UnfillableQuote, first_exit, liquidation_value, package_fill
 from signals.engine.payoff import MULTIPLIER, Leg, probability_of_profit, risk_metrics
 from signals.engine.strategies import ChainSide, build_legs, choose_strategy, leg_quotes
+from signals.events import signal_created
 from signals.messages import SIGNALS_GROUP, new_signal
 from signals.models import ConfidenceModel, Signal, SignalCycle, SignalFeature, SignalStatus
 
@@ -300,6 +301,13 @@ def _entry(
     return entry, risk, leg_rows, net, warnings
 
 
+def _announce(signal: Signal) -> None:
+    """A committed new signal: to the ``/ws/signals`` sockets, then to the apps that follow
+    ``signal_created`` (auto-execute)."""
+    publish(SIGNALS_GROUP, new_signal(signal))
+    signal_created.send(sender=Signal, created=signal)
+
+
 def _supersede(symbol: str, clock: str, before: dt.datetime) -> None:
     Signal.objects.filter(
         symbol=symbol, clock=clock, status=SignalStatus.ACTIVE, generated_at__lt=before
@@ -401,7 +409,7 @@ def _signal_for(
             )
             _supersede(symbol, at.clock, at.now)
             if is_live_clock(at.clock):
-                transaction.on_commit(lambda: publish(SIGNALS_GROUP, new_signal(signal)))
+                transaction.on_commit(lambda: _announce(signal))
     except IntegrityError:  # a concurrent generation of the same minute won
         return (
             Signal.objects.get(clock=at.clock, session=at.session, minute=at.minute, symbol=symbol),

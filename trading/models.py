@@ -335,6 +335,11 @@ class StrategyPosition(models.Model):
     fees = models.DecimalField(
         max_digits=12, decimal_places=2, default=Decimal("0.00"), help_text="All fees paid."
     )
+    settlement = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Held to the close: the underlying's official close and each leg's outcome.",
+    )
 
     class Meta:
         ordering = ["-opened_at"]

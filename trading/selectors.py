@@ -353,3 +353,12 @@ def users_with_open_positions(*, at: MarketTime) -> list[Any]:
         .values_list("user_id", flat=True)
         .distinct()
     )
+
+
+def auto_executing_users() -> list[tuple[Any, Decimal]]:
+    """(user, confidence threshold) of every active trader or admin whose saved config has
+    ``auto_execute`` on. One query."""
+    rows = TradingConfig.objects.filter(
+        auto_execute=True, user__is_active=True, user__role__in=["trader", "admin"]
+    ).select_related("user")
+    return [(row.user, row.confidence_threshold) for row in rows]

@@ -17,10 +17,11 @@ from marketdata import calendar
 from marketdata.clock import MarketTime, market_time
 from marketdata.engine.correlation import classify_regime
 from marketdata.occ import OptionContract, parse_occ
-from marketdata.selectors import chain_snapshot_at, regime_rule, vix_level
+from marketdata.selectors import chain_snapshot_at, regime_rule, session_opens_closes, vix_level
 from portfolios import services as portfolio_services
 from portfolios.models import TransactionKind
 from portfolios.selectors import cash_balance, portfolio_for_user, position_for_user
+from portfolios.settlement import options_settle
 from sigmasight.errors import (
     Conflict,
     DailyLossLimitExceeded,
@@ -1041,3 +1042,89 @@ def account_resume(*, user: Any, reason: str) -> TradingAccount:
         account.state_changed_at = timezone.now()
         account.save(update_fields=["state", "state_reason", "state_changed_at"])
     return account
+
+
+# --------------------------------------------------------------------------- settlement
+
+
+def session_settle(*, at: MarketTime) -> dict[str, Any]:
+    """At the close of ``at``'s session (the producer's ``market_close``): the positions of
+    that session and clock still open are settled by the option-lifecycle job
+    (``portfolios.settlement.options_settle`` at the session's close, on the paper
+    portfolios that hold them). SPY, QQQ and IWM options are American and physically
+    settled: a leg in the money by at least $0.01 at the official close is exercised
+    (long) or assigned (short) into 100 shares a contract at the strike, which stay in the
+    paper portfolio; the rest expire worthless. Each strategy position closes with the
+    reason ``settlement``, its realized P&L the legs' intrinsic values against their fill
+    prices less its remaining share of the entry fees, and the outcome of each leg in
+    ``settlement``. Resting limit closes expire. Idempotent: a settled position is closed.
+    Returns ``{"settled": [position ids], "warnings": [...]}``."""
+    close_time = calendar.session_close_utc(at.session)
+    positions = list(
+        StrategyPosition.objects.filter(
+            status=PositionStatus.OPEN, trade__clock=at.clock, trade__session=at.session
+        ).select_related("trade")
+    )
+    if not positions:
+        return {"settled": [], "warnings": []}
+    for working in Trade.objects.filter(
+        closes__in=positions, status=TradeStatus.SUBMITTED
+    ).select_related("user"):
+        with transaction.atomic():
+            _working_close_cancel(working, status=str(TradeStatus.EXPIRED))
+    portfolio_ids = list(
+        TradingAccount.objects.filter(user_id__in={p.user_id for p in positions}).values_list(
+            "paper_portfolio_id", flat=True
+        )
+    )
+    book = options_settle(now=close_time, portfolio_ids=portfolio_ids)
+    warnings: list[str] = list(book["warnings"])
+    closes = session_opens_closes(pairs={(p.symbol, at.session) for p in positions})
+    settled: list[str] = []
+    for position in positions:
+        bar = closes.get((position.symbol, at.session))
+        if bar is None:
+            warnings.append(f"{position.id}: no {position.symbol} close for {at.session} yet")
+            continue
+        with transaction.atomic():
+            locked = _locked_position(position.user_id, position.id)
+            if locked.status != PositionStatus.OPEN:
+                continue
+            _position_settle(locked, price=bar[1], at=close_time)
+        settled.append(position.id)
+    return {"settled": settled, "warnings": warnings}
+
+
+def _position_settle(position: StrategyPosition, *, price: Decimal, at: dt.datetime) -> None:
+    gross = Decimal("0")
+    legs: list[dict[str, Any]] = []
+    for leg in _open_legs(position):
+        contract, opened = leg.contract, leg.order
+        intrinsic = max(
+            Decimal(0), price - contract.strike if contract.is_call else contract.strike - price
+        )
+        contracts = leg.ratio * position.quantity
+        sign = 1 if opened.action == "buy" else -1
+        assert opened.average_fill_price is not None
+        gross += sign * (intrinsic - opened.average_fill_price) * contracts * MULTIPLIER
+        exercised = intrinsic >= CENT
+        shares = contracts * MULTIPLIER * (1 if contract.is_call else -1) * sign
+        legs.append(
+            {
+                "symbol": opened.symbol,
+                "contracts": sign * contracts,
+                "intrinsic": str(intrinsic),
+                "outcome": ("exercised" if sign > 0 else "assigned")
+                if exercised
+                else "expired_worthless",
+                "shares": shares if exercised else 0,
+            }
+        )
+    entry_fees = _entry_fee_share(position, position.quantity)
+    position.realized_pnl += (gross - entry_fees).quantize(CENT)
+    position.settlement = {"price": str(price), "legs": legs}
+    position.quantity = 0
+    position.status = PositionStatus.CLOSED
+    position.closed_at = at
+    position.exit_reason = ExitReason.SETTLEMENT
+    position.save()

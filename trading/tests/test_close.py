@@ -21,11 +21,14 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from marketdata import calendar
 from marketdata.clock import VirtualClock, use_clock
-from marketdata.producer import market_minute
+from marketdata.producer import MarketProducer, market_close, market_minute
+from marketdata.selectors import session_opens_closes
 from portfolios.models import Position
 from portfolios.selectors import cash_balance, portfolio_for_user
 from sigmasight.errors import Conflict
+from signals.events import signal_created
 from signals.models import Signal
 from tests.contract import ZERO_DTE, assert_error_envelope, assert_matches_example, spec_example
 from trading import jobs, selectors, services
@@ -485,3 +488,94 @@ def test_the_daily_loss_limit_counts_the_sessions_realized_and_unrealized_loss(
     assert refused.json()["error"]["details"]["daily_pnl"] == "-367.76"
     assert StrategyPosition.objects.filter(user=user).count() == 2
     assert _close(auth_client, clock, second).status_code == 201  # exits stay allowed
+
+
+@pytest.mark.django_db
+def test_auto_execute_trades_a_new_signal_once_for_the_users_it_reaches(
+    bull_call: Any, make_user: Any
+) -> None:
+    signal, clock, _, _ = bull_call
+    eager, picky, viewer, manual = (
+        make_user(role="trader"),
+        make_user(role="trader"),
+        make_user(role="viewer"),
+        make_user(role="trader"),
+    )
+    bump = D(str(signal.regime.get("confidence_threshold_bump") or 0))
+    confidence = D(str(signal.confidence))
+    for user, threshold, auto in (
+        (eager, confidence - bump, True),  # exactly reached
+        (picky, min(D(1), confidence - bump + D("0.0001")), True),
+        (viewer, D(0), True),
+        (manual, D(0), False),
+    ):
+        services.trading_config_update(
+            user_id=user.pk,
+            changes={
+                "auto_execute": auto,
+                "confidence_threshold": threshold.quantize(D("0.0001"), rounding="ROUND_FLOOR"),
+                "position_size": D(1000),
+            },
+        )
+    with use_clock(clock):
+        replies = signal_created.send(sender=Signal, created=signal)
+        [trades] = [r for receiver, r in replies if receiver is jobs.on_signal_created]
+        assert len(trades) == 1
+        assert Trade.objects.get(pk=trades[0]).user == eager
+        assert jobs.on_signal_created(None, created=signal) == trades  # the same trade again
+    assert Trade.objects.count() == 1
+    assert Trade.objects.get().idempotency_key == f"auto:{signal.id}"
+
+
+@pytest.mark.django_db
+def test_a_position_held_to_the_close_settles_into_stock(
+    bull_call: Any, auth_client: APIClient
+) -> None:
+    signal, clock, low, high = bull_call
+    user = auth_client.user  # type: ignore[attr-defined]
+    position_id = _execute(auth_client, clock, signal, 1000)["position_id"]
+    _at(clock, 390)
+    close = session_opens_closes(pairs={("SPY", clock.session)})[("SPY", clock.session)][1]
+    replies = market_close.send(sender=None, at=clock.read())
+    [result] = [r for receiver, r in replies if receiver is jobs.on_market_close]
+    assert result["settled"] == [position_id], result
+    stored = StrategyPosition.objects.get(pk=position_id)
+    assert stored.status == "closed" and stored.exit_reason == "settlement"
+    assert stored.quantity == 0 and stored.settlement["price"] == str(close)
+    long_value = max(D(0), close - D(str(low)))
+    short_value = max(D(0), close - D(str(high)))
+    # Six packages: (long intrinsic − 2.07) × 600 − (short intrinsic − 0.52) × 600, less
+    # the 8.37 entry fees.
+    expected = (long_value - D("2.07")) * 600 - (short_value - D("0.52")) * 600 - D("8.37")
+    assert stored.realized_pnl == expected.quantize(D("0.01"))
+    shares = (600 if long_value >= D("0.01") else 0) - (600 if short_value >= D("0.01") else 0)
+    assert [leg["shares"] for leg in stored.settlement["legs"]] == [
+        600 if long_value >= D("0.01") else 0,
+        -600 if short_value >= D("0.01") else 0,
+    ]
+    held = Position.objects.filter(portfolio__owner=user, closed_at__isnull=True)
+    assert not held.filter(multiplier__gt=1).exists()  # no option is left open
+    stock = held.filter(security_id="SPY").first()
+    assert (stock.quantity if stock else 0) == shares
+    assert jobs.on_market_close(None, at=clock.read())["settled"] == []  # idempotent
+
+
+@pytest.mark.django_db
+def test_the_producer_sends_market_close_once_per_session_it_published() -> None:
+    received: list[Any] = []
+
+    def follow(sender: Any, *, at: Any, **kwargs: Any) -> None:
+        received.append(at)
+
+    market_close.connect(follow, dispatch_uid="test-follow-close")
+    try:
+        producer = MarketProducer()
+        session = dt.date(2026, 11, 30)
+        producer.last_minute = ("replay", session, 389)
+        with use_clock(VirtualClock(session, minute=390)):
+            assert producer.tick() == []
+            assert producer.tick() == []
+        assert [(a.session, a.status, a.minute) for a in received] == [(session, "closed", 390)]
+        assert received[0].now == calendar.session_close_utc(session)
+    finally:
+        market_close.disconnect(dispatch_uid="test-follow-close")
