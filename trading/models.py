@@ -205,6 +205,9 @@ class Trade(models.Model):
     fees = models.DecimalField(max_digits=12, decimal_places=2)
     profit_target = models.DecimalField(max_digits=6, decimal_places=4, help_text="Fraction.")
     stop_loss = models.DecimalField(max_digits=6, decimal_places=4, help_text="Fraction.")
+    hold_to_expiry = models.BooleanField(
+        default=False, help_text="No time exit: held to the close it settles at expiry."
+    )
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
     executed_at = models.DateTimeField(

@@ -257,6 +257,7 @@ def _position_body(
         "exit_reason": position.exit_reason or None,
         "closed_at": position.closed_at,
         "working_close_trade_id": working,
+        "hold_to_expiry": entry.hold_to_expiry,
         "mark_time": snapshot.timestamp if snapshot is not None and is_open else None,
         "warnings": warnings,
     }
@@ -362,3 +363,57 @@ def auto_executing_users() -> list[tuple[Any, Decimal]]:
         auto_execute=True, user__is_active=True, user__role__in=["trader", "admin"]
     ).select_related("user")
     return [(row.user, row.confidence_threshold) for row in rows]
+
+
+def session_report(*, session: Any, clock: str, user_id: Any | None = None) -> list[dict[str, Any]]:
+    """The day's trading per user (``manage.py trading_report``): every trade of
+    ``session`` on ``clock`` with its fills and fees, and the P&L of the positions opened
+    that session: realized (net of fees) and, for those still open, the count. Three
+    queries."""
+    trades = Trade.objects.filter(session=session, clock=clock).select_related("user")
+    if user_id is not None:
+        trades = trades.filter(user_id=user_id)
+    trades = trades.prefetch_related("orders__fills").order_by("user_id", "created_at")
+    positions = StrategyPosition.objects.filter(trade__session=session, trade__clock=clock)
+    if user_id is not None:
+        positions = positions.filter(user_id=user_id)
+    by_user: dict[Any, dict[str, Any]] = {}
+    for trade in trades:
+        entry = by_user.setdefault(
+            trade.user_id,
+            {"user": trade.user.email, "trades": [], "fills": 0, "fees": Decimal("0.00")},
+        )
+        fills = [f for o in trade.orders.all() for f in o.fills.all()]
+        entry["trades"].append(
+            {
+                "trade_id": trade.id,
+                "time": trade.executed_at,
+                "kind": trade.kind,
+                "strategy": trade.strategy,
+                "symbol": trade.symbol,
+                "quantity": trade.quantity,
+                "net_price": trade.net_price,
+                "fees": trade.fees,
+                "status": trade.status,
+                "reason": trade.reason,
+                "fills": len(fills),
+            }
+        )
+        entry["fills"] += len(fills)
+        entry["fees"] += trade.fees
+    for position in positions:
+        if position.user_id not in by_user:
+            continue
+        entry = by_user[position.user_id]
+        entry["realized_pnl"] = entry.get("realized_pnl", Decimal("0.00")) + position.realized_pnl
+        entry.setdefault("exits", {})
+        if position.status == PositionStatus.OPEN:
+            entry["open_positions"] = entry.get("open_positions", 0) + 1
+        else:
+            reason = position.exit_reason or "unknown"
+            entry["exits"][reason] = entry["exits"].get(reason, 0) + 1
+    for entry in by_user.values():
+        entry.setdefault("realized_pnl", Decimal("0.00"))
+        entry.setdefault("open_positions", 0)
+        entry.setdefault("exits", {})
+    return list(by_user.values())

@@ -117,12 +117,14 @@ class ExecuteRequest:
     position_size: Decimal | None = None
     profit_target: Decimal | None = None
     stop_loss: Decimal | None = None
+    hold_to_expiry: bool = False
 
     def fingerprint(self) -> str:
         """What a retry with the same idempotency key must repeat."""
-        text = "|".join(
-            str(v) for v in (self.signal_id, self.position_size, self.profit_target, self.stop_loss)
-        )
+        fields = (self.signal_id, self.position_size, self.profit_target, self.stop_loss)
+        text = "|".join(str(v) for v in fields)
+        if self.hold_to_expiry:  # keeps the keys of earlier requests valid
+            text += "|hold"
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -453,6 +455,7 @@ def trade_execute(
             fees=fees,
             profit_target=request.profit_target or config.profit_target,
             stop_loss=request.stop_loss or config.stop_loss,
+            hold_to_expiry=request.hold_to_expiry,
             idempotency_key=idempotency_key,
             request_fingerprint=fingerprint,
             executed_at=at.now,
@@ -897,7 +900,7 @@ def exit_decision(
     position: StrategyPosition, at: MarketTime, *, tightening: float = 1.0
 ) -> ExitDecision:
     """The exit rule of one open position at ``at``: the time exit from
-    :func:`time_exit` on; before it, the profit target and the stop loss on the P&L per
+    :func:`time_exit` on (unless the trade holds to expiry); before it, the profit target and the stop loss on the P&L per
     share of closing the package now at the fill rule (what an exit would get, not the
     mid), the stop distance multiplied by the regime's ``tightening``; the stop wins a
     tie (``signals.engine.fills.first_exit``). Both thresholds are fractions of the
@@ -906,7 +909,8 @@ def exit_decision(
     at_risk = float(entry.total_cost) / entry.quantity / MULTIPLIER
     target = float(entry.profit_target) * at_risk
     stop = float(entry.stop_loss) * tightening * at_risk
-    if at.now >= time_exit(at.session) or position.trade.session != at.session:
+    past_time_exit = at.now >= time_exit(at.session) and not entry.hold_to_expiry
+    if past_time_exit or position.trade.session != at.session:
         return ExitDecision(str(ExitReason.TIME_EXIT), None, None, target, stop)
     legs = _open_legs(position)
     try:

@@ -87,6 +87,11 @@ class TradingConfigUpdateSerializer(StrictBodySerializer):
 class ExecuteOverridesSerializer(StrictBodySerializer):
     profit_target = _decimal(4, PROFIT_TARGET_RANGE, "Fraction of the package's cost")
     stop_loss = _decimal(4, STOP_LOSS_RANGE, "Fraction of the package's cost")
+    hold_to_expiry = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="No time exit: a position held to the close settles at expiry (added)",
+    )
 
 
 class ExecuteSerializer(StrictBodySerializer):
@@ -230,6 +235,7 @@ class StrategyPositionSerializer(serializers.Serializer):
     working_close_trade_id = serializers.CharField(
         allow_null=True, help_text="A resting limit close (added)"
     )
+    hold_to_expiry = serializers.BooleanField(help_text="No time exit (added)")
     mark_time = serializers.DateTimeField(allow_null=True, help_text="The quote's time (added)")
     warnings = serializers.ListField(child=serializers.CharField())
 

@@ -126,6 +126,7 @@ class ExecuteView(APIView):
                 position_size=params.get("position_size"),
                 profit_target=overrides.get("profit_target"),
                 stop_loss=overrides.get("stop_loss"),
+                hold_to_expiry=overrides.get("hold_to_expiry", False),
             ),
             idempotency_key=key,
         )
