@@ -16,6 +16,7 @@ layer.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import json
 import logging
@@ -226,6 +227,21 @@ def publish(group: str, message: dict[str, Any]) -> bool:
         logger.warning("ws: message to %s not sent: %s", group, exc)
         return False
     return True
+
+
+_publisher = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ws-publish")
+
+
+def publish_later(group: str, messages: list[dict[str, Any]]) -> concurrent.futures.Future[None]:
+    """:func:`publish` ``messages`` to ``group`` in order from this process's one publisher
+    thread, so that a request does not wait on the channel layer (a few milliseconds a
+    message). Messages of one caller keep their order; the future says when they are sent."""
+
+    def send() -> None:
+        for message in messages:
+            publish(group, message)
+
+    return _publisher.submit(send)
 
 
 def broadcast_event(message: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from sigmasight.errors import (
     StrategyPositionNotFound,
     ValidationFailed,
 )
-from sigmasight.ws import publish
+from sigmasight.ws import publish, publish_later
 from signals.engine.fills import first_exit, package_fill
 from signals.engine.payoff import MULTIPLIER, Leg, risk_metrics
 from signals.selectors import signal_get
@@ -237,12 +237,7 @@ def _announce(user_id: Any, messages: list[dict[str, Any]]) -> None:
     if not messages:
         return
     group = positions_group(user_id)
-
-    def send() -> None:
-        for message in messages:
-            publish(group, message)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: publish_later(group, messages))
 
 
 def _trade_messages(trade: Trade, position_id: str, at: MarketTime) -> list[dict[str, Any]]:
