@@ -409,6 +409,9 @@ TRADING_LIVE_BROKER: str = env.str("TRADING_LIVE_BROKER", default="")
 PAPER_STARTING_CASH: int = env.int("PAPER_STARTING_CASH", default=100_000)
 # A fill needs a chain quote at most this old (market seconds); older rejects the package.
 TRADING_QUOTE_MAX_AGE_SECONDS: int = env.int("TRADING_QUOTE_MAX_AGE_SECONDS", default=120)
+# Each fill takes at most the displayed size on its side of the quote; the rest of the order
+# is cancelled.
+TRADING_CAP_AT_DISPLAYED_SIZE: bool = env.bool("TRADING_CAP_AT_DISPLAYED_SIZE", default=True)
 # The exit monitor closes every open 0DTE position this many minutes before the close
 # (15:45 ET, 12:45 on early closes).
 TRADING_TIME_EXIT_MINUTES_BEFORE_CLOSE: int = max(

@@ -194,7 +194,12 @@ class Trade(models.Model):
     strategy = models.CharField(max_length=20)
     clock = models.CharField(max_length=8)
     session = models.DateField()
-    quantity = models.PositiveIntegerField(help_text="Whole packages.")
+    quantity = models.PositiveIntegerField(help_text="Whole packages (filled, once filled).")
+    requested_quantity = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Packages asked for (beyond the displayed size: cancelled).",
+    )
     status = models.CharField(max_length=10, choices=TradeStatus.choices)
     net_price = models.DecimalField(
         max_digits=12, decimal_places=4, help_text="Per share per package: + debit, − credit."

@@ -125,6 +125,7 @@ def trade_body(trade: Trade) -> dict[str, Any]:
         "symbol": trade.symbol,
         "strategy": trade.strategy,
         "quantity": trade.quantity,
+        "requested_quantity": trade.requested_quantity,
         "net_price": trade.net_price,
         "total_cost": trade.total_cost,
         "fees": trade.fees,

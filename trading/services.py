@@ -158,6 +158,22 @@ def trading_account_ensure(*, user: Any) -> TradingAccount:
 class _LegQuote:
     bid: Decimal
     ask: Decimal
+    bid_size: int | None = None  # contracts displayed (None: not quoted)
+    ask_size: int | None = None
+
+
+def _displayed_packages(
+    actions: list[str], ratios: list[int], quotes: list[_LegQuote]
+) -> int | None:
+    """How many packages the displayed sizes fill: each leg trades against the size on
+    its side (a buy takes the ask's, a sell the bid's), ``ratio`` contracts a package.
+    None where no leg shows a size (no cap)."""
+    caps = []
+    for action, ratio, quote in zip(actions, ratios, quotes, strict=True):
+        size = quote.ask_size if action == "buy" else quote.bid_size
+        if size is not None:
+            caps.append(int(size) // ratio)
+    return min(caps) if caps else None
 
 
 @dataclass(frozen=True)
@@ -218,8 +234,15 @@ def _package_quotes(
                 f"Leg {index} ({leg.action} {leg.option_type} {leg.strike}) cannot fill",
                 details={"field": field, "reason": reason, "leg": index},
             )
-        assert bid is not None and ask is not None
-        quotes.append(_LegQuote(bid=bid, ask=ask))
+        assert bid is not None and ask is not None and row is not None
+        quotes.append(
+            _LegQuote(
+                bid=bid,
+                ask=ask,
+                bid_size=None if row.get("bid_size") is None else int(row["bid_size"]),
+                ask_size=None if row.get("ask_size") is None else int(row["ask_size"]),
+            )
+        )
     return quotes, snapshot.timestamp
 
 
@@ -280,6 +303,24 @@ def marks_publish(*, at: MarketTime) -> int:
             publish(positions_group(user_id), message)
         sent += len(changed)
     return sent
+
+
+def _capped(
+    requested: int, actions: list[str], ratios: list[int], quotes: list[_LegQuote], *, field: str
+) -> int:
+    """The packages that fill now: ``requested``, capped at what the displayed sizes fill
+    (``TRADING_CAP_AT_DISPLAYED_SIZE``); the rest is cancelled. No size at all rejects."""
+    if not settings.TRADING_CAP_AT_DISPLAYED_SIZE:
+        return requested
+    displayed = _displayed_packages(actions, ratios, quotes)
+    if displayed is None:
+        return requested
+    if displayed < 1:
+        raise OrderRejected(
+            "The displayed size fills no package",
+            details={"field": field, "reason": "no_size"},
+        )
+    return min(requested, displayed)
 
 
 def _fill_record(
@@ -403,8 +444,8 @@ def trade_execute(
             raise OrderRejected(
                 "The package has no defined risk", details={"field": "signal_id", "reason": "risk"}
             )
-        quantity = int(position_size // max_loss)
-        if quantity < 1:
+        requested = int(position_size // max_loss)
+        if requested < 1:
             raise ValidationFailed(
                 {
                     "position_size": [
@@ -412,6 +453,13 @@ def trade_execute(
                     ]
                 }
             )
+        quantity = _capped(
+            requested,
+            [leg.action for leg in legs],
+            [leg.quantity for leg in legs],
+            quotes,
+            field="signal_id",
+        )
         schedule = fee_schedule()
         fills = [
             fill_fees(
@@ -443,6 +491,7 @@ def trade_execute(
             clock=at.clock,
             session=at.session,
             quantity=quantity,
+            requested_quantity=requested,
             status=TradeStatus.FILLED,
             order_type="limit",  # each leg a marketable limit at its fill price
             net_price=Decimal(str(net)).quantize(Decimal("0.0001")),
@@ -476,9 +525,10 @@ def trade_execute(
                 leg=index,
                 symbol=symbol,
                 action=leg.action,
-                quantity=contracts,
+                quantity=requested * leg.quantity,
                 limit_price=fill_price,
-                status=OrderStatus.FILLED,
+                # The part beyond the displayed size is cancelled.
+                status=OrderStatus.FILLED if quantity == requested else OrderStatus.CANCELLED,
                 filled_quantity=contracts,
                 average_fill_price=fill_price,
                 book_position_id=booked.pk,
@@ -612,44 +662,57 @@ def _close_fill(
     quote_time: dt.datetime,
     at: MarketTime,
 ) -> None:
-    """Fill a close trade's legs at ``prices``: each order and fill with its fees, each
+    """Fill a close trade's legs at ``prices``, as many packages as the displayed sizes
+    take (the rest of the order is cancelled): each order and fill with its fees, each
     leg closed in the paper portfolio (realized P&L and cash there), and the strategy
     position's open quantity, realized P&L (net of the exit's and its share of the
     entry's fees) and state."""
+    packages = _capped(
+        trade.quantity,
+        [leg.closing_action for leg in legs],
+        [leg.ratio for leg in legs],
+        quotes,
+        field="position_id",
+    )
+    trade.quantity = packages
     schedule = fee_schedule()
     gross = Decimal("0")
     fees = Decimal("0.00")
     orders = list(trade.orders.order_by("leg"))
     for leg, order, price, quote in zip(legs, orders, prices, quotes, strict=True):
+        contracts = packages * leg.ratio
         fill_price = Decimal(str(price)).quantize(PRICE)
-        leg_fees = fill_fees(
-            schedule, side=order.action, contracts=order.quantity, premium=fill_price
-        )
+        leg_fees = fill_fees(schedule, side=order.action, contracts=contracts, premium=fill_price)
         book = position_for_user(user=trade.user, position_id=order.book_position_id)
         portfolio_services.position_close(
             position=book,
             exit_price=fill_price,
             exit_date=at.session,
-            quantity=Decimal(order.quantity),
+            quantity=Decimal(contracts),
             fees=leg_fees.total,
             today=at.session,
         )
-        order.status = OrderStatus.FILLED
-        order.filled_quantity = order.quantity
+        order.status = OrderStatus.FILLED if contracts == order.quantity else OrderStatus.CANCELLED
+        order.filled_quantity = contracts
         order.average_fill_price = fill_price
         order.save(update_fields=["status", "filled_quantity", "average_fill_price", "updated_at"])
-        _fill_record(order, order.quantity, fill_price, quote, quote_time, leg_fees, at)
+        _fill_record(order, contracts, fill_price, quote, quote_time, leg_fees, at)
         opened = leg.order
         sign = 1 if opened.action == "buy" else -1
         assert opened.average_fill_price is not None
-        gross += sign * (fill_price - opened.average_fill_price) * order.quantity * MULTIPLIER
+        gross += sign * (fill_price - opened.average_fill_price) * contracts * MULTIPLIER
         fees += leg_fees.total
     entry_fees = _entry_fee_share(position, trade.quantity)
     trade.status = TradeStatus.FILLED
     trade.fees = fees
     trade.net_price = Decimal(str(net)).quantize(PRICE)
     trade.executed_at = at.now
-    trade.save(update_fields=["status", "fees", "net_price", "executed_at"])
+    trade.total_cost = (position.trade.total_cost * packages / position.trade.quantity).quantize(
+        CENT
+    )
+    trade.save(
+        update_fields=["status", "fees", "net_price", "executed_at", "quantity", "total_cost"]
+    )
     position.quantity -= trade.quantity
     position.realized_pnl += (gross - fees - entry_fees).quantize(CENT)
     position.fees += fees
@@ -719,6 +782,7 @@ def _close_submit(
         clock=at.clock,
         session=at.session,
         quantity=quantity,
+        requested_quantity=quantity,
         status=TradeStatus.SUBMITTED,
         # A resting limit's net is its limit, signed from the close's side.
         net_price=_limit_net(entry, _required(request.limit_price)) if resting else Decimal(0),

@@ -134,7 +134,11 @@ class TradeSerializer(serializers.Serializer):
     signal_id = serializers.CharField()
     symbol = serializers.CharField()
     strategy = serializers.CharField()
-    quantity = serializers.IntegerField(help_text="Whole packages (added)")
+    quantity = serializers.IntegerField(help_text="Whole packages filled (added)")
+    requested_quantity = serializers.IntegerField(
+        allow_null=True,
+        help_text="Packages asked for; the part beyond the displayed size is cancelled (added)",
+    )
     net_price = serializers.DecimalField(
         max_digits=12,
         decimal_places=4,

@@ -23,6 +23,7 @@ from rest_framework.test import APIClient
 
 from marketdata import calendar
 from marketdata.clock import VirtualClock, use_clock
+from marketdata.models import ChainSnapshot
 from marketdata.producer import MarketProducer, market_close, market_minute
 from marketdata.selectors import session_opens_closes
 from portfolios.models import Position
@@ -579,3 +580,37 @@ def test_the_producer_sends_market_close_once_per_session_it_published() -> None
         assert received[0].now == calendar.session_close_utc(session)
     finally:
         market_close.disconnect(dispatch_uid="test-follow-close")
+
+
+@pytest.mark.django_db
+def test_a_fill_takes_the_displayed_size_and_cancels_the_rest(
+    bull_call: Any, auth_client: APIClient
+) -> None:
+    signal, clock, low, high = bull_call
+    snapshot = ChainSnapshot.objects.filter(symbol="SPY").latest("timestamp")
+    for row in snapshot.calls:
+        if row["strike"] == low:
+            row["ask_size"] = 4  # the buy takes the ask's size: 4 packages
+        if row["strike"] == high:
+            row["bid_size"] = 9
+    snapshot.save()
+    trade = _execute(auth_client, clock, signal, 1000)  # 6 packages asked for
+    assert trade["requested_quantity"] == 6 and trade["quantity"] == 4
+    assert trade["total_cost"] == 620  # 4 × $155
+    assert [(o["quantity"], o["filled_quantity"], o["status"]) for o in trade["orders"]] == [
+        (6, 4, "cancelled"),
+        (6, 4, "cancelled"),
+    ]
+    # 4 contracts a leg: 2.60 + 0.10 + 0.08 = 2.78 and 2.78 + TAF 0.02 + SEC 0.01 = 2.81.
+    assert trade["fees"] == 5.59
+    assert StrategyPosition.objects.get(pk=trade["position_id"]).quantity == 4
+    _at(clock, MINUTE + 1)
+    set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.80", "0.86")})
+    snapshot = ChainSnapshot.objects.filter(symbol="SPY").latest("timestamp")
+    for row in snapshot.calls:
+        if row["strike"] == low:
+            row["bid_size"] = 3  # closing sells the long leg into the bid: 3 packages
+    snapshot.save()
+    close = _close(auth_client, clock, trade["position_id"]).json()
+    assert close["quantity"] == 3 and close["requested_quantity"] == 4
+    assert StrategyPosition.objects.get(pk=trade["position_id"]).quantity == 1

@@ -124,7 +124,7 @@ def test_a_signal_fills_as_one_package_at_the_fill_rule_with_its_fees(
     )
     held = {p.security_id: p.quantity for p in Position.objects.filter(portfolio=portfolio)}
     assert held == {
-        o["symbol"]: (o["quantity"] if o["action"] == "buy" else -o["quantity"])
+        o["symbol"]: (o["filled_quantity"] if o["action"] == "buy" else -o["filled_quantity"])
         for o in body["orders"]
     }
     assert StrategyPosition.objects.get(pk=body["position_id"]).quantity == quantity
@@ -169,7 +169,7 @@ def test_a_retry_with_the_same_key_returns_the_first_trade_and_another_body_conf
 
 @pytest.mark.django_db
 def test_refusals_answer_their_codes_and_book_nothing(
-    spy_signal: Any, auth_client: APIClient, make_user: Any
+    spy_signal: Any, auth_client: APIClient, make_user: Any, settings: Any
 ) -> None:
     signal, clock = spy_signal
     user = auth_client.user  # type: ignore[attr-defined]
@@ -186,7 +186,9 @@ def test_refusals_answer_their_codes_and_book_nothing(
     refused({"signal_id": signal.id}, "SIGNAL_EXPIRED", expired)
     stale = VirtualClock(SESSION, minute=MINUTE + 5)  # no chain stored since minute 120
     assert refused({"signal_id": signal.id}, "ORDER_REJECTED", stale)["reason"] == "stale_quote"
+    settings.TRADING_CAP_AT_DISPLAYED_SIZE = False  # else the displayed size caps the package
     details = refused({"signal_id": signal.id, "position_size": 10_000_000}, "INSUFFICIENT_FUNDS")
+    settings.TRADING_CAP_AT_DISPLAYED_SIZE = True
     assert Decimal(details["available"]) == Decimal(100_000)
     halted = services.trading_account_ensure(user=user)
     TradingAccount.objects.filter(pk=halted.pk).update(state=AccountState.HALTED)
