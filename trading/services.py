@@ -59,6 +59,7 @@ from trading.selectors import (
     TradingSettings,
     default_trading_settings,
     fee_schedule,
+    leg_mark,
     session_pnl,
     strategy_position_body,
     strategy_positions,
@@ -945,25 +946,50 @@ def _stop_tightening(at: MarketTime) -> float:
 @dataclass(frozen=True)
 class ExitDecision:
     """Why the monitor closes a position now (or None), and the figures it decided on:
-    the package's close value at the fill rule and the P&L per share against the
-    target and the (regime-tightened) stop."""
+    the package's net mark (per share, what holding it is worth at the legs' marks), the
+    P&L per share at that mark against the target and the (regime-tightened) stop, and
+    what a market close would get now at the fill rule (None where it cannot fill)."""
 
     reason: str | None
-    close_value: float | None
+    mark_value: float | None
     pnl: float | None
     target: float
     stop: float
+    close_value: float | None = None
+
+
+def _mark_value(position: StrategyPosition, legs: list[_OpenLeg], at: MarketTime) -> float | None:
+    """The package's net mark per share from the latest fresh chain snapshot: the legs'
+    marks (the mid of a two-sided quote, else the last), + for a long leg, − for a short
+    one, times its contracts a package. None without a fresh snapshot or a leg's mark."""
+    snapshot = chain_snapshot_at(position.symbol, at.now)
+    if snapshot is None:
+        return None
+    if (at.now - snapshot.timestamp).total_seconds() > settings.TRADING_QUOTE_MAX_AGE_SECONDS:
+        return None
+    value = Decimal(0)
+    for leg in legs:
+        side = snapshot.calls if leg.contract.is_call else snapshot.puts
+        row = next((r for r in side if Decimal(str(r["strike"])) == leg.contract.strike), None)
+        mark = leg_mark(row)
+        if mark is None:
+            return None
+        value += mark * leg.ratio if leg.order.action == "buy" else -mark * leg.ratio
+    return float(value)
 
 
 def exit_decision(
     position: StrategyPosition, at: MarketTime, *, tightening: float = 1.0
 ) -> ExitDecision:
     """The exit rule of one open position at ``at``: the time exit from
-    :func:`time_exit` on (unless the trade holds to expiry); before it, the profit target and the stop loss on the P&L per
-    share of closing the package now at the fill rule (what an exit would get, not the
-    mid), the stop distance multiplied by the regime's ``tightening``; the stop wins a
-    tie (``signals.engine.fills.first_exit``). Both thresholds are fractions of the
-    capital at risk per package (``Trade.total_cost / quantity``)."""
+    :func:`time_exit` on (unless the trade holds to expiry); before it, the profit target
+    and the stop loss on the P&L per share at the package's net mark (the spread's value
+    as ``GET /trading/positions`` shows it; the exit itself then fills at market, at the
+    fill rule). A trigger on the fill price instead would stop out every package whose
+    round-trip spread cost exceeds its stop at the first minute. The stop distance is
+    multiplied by the regime's ``tightening``; the stop wins a tie
+    (``signals.engine.fills.first_exit``). Both thresholds are fractions of the capital
+    at risk per package (``Trade.total_cost / quantity``)."""
     entry = position.trade
     at_risk = float(entry.total_cost) / entry.quantity / MULTIPLIER
     target = float(entry.profit_target) * at_risk
@@ -972,6 +998,10 @@ def exit_decision(
     if past_time_exit or position.trade.session != at.session:
         return ExitDecision(str(ExitReason.TIME_EXIT), None, None, target, stop)
     legs = _open_legs(position)
+    value = _mark_value(position, legs, at)
+    if value is None:
+        return ExitDecision(None, None, None, target, stop)
+    close_value: float | None = None
     try:
         quotes, _ = _package_quotes(
             position.symbol,
@@ -980,15 +1010,17 @@ def exit_decision(
             at,
             field="position_id",
         )
+        _, net = _fill_package(legs, quotes, pessimistic=settings.FILL_PESSIMISTIC)
+        close_value = -net
     except OrderRejected:
-        return ExitDecision(None, None, None, target, stop)
-    _, net = _fill_package(legs, quotes, pessimistic=settings.FILL_PESSIMISTIC)
+        pass
     outcome = first_exit(
-        float(entry.net_price), [-net], target_profit=target, stop_loss=stop, time_exit_index=0
+        float(entry.net_price), [value], target_profit=target, stop_loss=stop, time_exit_index=0
     )
     reasons = {"target": str(ExitReason.PROFIT_TARGET), "stop": str(ExitReason.STOP_LOSS)}
-    reason = reasons.get(outcome.reason)
-    return ExitDecision(reason, -net, outcome.pnl, target, stop)
+    return ExitDecision(
+        reasons.get(outcome.reason), value, outcome.pnl, target, stop, close_value=close_value
+    )
 
 
 @dataclass

@@ -325,16 +325,17 @@ def test_the_monitor_exits_on_the_target_the_stop_and_the_time_exit(
     first = _execute(auth_client, clock, signal, 1000)["position_id"]
     second = _execute(auth_client, clock, signal, 1000)["position_id"]
     position = StrategyPosition.objects.get(pk=first)
-    # Inside the target and the stop: 2.20 − 0.56 (natural) ... the fill rule gets
-    # 2.30 − 0.066 → 2.23 and 0.50 + 0.0396 → 0.54: 1.69, +0.14 against ±0.155.
+    # Inside the target and the stop: the mids 2.20 − 0.55 = 1.65, +0.10 against ±0.155.
+    # (A market close would get 2.25 − 0.066 → 2.18 and 0.52 + 0.0396 → 0.56: 1.62.)
     _at(clock, MINUTE + 1)
-    set_quotes(clock, {("call", low): ("2.20", "2.30"), ("call", high): ("0.50", "0.56")})
+    set_quotes(clock, {("call", low): ("2.15", "2.25"), ("call", high): ("0.52", "0.58")})
     decision = services.exit_decision(position, clock.read())
-    assert decision.reason is None and decision.close_value == pytest.approx(1.69)
+    assert decision.reason is None and decision.mark_value == pytest.approx(1.65)
+    assert decision.close_value == pytest.approx(1.62)
     assert decision.target == pytest.approx(0.155)
     assert services.positions_monitor(at=clock.read()).exits == {}
 
-    # Close value 1.79 (+0.24): both positions reach the profit target.
+    # The mids 2.65 − 0.83 = 1.82 (+0.27): both positions reach the profit target.
     _at(clock, MINUTE + 2)
     set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.80", "0.86")})
     result = services.positions_monitor(at=clock.read())
@@ -342,7 +343,8 @@ def test_the_monitor_exits_on_the_target_the_stop_and_the_time_exit(
     assert set(StrategyPosition.objects.values_list("exit_reason", flat=True)) == {"profit_target"}
     assert services.positions_monitor(at=clock.read()).exits == {}  # nothing left to exit
 
-    # A third position falls to the stop: 1.30 (−0.25) is below −0.155 × the tightening.
+    # A third falls to the stop: the mids 1.75 − 0.475 = 1.275 (−0.275) are below −0.155
+    # × the tightening.
     _at(clock, MINUTE + 3)
     set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
     third = _execute(auth_client, clock, signal, 1000)["position_id"]
