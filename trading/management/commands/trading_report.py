@@ -8,10 +8,10 @@ import datetime as dt
 import json
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework.utils.encoders import JSONEncoder
 
-from accounts.selectors import user_with_email
 from marketdata import calendar
 from marketdata.clock import market_time
 from trading.selectors import session_report
@@ -31,7 +31,8 @@ class Command(BaseCommand):
         session, clock = options["session"] or at.session, options["clock"] or at.clock
         user_id = None
         if options["user"]:
-            user = user_with_email(email=options["user"])
+            # The framework's user model: accounts sits above trading in the layers.
+            user = get_user_model().objects.filter(email__iexact=options["user"]).first()
             if user is None:
                 raise CommandError(f"no user {options['user']}")
             user_id = user.pk
