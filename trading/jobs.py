@@ -15,7 +15,9 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from marketdata.clock import MarketTime
+from django.conf import settings
+
+from marketdata.clock import CLOCK_REPLAY, MarketTime
 from marketdata.producer import market_close, market_minute
 from sigmasight.errors import DomainError
 from signals.events import signal_created
@@ -25,6 +27,7 @@ from trading.services import (
     ExecuteRequest,
     MonitorPass,
     positions_monitor,
+    replay_loop_begin,
     session_settle,
     trade_execute,
 )
@@ -89,6 +92,8 @@ def on_market_close(sender: Any, *, at: MarketTime, **kwargs: Any) -> dict[str, 
     result = session_settle(at=at)
     for warning in result["warnings"]:
         logger.warning("settlement at the %s close: %s", at.session, warning)
+    if at.clock == CLOCK_REPLAY and settings.MARKET_REPLAY_REPEAT:
+        replay_loop_begin(at=at)
     return result
 
 

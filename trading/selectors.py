@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 
 from marketdata.clock import MarketTime
 from marketdata.occ import parse_occ
@@ -278,10 +279,14 @@ def strategy_positions(
     open packages' capital at risk, ``current_value`` = total_cost + unrealized P&L, and
     ``close_value`` what a market close would get now per share (the fill rule). Four
     queries, and one per underlying held open (its latest chain). ``this_session``: only
-    the positions opened in ``at``'s session on its clock; ``position_ids``: only those."""
+    the positions opened in ``at``'s session on its clock (in a repeating replay, in its
+    current loop: :func:`loop_start`); ``position_ids``: only those."""
     query = StrategyPosition.objects.filter(user=user).select_related("trade")
     if this_session:
         query = query.filter(trade__clock=at.clock, trade__session=at.session)
+        started = loop_start(at.clock, at.session)
+        if started is not None:
+            query = query.filter(trade__created_at__gte=started)
     if position_ids is not None:
         query = query.filter(pk__in=position_ids)
     if status != "all":
@@ -341,6 +346,17 @@ def session_pnl(*, user: Any, at: MarketTime) -> SessionPnl:
     return SessionPnl(realized=realized, unrealized=unrealized, unmarked=unmarked)
 
 
+def _loop_key(clock: str, session: Any) -> str:
+    return f"trading:loop-start:{clock}:{session}"
+
+
+def loop_start(clock: str, session: Any) -> Any | None:
+    """When (wall clock) the current loop of a repeating replay of ``session`` began: the
+    earlier loops' trades of that session are history, not today's P&L. None on the live
+    clock and in a replay's first loop."""
+    return cache.get(_loop_key(clock, session))
+
+
 def strategy_position_body(*, user: Any, position_id: str, at: MarketTime) -> dict[str, Any]:
     """One position as ``GET /trading/positions`` shows it (any status)."""
     body = strategy_positions(user=user, at=at, status="all", position_ids=[position_id])
@@ -366,16 +382,24 @@ def auto_executing_users() -> list[tuple[Any, Decimal]]:
     return [(row.user, row.confidence_threshold) for row in rows]
 
 
-def session_report(*, session: Any, clock: str, user_id: Any | None = None) -> list[dict[str, Any]]:
+def session_report(
+    *, session: Any, clock: str, user_id: Any | None = None, all_loops: bool = False
+) -> list[dict[str, Any]]:
     """The day's trading per user (``manage.py trading_report``): every trade of
     ``session`` on ``clock`` with its fills and fees, and the P&L of the positions opened
-    that session: realized (net of fees) and, for those still open, the count. Three
-    queries."""
+    that session: realized (net of fees) and, for those still open, the count. In a
+    repeating replay, the current loop's (``all_loops``: every loop's). Three queries."""
     trades = Trade.objects.filter(session=session, clock=clock).select_related("user")
+    positions = StrategyPosition.objects.filter(trade__session=session, trade__clock=clock)
+    started = None if all_loops else loop_start(clock, session)
+    if started is not None:
+        trades = trades.exclude(kind="open", created_at__lt=started).exclude(
+            kind="close", closes__trade__created_at__lt=started
+        )
+        positions = positions.filter(trade__created_at__gte=started)
     if user_id is not None:
         trades = trades.filter(user_id=user_id)
     trades = trades.prefetch_related("orders__fills").order_by("user_id", "created_at")
-    positions = StrategyPosition.objects.filter(trade__session=session, trade__clock=clock)
     if user_id is not None:
         positions = positions.filter(user_id=user_id)
     by_user: dict[Any, dict[str, Any]] = {}

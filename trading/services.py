@@ -1223,3 +1223,10 @@ def _position_settle(position: StrategyPosition, *, price: Decimal, at: dt.datet
     position.closed_at = at
     position.exit_reason = ExitReason.SETTLEMENT
     position.save()
+
+
+def replay_loop_begin(*, at: MarketTime) -> None:
+    """A repeating replay closed its session and begins it again: from now on the
+    session's P&L (the daily loss limit) and its report count the new loop's trades only
+    (``trading.selectors.loop_start``). Kept for two days, past any session."""
+    cache.set(f"trading:loop-start:{at.clock}:{at.session}", timezone.now(), timeout=172_800)

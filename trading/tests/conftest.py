@@ -27,6 +27,7 @@ def spy_signal(db: Any, settings: Any) -> Any:
     assert signals, "the fixture needs a SPY signal"
     yield signals[0], clock
     cache.delete("market-producer:replay")
+    cache.delete(f"trading:loop-start:replay:{SESSION}")
 
 
 @pytest.fixture

@@ -616,3 +616,27 @@ def test_a_fill_takes_the_displayed_size_and_cancels_the_rest(
     close = _close(auth_client, clock, trade["position_id"]).json()
     assert close["quantity"] == 3 and close["requested_quantity"] == 4
     assert StrategyPosition.objects.get(pk=trade["position_id"]).quantity == 1
+
+
+@pytest.mark.django_db
+def test_a_repeating_replay_counts_only_its_current_loop(
+    bull_call: Any, auth_client: APIClient, settings: Any
+) -> None:
+    signal, clock, low, high = bull_call
+    user = auth_client.user  # type: ignore[attr-defined]
+    settings.MARKET_REPLAY_REPEAT = True
+    first = _execute(auth_client, clock, signal, 1000)["position_id"]
+    _at(clock, MINUTE + 1)
+    set_quotes(clock, {("call", low): ("1.70", "1.80"), ("call", high): ("0.45", "0.50")})
+    assert _close(auth_client, clock, first).status_code == 201
+    assert selectors.session_pnl(user=user, at=clock.read()).realized == D("-202.76")
+    # The loop closes and begins again: its P&L and its report start afresh.
+    jobs.on_market_close(None, at=dataclasses.replace(clock.read(), status="closed"))
+    assert selectors.session_pnl(user=user, at=clock.read()).realized == 0
+    assert selectors.session_report(session=clock.session, clock="replay") == []
+    [every] = selectors.session_report(session=clock.session, clock="replay", all_loops=True)
+    assert len(every["trades"]) == 2 and every["realized_pnl"] == D("-202.76")
+    set_quotes(clock, {("call", low): ("2.00", "2.10"), ("call", high): ("0.50", "0.56")})
+    _execute(auth_client, clock, signal, 1000)
+    [current] = selectors.session_report(session=clock.session, clock="replay")
+    assert len(current["trades"]) == 1 and current["open_positions"] == 1

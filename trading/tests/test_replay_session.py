@@ -99,7 +99,7 @@ def test_a_replayed_session_trades_exits_and_settles_end_to_end(
     assert sum(q for _, q in stock) == sum(leg["shares"] for leg in exercised)
 
     out = StringIO()
-    call_command("trading_report", session=SESSION, clock="replay", stdout=out)
+    call_command("trading_report", session=SESSION, clock="replay", all_loops=True, stdout=out)
     report = out.getvalue()
     for user in (takes_profit, stops_out, waits, holder):
         assert user.email in report

@@ -24,6 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("--session", type=dt.date.fromisoformat, help="Default: the clock's.")
         parser.add_argument("--clock", choices=["live", "replay"], help="Default: MARKET_CLOCK.")
         parser.add_argument("--user", help="One user's email.")
+        parser.add_argument(
+            "--all-loops", action="store_true", help="A repeating replay: every loop's trades."
+        )
         parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -36,7 +39,9 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"no user {options['user']}")
             user_id = user.pk
-        report = session_report(session=session, clock=clock, user_id=user_id)
+        report = session_report(
+            session=session, clock=clock, user_id=user_id, all_loops=options["all_loops"]
+        )
         if options["json"]:
             body = {"session": session, "clock": clock, "users": report}
             self.stdout.write(json.dumps(body, cls=JSONEncoder, indent=2))
