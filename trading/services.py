@@ -604,6 +604,16 @@ def _open_legs(position: StrategyPosition) -> list[_OpenLeg]:
     ]
 
 
+def _closing_quotes(
+    position: StrategyPosition, legs: list[_OpenLeg], at: MarketTime
+) -> tuple[list[_LegQuote], dt.datetime]:
+    """The quotes a close of ``position`` trades against (``_package_quotes``'s rules)."""
+    quoted = [leg.quoted() for leg in legs]
+    return _package_quotes(
+        position.symbol, legs[0].contract.expiry, quoted, at, field="position_id"
+    )
+
+
 def _replayed(user: Any, key: str | None, fingerprint: str) -> Trade | None:
     """The trade an earlier request with this Idempotency-Key made (``Conflict`` if that
     request differed), else None."""
@@ -758,13 +768,7 @@ def _close_submit(
             {"partial_quantity": [f"At most {position.quantity} packages are open"]}
         )
     legs = _open_legs(position)
-    quotes, quote_time = _package_quotes(
-        position.symbol,
-        legs[0].contract.expiry,
-        [leg.quoted() for leg in legs],
-        at,
-        field="position_id",
-    )
+    quotes, quote_time = _closing_quotes(position, legs, at)
     prices, net = _fill_package(legs, quotes, pessimistic=settings.FILL_PESSIMISTIC)
     entry = position.trade
     resting = request.close_type == "limit" and not _limit_reached(
@@ -885,13 +889,7 @@ def _working_close_try(trade: Trade, at: MarketTime) -> bool:
     position = _locked_position(trade.user, str(trade.closes_id))
     legs = _open_legs(position)
     try:
-        quotes, quote_time = _package_quotes(
-            position.symbol,
-            legs[0].contract.expiry,
-            [leg.quoted() for leg in legs],
-            at,
-            field="position_id",
-        )
+        quotes, quote_time = _closing_quotes(position, legs, at)
     except OrderRejected:
         return False
     prices, net = _fill_package(legs, quotes, pessimistic=True)
@@ -1003,13 +1001,7 @@ def exit_decision(
         return ExitDecision(None, None, None, target, stop)
     close_value: float | None = None
     try:
-        quotes, _ = _package_quotes(
-            position.symbol,
-            legs[0].contract.expiry,
-            [leg.quoted() for leg in legs],
-            at,
-            field="position_id",
-        )
+        quotes, _ = _closing_quotes(position, legs, at)
         _, net = _fill_package(legs, quotes, pessimistic=settings.FILL_PESSIMISTIC)
         close_value = -net
     except OrderRejected:
@@ -1021,6 +1013,20 @@ def exit_decision(
     return ExitDecision(
         reasons.get(outcome.reason), value, outcome.pnl, target, stop, close_value=close_value
     )
+
+
+def _close_at_market(user: Any, position_id: str, *, reason: str, at: MarketTime) -> Trade:
+    """An automatic exit: cancel the position's resting limit close, if any, and close it
+    at market with ``reason``, in one transaction."""
+    with transaction.atomic():
+        for working in Trade.objects.select_for_update().filter(
+            closes_id=position_id, status=TradeStatus.SUBMITTED
+        ):
+            _working_close_cancel(working)
+        trade, _ = strategy_position_close(
+            user=user, position_id=position_id, request=CloseRequest(), reason=reason, at=at
+        )
+    return trade
 
 
 @dataclass
@@ -1053,18 +1059,7 @@ def positions_monitor(*, at: MarketTime) -> MonitorPass:
         if decision.reason is None:
             continue
         try:
-            with transaction.atomic():
-                for working in position.exits.select_for_update().filter(
-                    status=TradeStatus.SUBMITTED
-                ):
-                    _working_close_cancel(working)
-                strategy_position_close(
-                    user=position.user,
-                    position_id=position.id,
-                    request=CloseRequest(),
-                    reason=decision.reason,
-                    at=at,
-                )
+            _close_at_market(position.user, position.id, reason=decision.reason, at=at)
         except (OrderRejected, Conflict, MarketClosed) as exc:
             assert result.deferred is not None
             result.deferred[position.id] = str(exc)
@@ -1106,18 +1101,7 @@ def account_halt(*, user: Any, reason: str, close_positions: bool) -> HaltResult
         ).values_list("pk", flat=True)
         for position_id in open_ids:
             try:
-                with transaction.atomic():
-                    for working in Trade.objects.select_for_update().filter(
-                        closes_id=position_id, status=TradeStatus.SUBMITTED
-                    ):
-                        _working_close_cancel(working)
-                    trade, _ = strategy_position_close(
-                        user=user,
-                        position_id=position_id,
-                        request=CloseRequest(),
-                        reason=str(ExitReason.EMERGENCY),
-                        at=at,
-                    )
+                trade = _close_at_market(user, position_id, reason=str(ExitReason.EMERGENCY), at=at)
                 closed.append(trade)
             except (OrderRejected, Conflict, MarketClosed) as exc:
                 warnings.append(f"{position_id} stays open: {exc}")
