@@ -59,6 +59,7 @@ from marketdata.clock import VirtualClock, use_clock  # noqa: E402
 from marketdata.producer import MarketProducer  # noqa: E402
 from marketdata.services import get_provider, history_ingest  # noqa: E402
 from portfolios.models import Portfolio  # noqa: E402
+from sigmasight.ws import publisher_drain  # noqa: E402
 from signals.models import Signal  # noqa: E402
 from signals.services import signals_generate  # noqa: E402
 from trading import services  # noqa: E402
@@ -182,6 +183,7 @@ def main() -> None:
                 t.join()
             elapsed = time.perf_counter() - started
     finally:
+        publisher_drain()  # the messages read the trades: send them before the deletes
         _cleanup()
 
     print(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,12 @@ from django.utils import timezone
 
 from marketdata import services as marketdata_services
 from marketdata.occ import InvalidOptionSymbol, OptionContract, looks_like_option, parse_occ
-from marketdata.selectors import is_listed_expiry, normalize_symbol, price_snapshots
+from marketdata.selectors import (
+    is_listed_expiry,
+    normalize_symbol,
+    price_snapshots,
+    security_map,
+)
 from portfolios.models import (
     Lot,
     Portfolio,
@@ -29,6 +36,7 @@ from portfolios.models import (
     Transaction,
     TransactionKind,
 )
+from portfolios.signals import portfolio_changed
 from portfolios.valuation import fifo_close, money
 from risk.engine.conventions import OPTION_MULTIPLIER
 from sigmasight.errors import Conflict, InsufficientFunds, InvalidSymbol, ValidationFailed
@@ -131,27 +139,38 @@ def portfolio_delete(*, portfolio: Portfolio, confirm: bool = False) -> None:
 OPTION_SHAPE = re.compile(r"^[A-Z][A-Z0-9.]{0,5}[ _]*\d{6}[A-Z]")
 
 
-def _underlying_price(underlying: str) -> Decimal | None:
-    symbol = normalize_symbol(underlying)
-    snapshot = price_snapshots(symbols=[symbol]).get(symbol)
-    return None if snapshot is None else snapshot.price
+def _underlying_prices(contracts: Iterable[OptionContract]) -> dict[str, Decimal]:
+    """The latest price of each contract's underlying (one read for all of them)."""
+    symbols = {normalize_symbol(c.underlying) for c in contracts}
+    snapshots = price_snapshots(symbols=symbols) if symbols else {}
+    return {s: snap.price for s, snap in snapshots.items() if snap.price is not None}
 
 
-def _validate_option(contract: OptionContract, *, today: dt.date) -> None:
+def _validate_option(
+    contract: OptionContract,
+    *,
+    today: dt.date,
+    spot: Decimal | None,
+    listed: dict[tuple[str, dt.date], bool],
+) -> None:
     """Whether an OCC contract may be booked; ValidationFailed on ``symbol`` otherwise.
 
     The one place for contract rules:
     * not expired;
-    * on a listed expiry of its root;
+    * on a listed expiry of its root (``listed`` remembers the answers of one booking,
+      so a package's legs on one expiry ask once);
     * the strike is plausible: within STRIKE_SPOT_MULTIPLE (10×) of the underlying's
-      latest price either way, or at most STRIKE_MAX without a stored price. So
+      latest price ``spot`` either way, or at most STRIKE_MAX without a stored price. So
       ``SPY270115C99999999`` (a 99,999.999 strike on a ~550 ETF) is refused instead of
       entering the book, where no model can price it.
     """
     if contract.expiry < today:
         raise ValidationFailed({"symbol": [f"The option expired on {contract.expiry.isoformat()}"]})
     # Only real expiries: the root's listed dates are reference data (RISK-MODEL).
-    if not is_listed_expiry(contract.underlying, contract.expiry):
+    key = (contract.underlying, contract.expiry)
+    if key not in listed:
+        listed[key] = is_listed_expiry(contract.underlying, contract.expiry)
+    if not listed[key]:
         raise ValidationFailed(
             {
                 "symbol": [
@@ -160,7 +179,6 @@ def _validate_option(contract: OptionContract, *, today: dt.date) -> None:
                 ]
             }
         )
-    spot = _underlying_price(contract.underlying)
     if spot is not None and spot > 0:
         low, high = spot / STRIKE_SPOT_MULTIPLE, spot * STRIKE_SPOT_MULTIPLE
         if not low <= contract.strike <= high:
@@ -195,27 +213,50 @@ def _validate_money(*, quantity: Decimal, price: Decimal, multiplier: int, field
         )
 
 
+def _securities_for(symbols: Sequence[str], *, today: dt.date) -> list[tuple[Security, Any]]:
+    """The stored security for each symbol (an option's from its OCC symbol, with its
+    parsed contract; None for an equity), or 422. A package's options are validated
+    against one read of their underlyings' prices and looked up in one query."""
+    cleaned = [symbol.strip().upper() for symbol in symbols]
+    contracts: dict[str, OptionContract] = {}
+    for symbol in cleaned:
+        if looks_like_option(symbol) or OPTION_SHAPE.match(symbol):
+            try:
+                contracts[symbol] = parse_occ(symbol)
+            except InvalidOptionSymbol as exc:
+                raise ValidationFailed({"symbol": [str(exc)]}) from exc
+    spots = _underlying_prices(contracts.values())
+    listed: dict[tuple[str, dt.date], bool] = {}
+    for contract in contracts.values():
+        spot = spots.get(normalize_symbol(contract.underlying))
+        _validate_option(contract, today=today, spot=spot, listed=listed)
+    stored = security_map(symbols=[c.occ_symbol for c in contracts.values()])
+    resolved: list[tuple[Security, Any]] = []
+    for symbol in cleaned:
+        contract = contracts.get(symbol)
+        if contract is None:
+            equity = marketdata_services.equity_security_ensure(symbol=symbol)
+            if equity is None:
+                raise InvalidSymbol(f"Unknown symbol {symbol}", details={"symbol": symbol})
+            resolved.append((equity, None))
+            continue
+        option = stored.get(contract.occ_symbol)
+        if option is None:
+            try:
+                option = marketdata_services.option_security_ensure(symbol=contract.occ_symbol)
+            except Exception as exc:
+                raise InvalidSymbol(
+                    f"Unknown option underlying {contract.underlying}",
+                    details={"symbol": symbol, "underlying": contract.underlying},
+                ) from exc
+        resolved.append((option, contract))
+    return resolved
+
+
 def _security_for(symbol: str, *, today: dt.date) -> tuple[Security, Any]:
     """The stored security for a symbol (an option's from its OCC symbol), or 422."""
-    symbol = symbol.strip().upper()
-    if looks_like_option(symbol) or OPTION_SHAPE.match(symbol):
-        try:
-            contract = parse_occ(symbol)
-        except InvalidOptionSymbol as exc:
-            raise ValidationFailed({"symbol": [str(exc)]}) from exc
-        _validate_option(contract, today=today)
-        try:
-            security = marketdata_services.option_security_ensure(symbol=contract.occ_symbol)
-        except Exception as exc:
-            raise InvalidSymbol(
-                f"Unknown option underlying {contract.underlying}",
-                details={"symbol": symbol, "underlying": contract.underlying},
-            ) from exc
-        return security, contract
-    security = marketdata_services.equity_security_ensure(symbol=symbol)
-    if security is None:
-        raise InvalidSymbol(f"Unknown symbol {symbol}", details={"symbol": symbol})
-    return security, None
+    [resolved] = _securities_for([symbol], today=today)
+    return resolved
 
 
 def _position_type(*, option: Any, quantity: Decimal) -> str:
@@ -245,7 +286,7 @@ def _validate_trade(
         raise ValidationFailed(errors)
 
 
-def _position_create(
+def _position_new(
     *,
     portfolio: Portfolio,
     security: Security,
@@ -256,7 +297,8 @@ def _position_create(
     entry_date: dt.date,
     tags: list[str] | None,
 ) -> Position:
-    return Position.objects.create(
+    """An unsaved position (the caller inserts it)."""
+    return Position(
         portfolio=portfolio,
         security=security,
         position_type=_position_type(option=option, quantity=quantity),
@@ -271,7 +313,17 @@ def _position_create(
     )
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class PositionOpen:
+    """One position to open or add to: ``quantity`` signed (negative sells: a short),
+    contracts for an option; ``entry_price`` per share; ``fees`` in dollars, paid."""
+
+    symbol: str
+    quantity: Decimal
+    entry_price: Decimal
+    fees: Decimal = Decimal(0)
+
+
 def position_open(
     *,
     portfolio: Portfolio,
@@ -283,89 +335,158 @@ def position_open(
     fees: Decimal = Decimal(0),
     today: dt.date | None = None,
 ) -> Position:
-    """Open a position (or add a lot to an open one on the same side) and book its cash.
+    """Open a position (or add a lot to an open one on the same side) and book its cash:
+    :func:`positions_open` of one."""
+    [position] = positions_open(
+        portfolio=portfolio,
+        opens=[PositionOpen(symbol, quantity, entry_price, fees)],
+        entry_date=entry_date,
+        tags=tags,
+        today=today,
+    )
+    return position
+
+
+@transaction.atomic
+def positions_open(
+    *,
+    portfolio: Portfolio,
+    opens: Sequence[PositionOpen],
+    entry_date: dt.date,
+    tags: list[str] | None = None,
+    today: dt.date | None = None,
+) -> list[Position]:
+    """Open positions (or add lots to open ones on the same side) and book their cash,
+    all or none: a multi-leg package books as one write (the positions returned in the
+    order of ``opens``).
 
     The portfolio row is locked first, so concurrent adds to one portfolio serialize: the
     second sees the first's open position (and adds to it, or is refused the other side)
     instead of both inserting one. The partial unique constraint one_open_position_per_symbol
-    backs this up in the database."""
+    backs this up in the database. New rows are inserted in bulk (a lot and a ledger row
+    each), and the portfolio's version advances once."""
     today = today or timezone.localdate()
-    _validate_trade(quantity=quantity, price=entry_price, trade_date=entry_date, today=today)
-    security, option = _security_for(symbol, today=today)
-    multiplier = OPTION_MULTIPLIER if option is not None else 1
-    if option is not None:
-        _validate_contracts(quantity)
-    _validate_money(quantity=quantity, price=entry_price, multiplier=multiplier, field="quantity")
-    Portfolio.objects.select_for_update().filter(pk=portfolio.pk).first()
-    existing = (
-        Position.objects.select_for_update()
-        .filter(portfolio=portfolio, security=security, closed_at__isnull=True)
-        .first()
-    )
-    if existing is not None:
-        if (existing.quantity > 0) != (quantity > 0):
-            raise Conflict(
-                f"An open {existing.position_type} position in {security.symbol} exists; "
-                "close it or reduce it instead of opening the other side",
-                details={"position_id": str(existing.id)},
-            )
-        total = existing.quantity + quantity
-        if abs(total) > QUANTITY_MAX:
-            raise ValidationFailed(
-                {"quantity": [f"The position would exceed {QUANTITY_MAX:,} in size"]}
-            )
-        _validate_money(
-            quantity=total,
-            price=max(existing.entry_price, entry_price),
-            multiplier=multiplier,
-            field="quantity",
+    for leg in opens:
+        _validate_trade(
+            quantity=leg.quantity, price=leg.entry_price, trade_date=entry_date, today=today
         )
-        existing.entry_price = (
-            existing.quantity * existing.entry_price + quantity * entry_price
-        ) / total
-        existing.quantity = total
-        existing.entry_date = min(existing.entry_date, entry_date)
-        if tags:
-            existing.tags = sorted(set(existing.tags) | set(tags))
-        existing.save()
-        position = existing
-    else:
+    resolved = _securities_for([leg.symbol for leg in opens], today=today)
+    if len({security.pk for security, _ in resolved}) != len(resolved):
+        raise ValidationFailed({"symbol": ["Each security is opened once in one booking"]})
+    for leg, (_, option) in zip(opens, resolved, strict=True):
+        multiplier = OPTION_MULTIPLIER if option is not None else 1
+        if option is not None:
+            _validate_contracts(leg.quantity)
+        _validate_money(
+            quantity=leg.quantity, price=leg.entry_price, multiplier=multiplier, field="quantity"
+        )
+    Portfolio.objects.select_for_update().filter(pk=portfolio.pk).first()
+    existing = {
+        p.security_id: p
+        for p in Position.objects.select_for_update().filter(
+            portfolio=portfolio,
+            security__in=[security for security, _ in resolved],
+            closed_at__isnull=True,
+        )
+    }
+    positions: list[Position] = []
+    created: list[Position] = []
+    added: list[Position] = []
+    lots: list[Lot] = []
+    ledger: list[Transaction] = []
+    for leg, (security, option) in zip(opens, resolved, strict=True):
+        multiplier = OPTION_MULTIPLIER if option is not None else 1
+        position = existing.get(security.symbol)
+        adding = position is not None
+        if position is not None:
+            _position_add(position, leg, multiplier=multiplier, entry_date=entry_date, tags=tags)
+            added.append(position)
+        else:
+            position = _position_new(
+                portfolio=portfolio,
+                security=security,
+                option=option,
+                quantity=leg.quantity,
+                multiplier=multiplier,
+                entry_price=leg.entry_price,
+                entry_date=entry_date,
+                tags=tags,
+            )
+            created.append(position)
+        positions.append(position)
+        lots.append(
+            Lot(
+                position=position,
+                open_date=entry_date,
+                price=leg.entry_price,
+                quantity=leg.quantity,
+                remaining=leg.quantity,
+            )
+        )
+        ledger.append(
+            Transaction(
+                portfolio=portfolio,
+                position=position,
+                kind=TransactionKind.BUY if leg.quantity > 0 else TransactionKind.SELL,
+                symbol=security.symbol,
+                quantity=leg.quantity,
+                price=leg.entry_price,
+                fees=leg.fees,
+                amount=_trade_cash(leg.quantity, leg.entry_price, multiplier, leg.fees),
+                trade_date=entry_date,
+                note="add" if adding else "open",
+            )
+        )
+    if created:
         try:
             with transaction.atomic():  # a savepoint: the constraint's failure stays local
-                position = _position_create(
-                    portfolio=portfolio,
-                    security=security,
-                    option=option,
-                    quantity=quantity,
-                    multiplier=multiplier,
-                    entry_price=entry_price,
-                    entry_date=entry_date,
-                    tags=tags,
-                )
+                Position.objects.bulk_create(created)
         except IntegrityError as exc:  # only without the lock (a direct ORM write)
             raise Conflict(
-                f"An open position in {security.symbol} exists", details={"symbol": symbol}
+                "An open position in one of the securities exists",
+                details={"symbols": [p.security_id for p in created]},
             ) from exc
-    Lot.objects.create(
-        position=position,
-        open_date=entry_date,
-        price=entry_price,
-        quantity=quantity,
-        remaining=quantity,
+    if added:
+        Position.objects.bulk_update(
+            added, ["entry_price", "quantity", "entry_date", "tags", "updated_at"]
+        )
+    Lot.objects.bulk_create(lots)
+    Transaction.objects.bulk_create(ledger)
+    # Bulk writes send no post_save: the version bump the row signals would make.
+    portfolio_changed(portfolio.pk, portfolio.owner_id)
+    return positions
+
+
+def _position_add(
+    position: Position, leg: PositionOpen, *, multiplier: int, entry_date: dt.date, tags: Any
+) -> None:
+    """Add ``leg`` to the open ``position`` (locked) on the same side: the average entry
+    price, the earliest entry date, the union of the tags (the caller saves it)."""
+    if (position.quantity > 0) != (leg.quantity > 0):
+        raise Conflict(
+            f"An open {position.position_type} position in {position.security_id} exists; "
+            "close it or reduce it instead of opening the other side",
+            details={"position_id": str(position.id)},
+        )
+    total = position.quantity + leg.quantity
+    if abs(total) > QUANTITY_MAX:
+        raise ValidationFailed(
+            {"quantity": [f"The position would exceed {QUANTITY_MAX:,} in size"]}
+        )
+    _validate_money(
+        quantity=total,
+        price=max(position.entry_price, leg.entry_price),
+        multiplier=multiplier,
+        field="quantity",
     )
-    Transaction.objects.create(
-        portfolio=portfolio,
-        position=position,
-        kind=TransactionKind.BUY if quantity > 0 else TransactionKind.SELL,
-        symbol=security.symbol,
-        quantity=quantity,
-        price=entry_price,
-        fees=fees,
-        amount=_trade_cash(quantity, entry_price, multiplier, fees),
-        trade_date=entry_date,
-        note="open" if existing is None else "add",
-    )
-    return position
+    position.entry_price = (
+        position.quantity * position.entry_price + leg.quantity * leg.entry_price
+    ) / total
+    position.quantity = total
+    position.entry_date = min(position.entry_date, entry_date)
+    if tags:
+        position.tags = sorted(set(position.tags) | set(tags))
+    position.updated_at = timezone.now()  # bulk_update skips auto_now
 
 
 @transaction.atomic

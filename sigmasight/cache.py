@@ -16,6 +16,7 @@ cache call, and redis-py's constructor fills its table of reply callbacks each t
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
@@ -62,3 +63,13 @@ class SharedPoolRedisCache(RedisCache):
         """The process's ``redis.Redis`` for writes, for pipelines the cache API lacks
         (keys through ``make_key``; integers are stored as plain Redis integers)."""
         return self._cache.get_client(write=True)
+
+    def counters_incr(self, keys: Sequence[str]) -> None:
+        """INCR every key in one round trip (a pipeline). A missing counter starts at 0
+        and never expires; Redis keeps the raw integer, which ``get`` reads back as an int
+        (Django's Redis serializer stores ints unpickled). ``incr`` would cost an EXISTS
+        and an INCR a key, and refuses a missing one."""
+        pipeline = self._cache.get_client(None, write=True).pipeline(transaction=False)
+        for key in keys:
+            pipeline.incr(self.make_and_validate_key(key))
+        pipeline.execute()

@@ -45,6 +45,10 @@ def _key(counter: Counter) -> str:
 
 
 def _bump_now(keys: Sequence[str]) -> None:
+    incr_all = getattr(cache, "counters_incr", None)
+    if incr_all is not None:  # the Redis cache: one round trip for every counter
+        incr_all(keys)
+        return
     for key in keys:
         # add() creates the counter (no expiry) if it is missing; incr() is atomic.
         cache.add(key, 0, timeout=None)

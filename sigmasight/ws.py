@@ -232,16 +232,31 @@ def publish(group: str, message: dict[str, Any]) -> bool:
 _publisher = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ws-publish")
 
 
-def publish_later(group: str, messages: list[dict[str, Any]]) -> concurrent.futures.Future[None]:
+def publish_later(
+    group: str, messages: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]]
+) -> concurrent.futures.Future[None]:
     """:func:`publish` ``messages`` to ``group`` in order from this process's one publisher
     thread, so that a request does not wait on the channel layer (a few milliseconds a
-    message). Messages of one caller keep their order; the future says when they are sent."""
+    message). ``messages`` may be a function that builds them there (reads the request
+    need not wait on). Messages of one caller keep their order; the future says when they
+    are sent (and raises what building them raised)."""
 
     def send() -> None:
-        for message in messages:
+        try:
+            batch = messages() if callable(messages) else messages
+        except Exception:
+            logger.exception("ws: could not build the messages for %s", group)
+            raise
+        for message in batch:
             publish(group, message)
 
     return _publisher.submit(send)
+
+
+def publisher_drain(timeout: float = 60.0) -> None:
+    """Wait until the publisher thread has sent everything submitted before this call
+    (a bench or a test that deletes what the messages read)."""
+    _publisher.submit(lambda: None).result(timeout)
 
 
 def broadcast_event(message: dict[str, Any]) -> dict[str, Any]:

@@ -57,13 +57,13 @@ def active_signals(
     return rows.order_by("-generated_at", "symbol")
 
 
-def signal_get(signal_id: str) -> Signal:
-    signal = (
-        Signal.objects.select_related("model")
-        .prefetch_related("features")
-        .filter(pk=signal_id)
-        .first()
-    )
+def signal_get(signal_id: str, *, with_features: bool = True) -> Signal:
+    """One signal with its model (and its features, unless ``with_features`` is False:
+    an execution reads only the legs), or SignalNotFound."""
+    rows = Signal.objects.select_related("model")
+    if with_features:
+        rows = rows.prefetch_related("features")
+    signal = rows.filter(pk=signal_id).first()
     if signal is None:
         raise SignalNotFound()
     return signal

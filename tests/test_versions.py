@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -62,3 +63,14 @@ def test_reading_the_counters_is_one_cache_call_and_no_query() -> None:
     with CaptureQueriesContext(connection) as queries:
         versions.current([("a", 1), ("b", 2), versions.MARKET])
     assert len(queries) == 0
+
+
+def test_the_redis_cache_bumps_every_counter_in_one_pipeline() -> None:
+    if not hasattr(cache, "counters_incr"):
+        pytest.skip("the configured cache is not Redis (embedded default)")
+    fresh, existing = f"test-{uuid.uuid4().hex}", f"test-{uuid.uuid4().hex}"
+    cache.set(existing, 5, timeout=None)
+    cache.counters_incr([fresh, existing, existing])
+    # A missing counter starts at 0; the raw integer reads back as an int, without expiry.
+    assert cache.get_many([fresh, existing]) == {fresh: 1, existing: 7}
+    assert cache._cache.get_client(fresh).ttl(cache.make_key(fresh)) == -1  # never expires

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.utils import timezone
 
 from marketdata import calendar
@@ -155,6 +156,10 @@ def trading_account_ensure(*, user: Any) -> TradingAccount:
         return TradingAccount.objects.get(user=user)
 
 
+#: Option prices are kept to the hundredth of a cent.
+PRICE = Decimal("0.0001")
+
+
 @dataclass(frozen=True)
 class _LegQuote:
     bid: Decimal
@@ -264,8 +269,9 @@ def _announce(user_id: Any, messages: list[dict[str, Any]]) -> None:
     transaction.on_commit(lambda: publish_later(group, messages))
 
 
-def _trade_messages(trade: Trade, position_id: str, at: MarketTime) -> list[dict[str, Any]]:
+def _trade_messages(trade_id: str, position_id: str, at: MarketTime) -> list[dict[str, Any]]:
     """A trade's ``order_update`` and ``fill`` messages, then its position's update."""
+    trade = Trade.objects.get(pk=trade_id)
     messages: list[dict[str, Any]] = []
     for order in trade.orders.prefetch_related("fills").order_by("leg"):
         messages.append(order_update(order))
@@ -274,6 +280,21 @@ def _trade_messages(trade: Trade, position_id: str, at: MarketTime) -> list[dict
     _remember_mark(body)
     messages.append(position_update(body))
     return messages
+
+
+def _announce_trade(trade: Trade, position_id: str, at: MarketTime) -> None:
+    """Send a filled trade's messages (:func:`_trade_messages`) to its owner's sockets once
+    the transaction commits. They are read and sent from the publisher thread, so the
+    request answers without waiting on those reads (a dozen milliseconds) or the layer."""
+    group, trade_id = positions_group(trade.user_id), trade.id
+
+    def messages() -> list[dict[str, Any]]:
+        try:
+            return _trade_messages(trade_id, position_id, at)
+        finally:
+            db_connection.close()  # the thread's own connection, back to the pool
+
+    transaction.on_commit(lambda: publish_later(group, messages))
 
 
 def _mark_key(position_id: str) -> str:
@@ -333,7 +354,22 @@ def _fill_record(
     fees: FillFees,
     at: MarketTime,
 ) -> Fill:
-    return Fill.objects.create(
+    fill = _fill_new(order, contracts, price, quote, quote_time, fees, at)
+    fill.save()
+    return fill
+
+
+def _fill_new(
+    order: Order,
+    contracts: int,
+    price: Decimal,
+    quote: _LegQuote,
+    quote_time: dt.datetime,
+    fees: FillFees,
+    at: MarketTime,
+) -> Fill:
+    """A fill of ``contracts`` at ``price`` off ``quote`` (unsaved)."""
+    return Fill(
         order=order,
         quantity=contracts,
         price=price,
@@ -379,8 +415,10 @@ def trade_execute(
     fingerprint = request.fingerprint()
     with transaction.atomic():
         # Inside the transaction: a refused first execution opens no account either.
-        account = trading_account_ensure(user=user)
-        account = TradingAccount.objects.select_for_update().get(pk=account.pk)
+        account = TradingAccount.objects.select_for_update().filter(user=user).first()
+        if account is None:
+            opened = trading_account_ensure(user=user)
+            account = TradingAccount.objects.select_for_update().get(pk=opened.pk)
         earlier = _replayed(user, idempotency_key, fingerprint)
         if earlier is not None:
             return earlier, False
@@ -393,7 +431,7 @@ def trade_execute(
             raise MarketClosed(
                 details={"field": "signal_id", "market_status": at.status, "clock": at.clock}
             )
-        signal = signal_get(request.signal_id)
+        signal = signal_get(request.signal_id, with_features=False)
         if (
             signal.status != "active"
             or signal.clock != at.clock
@@ -505,36 +543,50 @@ def trade_execute(
             request_fingerprint=fingerprint,
             executed_at=at.now,
         )
-        for index, (leg, raw, price, quote, leg_fees) in enumerate(
-            zip(legs, signal.legs, prices, quotes, fills, strict=True)
-        ):
-            contracts = quantity * leg.quantity
-            fill_price = Decimal(str(price)).quantize(Decimal("0.0001"))
-            symbol = _occ(signal, raw)
-            booked = portfolio_services.position_open(
-                portfolio=portfolio,
-                symbol=symbol,
-                quantity=Decimal(contracts if leg.action == "buy" else -contracts),
-                entry_price=fill_price,
-                entry_date=at.session,
-                tags=["0dte", trade.id],
-                fees=leg_fees.total,
-                today=at.session,
-            )
-            order = Order.objects.create(
+        symbols = [_occ(signal, raw) for raw in signal.legs]
+        fill_prices = [Decimal(str(price)).quantize(PRICE) for price in prices]
+        contracts = [quantity * leg.quantity for leg in legs]
+        booked = portfolio_services.positions_open(
+            portfolio=portfolio,
+            opens=[
+                portfolio_services.PositionOpen(
+                    symbol=symbol,
+                    quantity=Decimal(n if leg.action == "buy" else -n),
+                    entry_price=price,
+                    fees=leg_fees.total,
+                )
+                for symbol, n, leg, price, leg_fees in zip(
+                    symbols, contracts, legs, fill_prices, fills, strict=True
+                )
+            ],
+            entry_date=at.session,
+            tags=["0dte", trade.id],
+            today=at.session,
+        )
+        orders = Order.objects.bulk_create(
+            Order(
                 trade=trade,
                 leg=index,
                 symbol=symbol,
                 action=leg.action,
                 quantity=requested * leg.quantity,
-                limit_price=fill_price,
+                limit_price=price,
                 # The part beyond the displayed size is cancelled.
                 status=OrderStatus.FILLED if quantity == requested else OrderStatus.CANCELLED,
-                filled_quantity=contracts,
-                average_fill_price=fill_price,
-                book_position_id=booked.pk,
+                filled_quantity=n,
+                average_fill_price=price,
+                book_position_id=book.pk,
             )
-            _fill_record(order, contracts, fill_price, quote, quote_time, leg_fees, at)
+            for index, (symbol, leg, n, price, book) in enumerate(
+                zip(symbols, legs, contracts, fill_prices, booked, strict=True)
+            )
+        )
+        Fill.objects.bulk_create(
+            _fill_new(order, n, price, quote, quote_time, leg_fees, at)
+            for order, n, price, quote, leg_fees in zip(
+                orders, contracts, fill_prices, quotes, fills, strict=True
+            )
+        )
         position = StrategyPosition.objects.create(
             user=user,
             trade=trade,
@@ -544,13 +596,12 @@ def trade_execute(
             opened_at=at.now,
             fees=fees,
         )
-        _announce(user.pk, _trade_messages(trade, position.id, at))
+        _announce_trade(trade, position.id, at)
     return trade, True
 
 
 # --------------------------------------------------------------------------- closing
 
-PRICE = Decimal("0.0001")
 CLOSE_TYPES = ("market", "limit")
 
 
@@ -732,7 +783,7 @@ def _close_fill(
         position.closed_at = at.now
         position.exit_reason = trade.reason
     position.save()
-    _announce(trade.user_id, _trade_messages(trade, position.id, at))
+    _announce_trade(trade, position.id, at)
 
 
 def _close_submit(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from marketdata.clock import VirtualClock, use_clock
@@ -33,7 +34,14 @@ from trading.models import (
     TradingAccount,
     TradingConfig,
 )
-from trading.tests.helpers import MINUTE, client_for, concurrently
+from trading.tests.helpers import (
+    MINUTE,
+    client_for,
+    concurrently,
+    legs_signal,
+    set_quotes,
+    strikes_of,
+)
 
 URL = "/api/v1/trading/execute"
 CENT = Decimal("0.01")
@@ -280,3 +288,38 @@ def test_twenty_concurrent_executions_neither_double_fill_nor_exceed_the_limits(
         t.amount for t in Transaction.objects.filter(portfolio=portfolio, kind__in=["BUY", "SELL"])
     )
     assert math.isfinite(float(cash_balance(portfolio=portfolio)))
+
+
+@pytest.mark.django_db
+def test_an_executions_queries_do_not_grow_with_its_legs_or_the_open_book(
+    spy_signal: Any, make_user: Any
+) -> None:
+    """A four-leg package books in one write (``portfolios.services.positions_open``, bulk
+    orders and fills): it costs no more queries than a two-leg one, with more open."""
+    signal, clock = spy_signal
+    user = make_user(role="trader")
+    services.trading_config_update(user_id=user.pk, changes={"max_positions": 20})
+    k = strikes_of(clock)
+    vertical = [("buy", "call", k[10]), ("sell", "call", k[15])]
+    condor = [("buy", "put", k[5]), ("sell", "put", k[10]), ("sell", "call", k[15])]
+    condor.append(("buy", "call", k[20]))
+    quotes = {("put", k[5]): ("0.20", "0.24"), ("put", k[10]): ("0.60", "0.66")}
+    quotes.update({("call", k[10]): ("2.00", "2.10"), ("call", k[15]): ("0.55", "0.61")})
+    set_quotes(clock, quotes | {("call", k[20]): ("0.15", "0.19")})
+
+    def execute(strategy: str, legs: list[tuple[str, str, float]]) -> int:
+        legs_signal(signal, strategy, legs)
+        with use_clock(clock), CaptureQueriesContext(connection) as queries:
+            services.trade_execute(
+                user=user, request=services.ExecuteRequest(signal_id=signal.id, position_size=1000)
+            )
+        return len(queries.captured_queries)
+
+    # The first ones open the account and its paper portfolio and store the contracts.
+    execute("iron_condor", condor)
+    execute("bull_call_spread", vertical)
+    two_legs = execute("bull_call_spread", vertical)
+    four_legs = execute("iron_condor", condor)
+    assert two_legs <= 30 and four_legs <= two_legs
+    # Each leg adds to its open position: five contracts held, in one position each.
+    assert Position.objects.filter(closed_at__isnull=True, tags__contains=["0dte"]).count() == 5
