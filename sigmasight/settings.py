@@ -417,6 +417,17 @@ TRADING_CAP_AT_DISPLAYED_SIZE: bool = env.bool("TRADING_CAP_AT_DISPLAYED_SIZE", 
 TRADING_TIME_EXIT_MINUTES_BEFORE_CLOSE: int = max(
     1, env.int("TRADING_TIME_EXIT_MINUTES_BEFORE_CLOSE", default=15)
 )
+# Pin risk (docs/trading.md): a short strike within TRADING_PIN_RISK_DISTANCE (a fraction
+# of spot) of the underlying flags its position from TRADING_PIN_RISK_MINUTES_BEFORE_CLOSE
+# before the close. 0.001 is about $0.60 on SPY near 600 and $0.22 on IWM near 220: a little
+# over half of SPY's $1 strike interval, so the short strike at the money is flagged and one
+# a whole strike away is not. 30 minutes (15:30 ET, 12:30 on early closes) leaves a quarter
+# of an hour to act before the time exit at 15:45; held-to-expiry positions stay flagged to
+# the close.
+TRADING_PIN_RISK_DISTANCE: float = env.float("TRADING_PIN_RISK_DISTANCE", default=0.001)
+TRADING_PIN_RISK_MINUTES_BEFORE_CLOSE: int = max(
+    1, env.int("TRADING_PIN_RISK_MINUTES_BEFORE_CLOSE", default=30)
+)
 # Fees booked per fill (trading/engine/fees.py). The regulatory rates change from year to
 # year: each default is the rate in force on 2026-12-03, with its source and effective date.
 # none | per_contract ($0.65, $0.50 below $0.10, $0.25 below $0.05, $1 min per order) |
@@ -444,6 +455,8 @@ for _name in ("TRADING_DEFAULT_PROFIT_TARGET", "TRADING_DEFAULT_STOP_LOSS"):
         raise ImproperlyConfigured(f"{_name} is a positive fraction of the package's cost")
 if not 0 <= TRADING_DEFAULT_CONFIDENCE_THRESHOLD <= 1:
     raise ImproperlyConfigured("TRADING_DEFAULT_CONFIDENCE_THRESHOLD lies in [0, 1]")
+if not 0 < TRADING_PIN_RISK_DISTANCE < 1:
+    raise ImproperlyConfigured("TRADING_PIN_RISK_DISTANCE is a positive fraction of spot")
 # Whole past sessions of minute bars the producer keeps stored (relative volume by minute).
 MARKET_MINUTE_HISTORY_SESSIONS: int = max(0, env.int("MARKET_MINUTE_HISTORY_SESSIONS", default=10))
 CHAIN_SNAPSHOT_MINUTES: int = max(1, env.int("CHAIN_SNAPSHOT_MINUTES", default=1))

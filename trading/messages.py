@@ -1,6 +1,6 @@
 """The live messages of ``/ws/positions``: the per-user group and the envelopes
-(``position_update`` with the spec's keys, and ``order_update`` and ``fill``), shared by the
-services that publish them and the consumer. A user's group is theirs alone, so no user
+(``position_update`` with the spec's keys, ``order_update``, ``fill`` and ``pin_risk``),
+shared by the services that publish them and the consumer. A user's group is theirs alone, so no user
 receives another's messages."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from rest_framework.utils.encoders import JSONEncoder
 
 from sigmasight.ws import group_name
@@ -29,6 +30,8 @@ POSITION_UPDATE_KEYS = (
     "close_value",
     "exit_reason",
     "mark_time",
+    "pin_risk",
+    "pin_risk_strikes",
     "warnings",
 )
 
@@ -86,6 +89,27 @@ def fill_message(fill: Fill, order: Order) -> dict[str, Any]:
                 "ask": fill.ask,
                 "fees": fill.commission + fill.regulatory_fees,
                 "filled_at": fill.filled_at,
+            }
+        ),
+    }
+
+
+def pin_risk_message(body: dict[str, Any]) -> dict[str, Any]:
+    """``{"type": "pin_risk", "data": {position_id, symbol, strategy, spot, strikes,
+    distance, time}}`` from a ``GET /trading/positions`` body whose flag is on: the short
+    strikes within ``distance`` (``TRADING_PIN_RISK_DISTANCE``, a fraction of spot) of
+    ``spot``, at ``time``, the time of the chain quote they were found in."""
+    return {
+        "type": "pin_risk",
+        "data": _plain(
+            {
+                "position_id": body["position_id"],
+                "symbol": body["symbol"],
+                "strategy": body["strategy"],
+                "spot": body["spot"],
+                "strikes": body["pin_risk_strikes"],
+                "distance": settings.TRADING_PIN_RISK_DISTANCE,
+                "time": body["mark_time"],
             }
         ),
     }

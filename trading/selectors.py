@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from marketdata import calendar
 from marketdata.clock import MarketTime
 from marketdata.occ import parse_occ
 from marketdata.selectors import chain_snapshot_at
@@ -16,6 +18,7 @@ from signals.engine.fills import UnfillableQuote, liquidation_value
 from signals.engine.payoff import MULTIPLIER
 from trading.brokers import PAPER, live_broker_name
 from trading.engine.fees import FeeSchedule
+from trading.engine.pin import pinned_strikes
 from trading.models import PositionStatus, StrategyPosition, Trade, TradeStatus, TradingConfig
 
 _CENT = Decimal("0.01")
@@ -163,8 +166,42 @@ def _chain_row(snapshot: Any, contract: Any) -> dict[str, Any] | None:
     return next((r for r in side if Decimal(str(r["strike"])) == contract.strike), None)
 
 
+def pin_risk_from(session: dt.date) -> dt.datetime:
+    """When the pin-risk window of ``session`` opens, UTC:
+    ``TRADING_PIN_RISK_MINUTES_BEFORE_CLOSE`` before its close (15:30 ET, 12:30 on early
+    closes). It stays open from then on: after the close the short legs are still to be
+    assigned or not."""
+    return calendar.session_close_utc(session) - dt.timedelta(
+        minutes=settings.TRADING_PIN_RISK_MINUTES_BEFORE_CLOSE
+    )
+
+
+def _pin_risk(
+    orders: list[Any], snapshot: Any, near_close: bool
+) -> tuple[Decimal | None, list[Decimal]]:
+    """The spot the marks' chain snapshot carries and the short strikes of the open
+    position's legs expiring with that chain that lie within ``TRADING_PIN_RISK_DISTANCE``
+    of it (none before the window, ``near_close`` false, or without a snapshot)."""
+    if snapshot is None:
+        return None, []
+    spot = snapshot.underlying_price
+    if not near_close:
+        return spot, []
+    shorts = [
+        contract.strike
+        for contract in (parse_occ(o.symbol) for o in orders if o.action == "sell")
+        if contract.expiry == snapshot.expiration
+    ]
+    distance = Decimal(str(settings.TRADING_PIN_RISK_DISTANCE))
+    return spot, pinned_strikes(shorts, spot=spot, distance=distance)
+
+
 def _position_body(
-    position: StrategyPosition, snapshot: Any, working: str | None, pessimistic: bool
+    position: StrategyPosition,
+    snapshot: Any,
+    working: str | None,
+    pessimistic: bool,
+    near_close: bool,
 ) -> dict[str, Any]:
     entry = position.trade
     orders = sorted(entry.orders.all(), key=lambda o: o.leg)
@@ -228,6 +265,7 @@ def _position_body(
             )
         except UnfillableQuote as exc:
             warnings.append(f"a market close cannot fill now: {exc}")
+    spot, pinned = _pin_risk(orders, snapshot, near_close) if is_open else (None, [])
     current_value = None if unrealized is None else total_cost + unrealized
     percent = (
         None
@@ -261,6 +299,9 @@ def _position_body(
         "working_close_trade_id": working,
         "hold_to_expiry": entry.hold_to_expiry,
         "mark_time": snapshot.timestamp if snapshot is not None and is_open else None,
+        "spot": spot,
+        "pin_risk": bool(pinned),
+        "pin_risk_strikes": pinned,
         "warnings": warnings,
     }
 
@@ -277,7 +318,9 @@ def strategy_positions(
     ``all``), newest first, each leg marked at the latest stored chain quote (the mid of a
     two-sided quote, else the last) and the spread at its net mark: ``total_cost`` is the
     open packages' capital at risk, ``current_value`` = total_cost + unrealized P&L, and
-    ``close_value`` what a market close would get now per share (the fill rule). Four
+    ``close_value`` what a market close would get now per share (the fill rule). From
+    :func:`pin_risk_from` on, ``pin_risk`` and ``pin_risk_strikes`` flag the short strikes
+    within ``TRADING_PIN_RISK_DISTANCE`` of ``spot``, the chain's underlying price. Four
     queries, and one per underlying held open (its latest chain). ``this_session``: only
     the positions opened in ``at``'s session on its clock (in a repeating replay, in its
     current loop: :func:`loop_start`); ``position_ids``: only those."""
@@ -301,9 +344,10 @@ def strategy_positions(
     symbols = sorted({p.symbol for p in positions if p.status == PositionStatus.OPEN})
     snapshots = {symbol: chain_snapshot_at(symbol, at.now) for symbol in symbols}
     pessimistic = bool(settings.FILL_PESSIMISTIC)
+    near_close = at.now >= pin_risk_from(at.session)
     return {
         "positions": [
-            _position_body(p, snapshots.get(p.symbol), working.get(p.id), pessimistic)
+            _position_body(p, snapshots.get(p.symbol), working.get(p.id), pessimistic, near_close)
             for p in positions
         ],
         "market_status": at.status,

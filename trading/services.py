@@ -41,7 +41,13 @@ from signals.engine.payoff import MULTIPLIER, Leg, risk_metrics
 from signals.selectors import signal_get
 from trading.brokers import broker_for
 from trading.engine.fees import CENT, FillFees, fill_fees
-from trading.messages import fill_message, order_update, position_update, positions_group
+from trading.messages import (
+    fill_message,
+    order_update,
+    pin_risk_message,
+    position_update,
+    positions_group,
+)
 from trading.models import (
     AccountState,
     ExitReason,
@@ -302,7 +308,14 @@ def _mark_key(position_id: str) -> str:
 
 
 def _mark_of(body: dict[str, Any]) -> tuple[Any, ...]:
-    return (body["unrealized_pnl"], body["current_value"], body["close_value"], body["status"])
+    return (
+        body["unrealized_pnl"],
+        body["current_value"],
+        body["close_value"],
+        body["status"],
+        body["pin_risk"],
+        tuple(body["pin_risk_strikes"]),
+    )
 
 
 def _remember_mark(body: dict[str, Any]) -> bool:
@@ -314,16 +327,34 @@ def _remember_mark(body: dict[str, Any]) -> bool:
     return True
 
 
+def _pin_key(position_id: str) -> str:
+    return f"trading:ws-pin:{position_id}"
+
+
+def _pin_raised(body: dict[str, Any]) -> bool:
+    """Note a position's pin-risk flag; True when it turns on (it was off, or never seen),
+    so each raise sends one ``pin_risk`` message and a flag that drops and rises again
+    sends another."""
+    key, flagged = _pin_key(body["position_id"]), bool(body["pin_risk"])
+    was = bool(cache.get(key, False))
+    if flagged != was:
+        cache.set(key, flagged, timeout=86_400)
+    return flagged and not was
+
+
 def marks_publish(*, at: MarketTime) -> int:
-    """Send a ``position_update`` for each open position whose mark changed since the last
-    one sent: how many were sent."""
+    """Send a ``position_update`` for each open position whose mark (or pin-risk flag)
+    changed since the last one sent, and a ``pin_risk`` for each whose flag turned on:
+    how many ``position_update`` were sent."""
     sent = 0
     for user_id in users_with_open_positions(at=at):
         body = strategy_positions(user=user_id, at=at, status="open")
-        changed = [position_update(p) for p in body["positions"] if _remember_mark(p)]
-        for message in changed:
-            publish(positions_group(user_id), message)
-        sent += len(changed)
+        for position in body["positions"]:
+            if _remember_mark(position):
+                publish(positions_group(user_id), position_update(position))
+                sent += 1
+            if _pin_raised(position):
+                publish(positions_group(user_id), pin_risk_message(position))
     return sent
 
 

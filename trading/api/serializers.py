@@ -241,6 +241,21 @@ class StrategyPositionSerializer(serializers.Serializer):
     )
     hold_to_expiry = serializers.BooleanField(help_text="No time exit (added)")
     mark_time = serializers.DateTimeField(allow_null=True, help_text="The quote's time (added)")
+    spot = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=6,
+        coerce_to_string=False,
+        allow_null=True,
+        help_text="The underlying's price in the marks' chain (added)",
+    )
+    pin_risk = serializers.BooleanField(
+        help_text="A short strike lies within TRADING_PIN_RISK_DISTANCE of spot near the "
+        "close (added)"
+    )
+    pin_risk_strikes = serializers.ListField(
+        child=serializers.DecimalField(max_digits=12, decimal_places=3, coerce_to_string=False),
+        help_text="Those short strikes, ascending (added)",
+    )
     warnings = serializers.ListField(child=serializers.CharField())
 
 

@@ -1,1 +1,1 @@
-"""The trading app's pure numerics (no Django, no app imports): fees."""
+"""The trading app's pure numerics (no Django, no app imports): fees and pin risk."""
