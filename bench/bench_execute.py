@@ -11,7 +11,9 @@ snapshot a minute, with daily history), generates that minute's signals, and mak
 1. **Latency, one client:** ``--sequential`` executions through the whole HTTP stack
    (authentication, throttling, validation, the execution, the answer), one at a time,
    each for a fresh account, so the first-use path (opening the account and its paper
-   portfolio) is in the figures, and again for accounts that have traded.
+   portfolio) is in the figures, and again for accounts that have traded; then a third
+   for each through ``trading.services.trade_execute`` alone (the execution and its
+   fill, without the request's authentication and answer).
 2. **Throughput, ``--clients`` concurrent clients:** each client a thread with its own
    account and database connection, executing ``--per-client`` times back to back through
    the service (``trading.services.trade_execute``; the HTTP throttle of 50 a minute per
@@ -124,8 +126,9 @@ def main() -> None:
     print(f"signals: {', '.join(f'{s.symbol} {s.strategy}' for s in signals)}")
 
     try:
-        # 1. One client through the HTTP stack: first executions, then repeat ones.
-        first, repeat = [], []
+        # 1. One client through the HTTP stack: first executions, then repeat ones; and
+        #    the service alone (the execution without authentication and the answer).
+        first, repeat, service = [], [], []
         for n, user in enumerate(_users(args.sequential, 0)):
             client = APIClient()
             client.credentials(
@@ -141,6 +144,13 @@ def main() -> None:
                     raise SystemExit(
                         f"execute answered {response.status_code}: {response.content!r}"
                     )
+            request = services.ExecuteRequest(
+                signal_id=signal_ids[n % len(signal_ids)], position_size=Decimal(1000)
+            )
+            with use_clock(clock):
+                t0 = time.perf_counter()
+                services.trade_execute(user=user, request=request)
+                service.append((time.perf_counter() - t0) * 1000)
 
         # 2. Concurrent clients through the service.
         users = _users(args.clients, args.sequential)
@@ -190,9 +200,13 @@ def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"{settings.DATABASES['default']['ENGINE']}"
     )
-    for name, timings in (("first execution", first), ("later execution", repeat)):
+    for name, timings in (
+        ("HTTP, first execution", first),
+        ("HTTP, later execution", repeat),
+        ("service alone, later execution", service),
+    ):
         print(
-            f"HTTP execute-to-fill, one client, {name} ({len(timings)}): "
+            f"execute-to-fill, one client, {name} ({len(timings)}): "
             f"median {statistics.median(timings):.1f} ms   p95 {_percentile(timings, 0.95):.1f} ms"
         )
     print(

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import F, Sum
 
 from marketdata import calendar
 from marketdata.clock import MarketTime
@@ -100,11 +101,18 @@ def fee_schedule() -> FeeSchedule:
 
 def trade_body(trade: Trade) -> dict[str, Any]:
     """The execute and close answer: the spec's keys (trade_id, status, orders) and the
-    fill's figures (added). Two queries: the trade's orders with their fills, its
-    position (one for a close trade, which names the position it closes)."""
-    orders = list(trade.orders.prefetch_related("fills").order_by("leg"))
+    fill's figures (added). One query, the trade's orders with their fills' fees, and one
+    more for an opening trade whose position is not at hand (a close trade names the
+    position it closes; the execution that created it keeps it on the trade)."""
+    orders = list(
+        trade.orders.annotate(
+            fill_fees=Sum(F("fills__commission") + F("fills__regulatory_fees"))
+        ).order_by("leg")
+    )
     if trade.closes_id is not None:
         position: str | None = trade.closes_id
+    elif Trade.position.is_cached(trade):
+        position = trade.position.id
     else:
         position = StrategyPosition.objects.filter(trade=trade).values_list("id", flat=True).first()
     return {
@@ -121,7 +129,7 @@ def trade_body(trade: Trade) -> dict[str, Any]:
                 "status": o.status,
                 "filled_quantity": o.filled_quantity,
                 "average_fill_price": o.average_fill_price,
-                "fees": sum((f.commission + f.regulatory_fees for f in o.fills.all()), Decimal(0)),
+                "fees": o.fill_fees if o.fill_fees is not None else Decimal(0),
             }
             for o in orders
         ],
