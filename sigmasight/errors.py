@@ -67,6 +67,10 @@ class StrategyPositionNotFound(NotFound):
     default_message = "Position not found"
 
 
+class TradingAccountNotFound(NotFound):
+    default_message = "Trading account not found"
+
+
 class InvalidStrategy(DomainError):
     """A strategy name outside the six of API-CONVENTIONS."""
 

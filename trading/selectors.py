@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import F, Sum
 
@@ -15,6 +16,7 @@ from marketdata import calendar
 from marketdata.clock import MarketTime
 from marketdata.occ import parse_occ
 from marketdata.selectors import chain_snapshot_at
+from sigmasight.errors import TradingAccountNotFound
 from signals.engine.fills import UnfillableQuote, liquidation_value
 from signals.engine.payoff import MULTIPLIER
 from trading.brokers import PAPER, live_broker_name
@@ -97,6 +99,22 @@ def fee_schedule() -> FeeSchedule:
         taf_per_contract=Decimal(settings.FEE_FINRA_TAF_PER_CONTRACT),
         sec_per_million=Decimal(settings.FEE_SEC_PER_MILLION),
     )
+
+
+def account_holder(*, requester: Any, user_id: Any | None) -> Any:
+    """Whose account a risk-state request (``POST /risk/emergency``, ``/risk/resume``)
+    acts on: the requester's own, or with ``user_id`` another user's, which only an admin
+    may name (API-CONVENTIONS: the owner, or an admin for any account). Anyone else naming
+    another user, or an admin naming no user, gets ``TradingAccountNotFound`` (404: whether
+    that user exists is not said)."""
+    if user_id is None or str(user_id) == str(requester.pk):
+        return requester
+    if not requester.has_role("admin"):
+        raise TradingAccountNotFound()
+    holder = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if holder is None:
+        raise TradingAccountNotFound()
+    return holder
 
 
 def trade_body(trade: Trade) -> dict[str, Any]:

@@ -300,10 +300,18 @@ class CloseSerializer(StrictBodySerializer):
 class EmergencySerializer(StrictBodySerializer):
     reason = serializers.CharField(max_length=200, default="manual_halt")
     close_positions = serializers.BooleanField(default=False)
+    user_id = serializers.UUIDField(
+        required=False,
+        help_text="Admins only: the user whose account to halt (default: your own).",
+    )
 
 
 class ResumeSerializer(StrictBodySerializer):
     reason = serializers.CharField(max_length=200)
+    user_id = serializers.UUIDField(
+        required=False,
+        help_text="Admins only: the user whose account to resume (default: your own).",
+    )
 
 
 class AccountStateSerializer(serializers.Serializer):

@@ -249,20 +249,23 @@ class EmergencyView(APIView):
             "The account goes HALTED: every new entry answers 422 EMERGENCY_HALT_ACTIVE "
             "until POST /risk/resume. With close_positions, resting closes are cancelled "
             "and every open position closes at market (exit reason emergency); one that "
-            "cannot close now stays open and is named in warnings."
+            "cannot close now stays open and is named in warnings. An admin may name "
+            "another user's account with user_id (404 for anyone else)."
         ),
         request=EmergencySerializer,
         responses={
             200: AccountStateSerializer,
             401: OpenApiResponse(description="Missing or invalid token"),
             403: OpenApiResponse(description="Not a trader"),
+            404: OpenApiResponse(description="user_id names no account you may act on"),
             422: OpenApiResponse(description="Invalid input"),
         },
     )
     def post(self, request: Request) -> Response:
         params = parse_body(EmergencySerializer, request)
+        holder = selectors.account_holder(requester=request.user, user_id=params.get("user_id"))
         result = services.account_halt(
-            user=request.user, reason=params["reason"], close_positions=params["close_positions"]
+            user=holder, reason=params["reason"], close_positions=params["close_positions"]
         )
         body = _account_body(result.account, result.closed, result.warnings)
         return Response(AccountStateSerializer(body).data)
@@ -275,16 +278,21 @@ class ResumeView(APIView):
     @extend_schema(
         tags=["0dte-risk"],
         summary="Leave the emergency halt",
-        description="HALTED → ACTIVE; 409 if the account is already active.",
+        description=(
+            "HALTED → ACTIVE; 409 if the account is already active. An admin may name "
+            "another user's account with user_id (404 for anyone else)."
+        ),
         request=ResumeSerializer,
         responses={
             200: AccountStateSerializer,
             401: OpenApiResponse(description="Missing or invalid token"),
             403: OpenApiResponse(description="Not a trader"),
+            404: OpenApiResponse(description="user_id names no account you may act on"),
             409: OpenApiResponse(description="Already active"),
         },
     )
     def post(self, request: Request) -> Response:
         params = parse_body(ResumeSerializer, request)
-        account = services.account_resume(user=request.user, reason=params["reason"])
+        holder = selectors.account_holder(requester=request.user, user_id=params.get("user_id"))
+        account = services.account_resume(user=holder, reason=params["reason"])
         return Response(AccountStateSerializer(_account_body(account, [], [])).data)

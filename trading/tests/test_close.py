@@ -640,3 +640,40 @@ def test_a_repeating_replay_counts_only_its_current_loop(
     _execute(auth_client, clock, signal, 1000)
     [current] = selectors.session_report(session=clock.session, clock="replay")
     assert len(current["trades"]) == 1 and current["open_positions"] == 1
+
+
+@pytest.mark.django_db
+def test_an_admin_halts_and_resumes_any_account_and_no_one_else_can(
+    bull_call: Any, auth_client: APIClient, make_user: Any
+) -> None:
+    signal, clock, _, _ = bull_call
+    trade = _execute(auth_client, clock, signal, 1000)
+    owner = auth_client.user  # type: ignore[attr-defined]
+    admin = client_for(make_user(role="admin"))
+    other = client_for(make_user(role="trader"))
+    halt = {"reason": "risk desk", "close_positions": True, "user_id": str(owner.pk)}
+    with use_clock(clock):
+        # Another trader cannot name the account: 404, and nothing changes.
+        refused = other.post("/api/v1/risk/emergency", halt, format="json")
+        assert refused.status_code == 404
+        assert_error_envelope(refused.json(), code="NOT_FOUND")
+        assert TradingAccount.objects.get(user=owner).state == "ACTIVE"
+        assert StrategyPosition.objects.get(pk=trade["position_id"]).status == "open"
+        unknown = dict(halt, user_id="00000000-0000-4000-8000-000000000000")
+        assert admin.post("/api/v1/risk/emergency", unknown, format="json").status_code == 404
+
+        response = admin.post("/api/v1/risk/emergency", halt, format="json")
+        assert response.status_code == 200, response.content
+        assert response.json()["closed_positions"] == [trade["position_id"]]
+        assert TradingAccount.objects.get(user=owner).state == "HALTED"
+        assert TradingAccount.objects.get(user=owner).state_reason == "risk desk"
+        assert not TradingAccount.objects.filter(user=admin.user).exists()  # type: ignore[attr-defined]
+
+        blocked = auth_client.post(
+            "/api/v1/trading/execute", {"signal_id": signal.id}, format="json"
+        )
+        assert_error_envelope(blocked.json(), code="EMERGENCY_HALT_ACTIVE")
+        resume = {"reason": "cleared", "user_id": str(owner.pk)}
+        assert other.post("/api/v1/risk/resume", resume, format="json").status_code == 404
+        assert admin.post("/api/v1/risk/resume", resume, format="json").status_code == 200
+    assert TradingAccount.objects.get(user=owner).state == "ACTIVE"
