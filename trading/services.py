@@ -696,13 +696,22 @@ def _closing_quotes(
     )
 
 
+#: How long an Idempotency-Key holds (API-CONVENTIONS, Idempotency: 24 hours).
+IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
+
+
 def _replayed(user: Any, key: str | None, fingerprint: str) -> Trade | None:
-    """The trade an earlier request with this Idempotency-Key made (``Conflict`` if that
-    request differed), else None."""
+    """The trade an earlier request with this Idempotency-Key made within
+    ``IDEMPOTENCY_WINDOW`` (``Conflict`` if that request differed), else None. A key older
+    than the window is released from its trade (which keeps its fingerprint), so the
+    request is a new one. Called under the account's row lock."""
     if key is None:
         return None
     earlier = Trade.objects.filter(user=user, idempotency_key=key).first()
     if earlier is None:
+        return None
+    if earlier.created_at < timezone.now() - IDEMPOTENCY_WINDOW:
+        Trade.objects.filter(pk=earlier.pk).update(idempotency_key=None)
         return None
     if earlier.request_fingerprint != fingerprint:
         raise Conflict(

@@ -5,6 +5,7 @@ PostgreSQL, concurrent executions that neither double-fill nor exceed the limits
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from marketdata.clock import VirtualClock, use_clock
@@ -173,6 +175,27 @@ def test_a_retry_with_the_same_key_returns_the_first_trade_and_another_body_conf
     )
     assert other.status_code == 409
     assert Trade.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_key_holds_for_24_hours_then_makes_a_new_trade(
+    spy_signal: Any, auth_client: APIClient
+) -> None:
+    signal, clock = spy_signal
+    key = {"Idempotency-Key": "k-day"}
+    first = _post(auth_client, clock, {"signal_id": signal.id}, **key).json()
+    Trade.objects.filter(pk=first["trade_id"]).update(
+        created_at=timezone.now() - dt.timedelta(hours=23, minutes=59)
+    )
+    assert _post(auth_client, clock, {"signal_id": signal.id}, **key).json() == first
+    Trade.objects.filter(pk=first["trade_id"]).update(
+        created_at=timezone.now() - dt.timedelta(hours=24, minutes=1)
+    )
+    later = _post(auth_client, clock, {"signal_id": signal.id}, **key)
+    assert later.status_code == 201 and "Idempotent-Replayed" not in later.headers
+    assert later.json()["trade_id"] != first["trade_id"]
+    assert Trade.objects.get(pk=first["trade_id"]).idempotency_key is None
+    assert Trade.objects.get(pk=later.json()["trade_id"]).idempotency_key == "k-day"
 
 
 @pytest.mark.django_db
