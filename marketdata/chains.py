@@ -32,6 +32,7 @@ from marketdata.models import PriceBar, Security
 from marketdata.selectors import (
     intraday_snapshot,
     is_listed_expiry,
+    last_price,
     risk_free_rate,
     vix_level,
     zero_dte_symbol,
@@ -150,8 +151,8 @@ def option_chain(
                 location="query",
             )
         expiry = expiration
-    snapshot = intraday_snapshot(symbol, at)
-    spot = float(snapshot["price"]) if snapshot["price"] is not None else None
+    latest = last_price(symbol, at)
+    spot = float(latest.price) if latest.price is not None else None
     vix, _ = vix if vix is not None else vix_level(at)
     base = {
         "symbol": symbol,
@@ -159,7 +160,7 @@ def option_chain(
         "expiration": expiry,
         "time_to_expiration": None,
         "minutes_to_expiration": None,
-        "timestamp": snapshot["last_updated"],
+        "timestamp": latest.stamp,
         "vix_level": vix,
         "source": "simulated",
         "calls": [],
@@ -169,7 +170,7 @@ def option_chain(
         "session": at.session,
     }
     if spot is None or vix is None or expiry is None:
-        reasons = [*snapshot["warnings"], *warnings]
+        reasons = [*latest.warnings, *warnings]
         if vix is None:
             reasons.append("no VIX level stored: no implied volatility")
         return {**base, "warnings": reasons}

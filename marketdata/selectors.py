@@ -1203,45 +1203,69 @@ def _cent_up(x: Decimal) -> Decimal:
     return x.quantize(Decimal("0.01"), rounding=ROUND_CEILING)
 
 
+@dataclass(frozen=True)
+class LastPrice:
+    """The price of ``symbol`` as the clock reads it (see :func:`last_price`)."""
+
+    price: Decimal | None
+    stamp: dt.datetime | None
+    day_volume: int | None  # the daily bar's, once the session has closed and it is stored
+    warnings: list[str]
+
+
+def last_price(symbol: str, at: MarketTime) -> LastPrice:
+    """The close of the last completed minute of ``symbol`` (the daily bar's close once
+    the session has closed), stamped at the end of that minute (the session's close). One
+    query while open, two once closed. What the bars do not hold is None with the reason."""
+    warnings: list[str] = []
+    if not at.is_open:
+        day_bar = (
+            PriceBar.objects.filter(security_id=symbol, date=at.session)
+            .values("close", "volume")
+            .first()
+        )
+        if day_bar is not None:
+            return LastPrice(
+                day_bar["close"], calendar.session_close_utc(at.session), day_bar["volume"], []
+            )
+    last_bar = (
+        MinuteBar.objects.filter(
+            security_id=symbol, session=at.session, timestamp__lte=at.now - dt.timedelta(minutes=1)
+        )
+        .order_by("-timestamp")
+        .values("timestamp", "close")
+        .first()
+    )
+    if last_bar is not None:
+        return LastPrice(
+            last_bar["close"], last_bar["timestamp"] + dt.timedelta(minutes=1), None, []
+        )
+    warnings.append(
+        f"no trade of {symbol} stored yet in the session of {at.session} "
+        "(the first minute has not completed, or the market producer is not running)"
+    )
+    return LastPrice(None, None, None, warnings)
+
+
 def intraday_snapshot(symbol: str, at: MarketTime) -> dict[str, Any]:
     """The market in ``symbol`` as the clock reads it: the close of the last completed
     minute (the session's close once closed), its change against the previous session's
     close (``change_percent`` in percent), the session's volume so far, and a bid/ask of
     the intraday spread around the price. From stored minute and daily bars; what they do
     not hold is null with the reason in ``warnings``."""
-    warnings: list[str] = []
-    completed = MinuteBar.objects.filter(
-        security_id=symbol, session=at.session, timestamp__lte=at.now - dt.timedelta(minutes=1)
-    )
-    last_bar = completed.order_by("-timestamp").values("timestamp", "close").first()
-    volume = completed.aggregate(total=Sum("volume"))["total"]
-    day_bar = None
-    if not at.is_open:
-        day_bar = (
-            PriceBar.objects.filter(security_id=symbol, date=at.session)
-            .values("close", "volume", "updated_at")
-            .first()
-        )
+    latest = last_price(symbol, at)
+    warnings = list(latest.warnings)
+    price, stamp, volume = latest.price, latest.stamp, latest.day_volume
+    if volume is None:
+        volume = MinuteBar.objects.filter(
+            security_id=symbol, session=at.session, timestamp__lte=at.now - dt.timedelta(minutes=1)
+        ).aggregate(total=Sum("volume"))["total"]
     previous = (
         PriceBar.objects.filter(security_id=symbol, date__lt=at.session)
         .order_by("-date")
         .values("close", "date")
         .first()
     )
-    price: Decimal | None
-    if day_bar is not None:
-        price = day_bar["close"]
-        volume = day_bar["volume"] if day_bar["volume"] is not None else volume
-        stamp = calendar.session_close_utc(at.session)
-    elif last_bar is not None:
-        price = last_bar["close"]
-        stamp = last_bar["timestamp"] + dt.timedelta(minutes=1)
-    else:
-        price, stamp = None, None
-        warnings.append(
-            f"no trade of {symbol} stored yet in the session of {at.session} "
-            "(the first minute has not completed, or the market producer is not running)"
-        )
     change = change_percent = None
     if price is not None and previous is not None:
         change = price - previous["close"]
