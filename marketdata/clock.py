@@ -14,12 +14,18 @@
 
 Tests do not wait on either: :func:`use_clock` installs a :class:`VirtualClock` that they
 step, and every reader goes through :func:`market_time`, the same code path.
+
+A service that must not act before a later market moment (a fill ``TRADING_FILL_LATENCY_MS``
+after its order) asks the clock to ``wait_until`` it: the live and replay clocks sleep the
+real time until then (market seconds over the replay's speed), the virtual clock, which
+only a test's step moves, returns at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
@@ -84,6 +90,11 @@ class MarketTime:
         """Minutes from ``now`` to the session's close (0 once closed)."""
         return max(0.0, (self.session_close - self.now).total_seconds() / 60.0)
 
+    def later(self, delta: dt.timedelta) -> MarketTime:
+        """The reading of the same clock and session ``delta`` of market time after this one
+        (closed at or past the session's close)."""
+        return _reading(self.clock, self.session, self.now + delta)
+
 
 def _session_minutes(session: dt.date) -> int:
     span = calendar.session_close_utc(session) - calendar.session_open_utc(session)
@@ -100,10 +111,27 @@ def _reading(clock: str, session: dt.date, now: dt.datetime) -> MarketTime:
     return MarketTime(clock, STATUS_CLOSED, now, session, length, length)
 
 
+#: How a clock sleeps real seconds (``time.sleep``; a test passes a recorder).
+Sleep = Callable[[float], None]
+
+
+def _sleep_for(seconds: float, sleep: Sleep) -> float:
+    """Sleep ``seconds`` if positive; the seconds slept."""
+    if seconds <= 0:
+        return 0.0
+    sleep(seconds)
+    return seconds
+
+
 class MarketClock(Protocol):
     name: str
 
     def read(self) -> MarketTime: ...
+
+    def wait_until(self, moment: dt.datetime, *, sleep: Sleep = ...) -> float:
+        """Return once this clock reads ``moment`` (market time) or later: the real
+        seconds slept."""
+        ...
 
 
 class LiveClock:
@@ -120,6 +148,14 @@ class LiveClock:
         if calendar.is_session(today) and calendar.market_status(now) == STATUS_OPEN:
             return _reading(self.name, today, now)
         return _reading(self.name, calendar.last_completed_session(now), now)
+
+    def seconds_until(self, moment: dt.datetime) -> float:
+        """Real seconds until the market time is ``moment`` (≤ 0: it has been): the market
+        time is the wall clock's."""
+        return (moment - (self._wall or timezone.now())).total_seconds()
+
+    def wait_until(self, moment: dt.datetime, *, sleep: Sleep = time.sleep) -> float:
+        return _sleep_for(self.seconds_until(moment), sleep)
 
 
 class ReplayClock:
@@ -144,16 +180,30 @@ class ReplayClock:
         self.session, self.speed, self.started_at, self.repeat = session, speed, started_at, repeat
         self._wall = wall
 
-    def read(self) -> MarketTime:
+    def _elapsed(self) -> dt.timedelta:
+        """Market time since the session's open in the replay's current loop (the session's
+        length once a replay that does not repeat has closed)."""
         wall = self._wall or timezone.now()
-        opened = calendar.session_open_utc(self.session)
-        length = calendar.session_close_utc(self.session) - opened
+        length = calendar.session_close_utc(self.session) - calendar.session_open_utc(self.session)
         elapsed = max(dt.timedelta(0), (wall - self.started_at) * self.speed)
         if elapsed >= length:
-            if not self.repeat:
-                return _reading(self.name, self.session, opened + length)
-            elapsed = elapsed % length
-        return _reading(self.name, self.session, opened + elapsed)
+            return elapsed % length if self.repeat else length
+        return elapsed
+
+    def read(self) -> MarketTime:
+        opened = calendar.session_open_utc(self.session)
+        return _reading(self.name, self.session, opened + self._elapsed())
+
+    def seconds_until(self, moment: dt.datetime) -> float:
+        """Real seconds until the current loop reaches market time ``moment`` (≤ 0: it has):
+        the market seconds between, over ``speed``. A moment past the close counts as the
+        close, which is as far as a loop runs."""
+        opened = calendar.session_open_utc(self.session)
+        target = min(moment, calendar.session_close_utc(self.session)) - opened
+        return (target - self._elapsed()).total_seconds() / self.speed
+
+    def wait_until(self, moment: dt.datetime, *, sleep: Sleep = time.sleep) -> float:
+        return _sleep_for(self.seconds_until(moment), sleep)
 
 
 class VirtualClock:
@@ -170,6 +220,11 @@ class VirtualClock:
     def read(self) -> MarketTime:
         at = calendar.session_open_utc(self.session) + dt.timedelta(minutes=self.minute)
         return _reading(self.name, self.session, at)
+
+    def wait_until(self, moment: dt.datetime, *, sleep: Sleep = time.sleep) -> float:
+        """No wait: only the test's steps move this clock, so sleeping would not bring
+        ``moment`` nearer (a reader takes the moment as given)."""
+        return 0.0
 
 
 def replay_session() -> dt.date:

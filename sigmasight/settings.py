@@ -409,6 +409,13 @@ TRADING_LIVE_BROKER: str = env.str("TRADING_LIVE_BROKER", default="")
 PAPER_STARTING_CASH: int = env.int("PAPER_STARTING_CASH", default=100_000)
 # A fill needs a chain quote at most this old (market seconds); older rejects the package.
 TRADING_QUOTE_MAX_AGE_SECONDS: int = env.int("TRADING_QUOTE_MAX_AGE_SECONDS", default=120)
+# An order arriving at market time t fills off the quote in force at t + this many
+# milliseconds (market time; the quote's age counts from then). 0 by default: the paper
+# broker fills at the quote in force when the order arrives; a user modelling a retail
+# route's delay sets e.g. 250.
+TRADING_FILL_LATENCY_MS: int = env.int("TRADING_FILL_LATENCY_MS", default=0)
+if TRADING_FILL_LATENCY_MS < 0:
+    raise ImproperlyConfigured("TRADING_FILL_LATENCY_MS is a delay: 0 or more milliseconds")
 # Each fill takes at most the displayed size on its side of the quote; the rest of the order
 # is cancelled.
 TRADING_CAP_AT_DISPLAYED_SIZE: bool = env.bool("TRADING_CAP_AT_DISPLAYED_SIZE", default=True)

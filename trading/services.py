@@ -15,7 +15,7 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from marketdata import calendar
-from marketdata.clock import MarketTime, market_time
+from marketdata.clock import MarketTime, configured_clock, market_time
 from marketdata.engine.correlation import classify_regime
 from marketdata.occ import OptionContract, parse_occ
 from marketdata.selectors import chain_snapshot_at, regime_rule, session_opens_closes, vix_level
@@ -211,20 +211,21 @@ def _quote_reason(bid: Decimal | None, ask: Decimal | None, action: str) -> str 
 
 
 def _package_quotes(
-    symbol: str, expiration: dt.date, legs: list[_QuotedLeg], at: MarketTime, *, field: str
+    symbol: str, expiration: dt.date, legs: list[_QuotedLeg], fill: MarketTime, *, field: str
 ) -> tuple[list[_LegQuote], dt.datetime]:
-    """The current quotes of a package's legs: the latest stored chain snapshot of
-    ``symbol``, which must be of ``expiration``, fresh (``TRADING_QUOTE_MAX_AGE_SECONDS`` of
-    market time) and quote every leg two-sided (bid > 0 for a sell, ask > bid). Otherwise
-    the whole package is rejected (``OrderRejected`` naming the leg, the reason and the
-    request ``field`` it concerns)."""
-    snapshot = chain_snapshot_at(symbol, at.now)
+    """The quotes of a package's legs in force at the fill moment ``fill``: the latest chain
+    snapshot of ``symbol`` stored at or before ``fill.now``, which must be of ``expiration``,
+    fresh at that moment (``TRADING_QUOTE_MAX_AGE_SECONDS`` of market time) and quote every
+    leg two-sided (bid > 0 for a sell, ask > bid). Otherwise the whole package is rejected
+    (``OrderRejected`` naming the leg, the reason and the request ``field`` it concerns).
+    Also returns the snapshot's time, the quote time its fills record."""
+    snapshot = chain_snapshot_at(symbol, fill.now)
     if snapshot is None or snapshot.expiration != expiration:
         raise OrderRejected(
             "No chain quote for the package's expiry",
             details={"field": field, "reason": "no_quote"},
         )
-    age = (at.now - snapshot.timestamp).total_seconds()
+    age = (fill.now - snapshot.timestamp).total_seconds()
     if age > settings.TRADING_QUOTE_MAX_AGE_SECONDS:
         raise OrderRejected(
             f"The chain quote is {age:.0f} s old",
@@ -258,12 +259,34 @@ def _package_quotes(
     return quotes, snapshot.timestamp
 
 
-def _leg_quotes(signal: Any, at: MarketTime) -> tuple[list[_LegQuote], dt.datetime]:
+def _leg_quotes(signal: Any, fill: MarketTime) -> tuple[list[_LegQuote], dt.datetime]:
     legs = [
         _QuotedLeg(leg["action"], leg["option_type"], Decimal(str(leg["strike"])))
         for leg in signal.legs
     ]
-    return _package_quotes(signal.symbol, signal.expiration, legs, at, field="signal_id")
+    return _package_quotes(signal.symbol, signal.expiration, legs, fill, field="signal_id")
+
+
+def _await_fill_moment(arrival: MarketTime) -> MarketTime:
+    """When an order arriving at ``arrival`` fills: ``TRADING_FILL_LATENCY_MS`` of market
+    time later, returned once the clock has got there. A live or replay clock is slept on
+    (the quote in force at that moment does not exist before it); a virtual clock, which
+    only a test's step moves, is not. Callers wait before they take the account's lock:
+    a sleep must never hold a lock or a transaction open."""
+    fill = arrival.later(dt.timedelta(milliseconds=settings.TRADING_FILL_LATENCY_MS))
+    if fill.is_open and fill.now > arrival.now:
+        configured_clock().wait_until(fill.now)
+    return fill
+
+
+def _market_open(at: MarketTime, fill: MarketTime, *, field: str) -> None:
+    """``MarketClosed`` unless the market is open now and still at the fill moment (an
+    order whose latency runs past the close does not fill)."""
+    for reading in (at, fill):
+        if not reading.is_open:
+            raise MarketClosed(
+                details={"field": field, "market_status": reading.status, "clock": reading.clock}
+            )
 
 
 def _announce(user_id: Any, messages: list[dict[str, Any]]) -> None:
@@ -444,6 +467,9 @@ def trade_execute(
     and each leg becomes a Position of the paper portfolio with its cash flow."""
     config = trading_settings(user_id=user.pk)
     fingerprint = request.fingerprint()
+    # The order arrives now and fills TRADING_FILL_LATENCY_MS later, waited for here,
+    # before the lock; the checks below read the clock again, once that moment has come.
+    fill = _await_fill_moment(market_time())
     with transaction.atomic():
         # Inside the transaction: a refused first execution opens no account either.
         account = TradingAccount.objects.select_for_update().filter(user=user).first()
@@ -458,10 +484,7 @@ def trade_execute(
                 details={"field": "signal_id", "account_state": account.state}
             )
         at = market_time()
-        if not at.is_open:
-            raise MarketClosed(
-                details={"field": "signal_id", "market_status": at.status, "clock": at.clock}
-            )
+        _market_open(at, fill, field="signal_id")
         signal = signal_get(request.signal_id, with_features=False)
         if (
             signal.status != "active"
@@ -496,6 +519,7 @@ def trade_execute(
                     "daily_loss_limit": str(config.daily_loss_limit),
                 }
             )
+        at = fill  # priced off the quotes in force at the fill moment, and booked then
         quotes, quote_time = _leg_quotes(signal, at)
         legs = [
             Leg(leg["action"], leg["option_type"], float(leg["strike"]), int(leg["quantity"]))
@@ -687,12 +711,13 @@ def _open_legs(position: StrategyPosition) -> list[_OpenLeg]:
 
 
 def _closing_quotes(
-    position: StrategyPosition, legs: list[_OpenLeg], at: MarketTime
+    position: StrategyPosition, legs: list[_OpenLeg], fill: MarketTime
 ) -> tuple[list[_LegQuote], dt.datetime]:
-    """The quotes a close of ``position`` trades against (``_package_quotes``'s rules)."""
+    """The quotes a close of ``position`` filling at ``fill`` trades against
+    (``_package_quotes``'s rules)."""
     quoted = [leg.quoted() for leg in legs]
     return _package_quotes(
-        position.symbol, legs[0].contract.expiry, quoted, at, field="position_id"
+        position.symbol, legs[0].contract.expiry, quoted, fill, field="position_id"
     )
 
 
@@ -830,14 +855,16 @@ def _close_submit(
     position: StrategyPosition,
     request: CloseRequest,
     at: MarketTime,
+    fill: MarketTime,
     *,
     reason: str,
     idempotency_key: str | None,
     fingerprint: str,
 ) -> Trade:
-    """Submit a close of the locked ``position``: it fills now at the fill rule, unless it
-    is a limit the fill price does not meet, which rests (``submitted``) until the
-    opposite side of the quote reaches it (:func:`working_closes_fill`)."""
+    """Submit a close of the locked ``position`` at ``at``: it fills at the fill moment
+    ``fill`` at the fill rule off the quotes in force then, unless it is a limit the fill
+    price does not meet, which rests (``submitted``) until the opposite side of the quote
+    reaches it (:func:`working_closes_fill`)."""
     if position.status != PositionStatus.OPEN:
         raise Conflict(
             "The position is already closed",
@@ -849,17 +876,14 @@ def _close_submit(
             "A close order is already working on this position",
             details={"position_id": position.id, "trade_id": working.id},
         )
-    if not at.is_open:
-        raise MarketClosed(
-            details={"field": "position_id", "market_status": at.status, "clock": at.clock}
-        )
+    _market_open(at, fill, field="position_id")
     quantity = request.partial_quantity or position.quantity
     if quantity > position.quantity:
         raise ValidationFailed(
             {"partial_quantity": [f"At most {position.quantity} packages are open"]}
         )
     legs = _open_legs(position)
-    quotes, quote_time = _closing_quotes(position, legs, at)
+    quotes, quote_time = _closing_quotes(position, legs, fill)
     prices, net = _fill_package(legs, quotes, pessimistic=settings.FILL_PESSIMISTIC)
     entry = position.trade
     resting = request.close_type == "limit" and not _limit_reached(
@@ -904,7 +928,7 @@ def _close_submit(
     if resting:
         _announce(trade.user_id, [order_update(o) for o in trade.orders.order_by("leg")])
     else:
-        _close_fill(trade, position, legs, prices, net, quotes, quote_time, at)
+        _close_fill(trade, position, legs, prices, net, quotes, quote_time, fill)
     return trade
 
 
@@ -945,24 +969,53 @@ def strategy_position_close(
     package: returns (the close trade, created). Under the account's row lock, like an
     execution, so that concurrent closes of one position close it once (the others
     answer ``Conflict``); an Idempotency-Key seen before returns its trade. Closing is
-    allowed while the account is halted: a halt stops new entries, not exits."""
-    fingerprint = request.fingerprint(position_id)
+    allowed while the account is halted: a halt stops new entries, not exits. The close
+    arrives at ``at`` (the clock's reading by default) and fills
+    ``TRADING_FILL_LATENCY_MS`` later, waited for before the lock
+    (:func:`_await_fill_moment`)."""
+    fill = _await_fill_moment(at or market_time())
     with transaction.atomic():
-        account = TradingAccount.objects.select_for_update().filter(user=user).first()
-        if account is None:
-            raise StrategyPositionNotFound()
-        earlier = _replayed(user, idempotency_key, fingerprint)
-        if earlier is not None:
-            return earlier, False
-        position = _locked_position(user, position_id)
-        trade = _close_submit(
-            position,
+        return _position_close(
+            user,
+            position_id,
             request,
-            at or market_time(),
+            at,
+            fill,
             reason=reason,
             idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
         )
+
+
+def _position_close(
+    user: Any,
+    position_id: str,
+    request: CloseRequest,
+    at: MarketTime | None,
+    fill: MarketTime,
+    *,
+    reason: str,
+    idempotency_key: str | None,
+) -> tuple[Trade, bool]:
+    """:func:`strategy_position_close` inside the caller's transaction, the fill moment
+    ``fill`` already reached; the checks at ``at``, or at the clock's reading once the
+    locks are held."""
+    fingerprint = request.fingerprint(position_id)
+    account = TradingAccount.objects.select_for_update().filter(user=user).first()
+    if account is None:
+        raise StrategyPositionNotFound()
+    earlier = _replayed(user, idempotency_key, fingerprint)
+    if earlier is not None:
+        return earlier, False
+    position = _locked_position(user, position_id)
+    trade = _close_submit(
+        position,
+        request,
+        at or market_time(),
+        fill,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+    )
     return trade, True
 
 
@@ -980,6 +1033,8 @@ def _working_close_try(trade: Trade, at: MarketTime) -> bool:
     position = _locked_position(trade.user, str(trade.closes_id))
     legs = _open_legs(position)
     try:
+        # At the monitor's minute, with no fill latency: a limit resting since an earlier
+        # minute is already later than any latency.
         quotes, quote_time = _closing_quotes(position, legs, at)
     except OrderRejected:
         return False
@@ -1107,15 +1162,18 @@ def exit_decision(
 
 
 def _close_at_market(user: Any, position_id: str, *, reason: str, at: MarketTime) -> Trade:
-    """An automatic exit: cancel the position's resting limit close, if any, and close it
-    at market with ``reason``, in one transaction."""
+    """An automatic exit decided at ``at``: cancel the position's resting limit close, if
+    any, and close it at market with ``reason``, in one transaction, filled
+    ``TRADING_FILL_LATENCY_MS`` after ``at`` (waited for before the transaction; the
+    later exits of one pass find that moment passed)."""
+    fill = _await_fill_moment(at)
     with transaction.atomic():
         for working in Trade.objects.select_for_update().filter(
             closes_id=position_id, status=TradeStatus.SUBMITTED
         ):
             _working_close_cancel(working)
-        trade, _ = strategy_position_close(
-            user=user, position_id=position_id, request=CloseRequest(), reason=reason, at=at
+        trade, _ = _position_close(
+            user, position_id, CloseRequest(), at, fill, reason=reason, idempotency_key=None
         )
     return trade
 

@@ -100,3 +100,55 @@ def test_the_virtual_clock_steps_and_is_what_readers_see() -> None:
         clock.advance()
         assert market_time().status == "closed"
     assert market_time().clock == "live"  # the settings' clock again
+
+
+def _never(seconds: float) -> None:
+    raise AssertionError(f"slept {seconds} s")
+
+
+def test_a_reading_later_is_the_same_session_and_closed_past_its_close() -> None:
+    reading = LiveClock(wall=_et(2026, 12, 1, 15, 59, 59)).read()
+    assert reading.later(dt.timedelta(milliseconds=999)).is_open
+    after = reading.later(dt.timedelta(seconds=1))  # 16:00: the close
+    assert after.status == "closed" and after.session == reading.session
+    assert after.now == _et(2026, 12, 1, 16, 0)
+
+
+def test_the_live_clock_sleeps_the_real_time_until_the_moment() -> None:
+    wall = _et(2026, 12, 1, 10, 15, 30)
+    clock = LiveClock(wall=wall)
+    slept: list[float] = []
+    assert clock.wait_until(wall + dt.timedelta(milliseconds=250), sleep=slept.append) == 0.25
+    assert slept == [0.25]
+    assert clock.wait_until(wall, sleep=_never) == 0.0  # now: no sleep
+    assert clock.wait_until(wall - dt.timedelta(seconds=5), sleep=_never) == 0.0
+
+
+def test_the_replay_clock_sleeps_the_market_time_over_its_speed() -> None:
+    start = dt.datetime(2026, 12, 2, 20, 0, tzinfo=dt.UTC)
+    session = dt.date(2026, 11, 30)
+    opened = calendar.session_open_utc(session)
+
+    def clock(seconds: float, repeat: bool = True) -> ReplayClock:
+        wall = start + dt.timedelta(seconds=seconds)
+        return ReplayClock(session, speed=60, started_at=start, repeat=repeat, wall=wall)
+
+    slept: list[float] = []
+    # 90 s of wall time in: minute 90. 45 market seconds later are 0.75 real seconds at 60x.
+    moment = opened + dt.timedelta(minutes=90, seconds=45)
+    assert clock(90).wait_until(moment, sleep=slept.append) == pytest.approx(0.75)
+    assert slept == [pytest.approx(0.75)]
+    assert clock(91).wait_until(moment, sleep=_never) == 0.0  # minute 91: passed
+    # The second loop (390 s of wall time a loop) waits within its own loop.
+    assert clock(390 + 90).seconds_until(moment) == pytest.approx(0.75)
+    # Past the close counts as the close, as far as a loop runs: minute 389 → 1 s.
+    late = calendar.session_close_utc(session) + dt.timedelta(minutes=10)
+    assert clock(389).seconds_until(late) == pytest.approx(1.0)
+    assert clock(400, repeat=False).wait_until(late, sleep=_never) == 0.0  # closed for good
+
+
+def test_the_virtual_clock_never_sleeps() -> None:
+    clock = VirtualClock(dt.date(2026, 12, 1), minute=120)
+    later = clock.read().now + dt.timedelta(minutes=5)
+    assert clock.wait_until(later, sleep=_never) == 0.0
+    assert clock.read().minute == 120  # only a test's step moves it

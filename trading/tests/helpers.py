@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from typing import Any
 
@@ -67,9 +68,12 @@ def strikes_of(clock: VirtualClock) -> list[float]:
     return strikes
 
 
-def set_quotes(clock: VirtualClock, quotes: dict[tuple[str, float], tuple[str, str]]) -> None:
-    """Make the SPY chain at the clock's minute quote ``(right, strike) → (bid, ask)``."""
-    now = clock.read().now
+def set_quotes(
+    clock: VirtualClock, quotes: dict[tuple[str, float], tuple[str, str]], *, seconds: int = 0
+) -> None:
+    """Make the SPY chain at the clock's minute (``seconds`` into it) quote
+    ``(right, strike) → (bid, ask)``."""
+    now = clock.read().now + dt.timedelta(seconds=seconds)
     latest = ChainSnapshot.objects.filter(symbol="SPY", timestamp__lte=now).latest("timestamp")
     if latest.timestamp != now:
         latest.pk = None
