@@ -399,20 +399,6 @@ def _capped(
     return min(requested, displayed)
 
 
-def _fill_record(
-    order: Order,
-    contracts: int,
-    price: Decimal,
-    quote: _LegQuote,
-    quote_time: dt.datetime,
-    fees: FillFees,
-    at: MarketTime,
-) -> Fill:
-    fill = _fill_new(order, contracts, price, quote, quote_time, fees, at)
-    fill.save()
-    return fill
-
-
 def _fill_new(
     order: Order,
     contracts: int,
@@ -823,7 +809,7 @@ def _close_fill(
         order.filled_quantity = contracts
         order.average_fill_price = fill_price
         order.save(update_fields=["status", "filled_quantity", "average_fill_price", "updated_at"])
-        _fill_record(order, contracts, fill_price, quote, quote_time, leg_fees, at)
+        _fill_new(order, contracts, fill_price, quote, quote_time, leg_fees, at).save()
         opened = leg.order
         sign = 1 if opened.action == "buy" else -1
         assert opened.average_fill_price is not None

@@ -15,19 +15,18 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.tokens import issue_for_new_session
 from marketdata.clock import VirtualClock, use_clock
 from marketdata.models import ChainSnapshot
-from sigmasight.asgi import application
 from trading import selectors, services
 from trading.engine.pin import pinned_strikes
 from trading.messages import pin_risk_message
 from trading.models import StrategyPosition
 from trading.tests.helpers import client_for, set_quotes
+from trading.tests.sockets import positions_socket, receive_messages
 
 D = Decimal
 #: 15:30 ET on a regular session: the pin-risk window opens (390 − 30 minutes).
@@ -175,26 +174,6 @@ def test_the_pin_risk_message_carries_the_flag() -> None:
     }
 
 
-async def _socket(token: str) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(application, f"/ws/positions?token={token}")
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    hello = await communicator.receive_json_from(timeout=5)
-    assert hello["type"] == "connected"
-    return communicator
-
-
-async def _receive(communicator: WebsocketCommunicator, count: int) -> list[Any]:
-    """The next ``count`` messages other than heartbeats (then ``receive_nothing`` checks
-    for silence: a receive that times out ends the test application)."""
-    messages: list[Any] = []
-    while len(messages) < count:
-        message = await communicator.receive_json_from(timeout=5)
-        if message.get("type") != "heartbeat":
-            messages.append(message)
-    return messages
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_owner_alone_gets_one_pin_risk_message_per_raise(
     bull_call: Any, make_user: Any
@@ -208,12 +187,12 @@ def test_the_owner_alone_gets_one_pin_risk_message_per_raise(
         assert services.positions_monitor(at=clock.read()).exits == {}
 
     async def scenario() -> None:
-        mine, theirs = await _socket(tokens[0]), await _socket(tokens[1])
+        mine, theirs = await positions_socket(tokens[0]), await positions_socket(tokens[1])
         position_id = await database_sync_to_async(_open)(clock, signal, owner)
-        await _receive(mine, 5)  # the entry's orders, fills and position
+        await receive_messages(mine, 5)  # the entry's orders, fills and position
         # 15:35 ET, spot 435.30 (0.30 from the short 435, inside 0.4353): the flag rises.
         await database_sync_to_async(monitor)(WINDOW + 5, "435.30")
-        update, pin = await _receive(mine, 2)
+        update, pin = await receive_messages(mine, 2)
         assert update["type"] == "position_update"
         assert update["data"]["pin_risk"] is True and update["data"]["pin_risk_strikes"] == [435]
         assert pin == {
@@ -233,11 +212,11 @@ def test_the_owner_alone_gets_one_pin_risk_message_per_raise(
         assert await mine.receive_nothing(0.5)
         # 435.50 (0.50 away, beyond 0.4355): the flag drops, an update says so.
         await database_sync_to_async(monitor)(WINDOW + 7, "435.50")
-        [dropped] = await _receive(mine, 1)
+        [dropped] = await receive_messages(mine, 1)
         assert dropped["type"] == "position_update" and dropped["data"]["pin_risk"] is False
         # Back at 435.30: raised again, sent again.
         await database_sync_to_async(monitor)(WINDOW + 8, "435.30")
-        update, pin = await _receive(mine, 2)
+        update, pin = await receive_messages(mine, 2)
         assert update["type"] == "position_update" and pin["type"] == "pin_risk"
         assert pin["data"]["time"] == "2026-11-30T20:38:00Z"
         assert await mine.receive_nothing(0.5)

@@ -9,36 +9,14 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from accounts.tokens import issue_for_new_session
 from marketdata.clock import use_clock
-from sigmasight.asgi import application
 from trading import services
 from trading.tests.helpers import set_quotes
+from trading.tests.sockets import positions_socket, receive_messages
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def _socket(token: str) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(application, f"/ws/positions?token={token}")
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    hello = await communicator.receive_json_from(timeout=5)
-    assert hello["type"] == "connected"
-    return communicator
-
-
-async def _receive(communicator: WebsocketCommunicator, count: int) -> list[Any]:
-    """The next ``count`` messages other than heartbeats. (A receive that times out ends
-    the test application, so the test reads what it expects, then checks for silence with
-    ``receive_nothing``.)"""
-    messages: list[Any] = []
-    while len(messages) < count:
-        message = await communicator.receive_json_from(timeout=5)
-        if message.get("type") != "heartbeat":
-            messages.append(message)
-    return messages
 
 
 def test_the_owner_alone_gets_order_fill_and_position_messages(
@@ -63,9 +41,9 @@ def test_the_owner_alone_gets_order_fill_and_position_messages(
     tokens = [issue_for_new_session(u).access_token for u in (owner, other)]
 
     async def scenario() -> None:
-        mine, theirs = await _socket(tokens[0]), await _socket(tokens[1])
+        mine, theirs = await positions_socket(tokens[0]), await positions_socket(tokens[1])
         trade = await database_sync_to_async(execute)()
-        received = await _receive(mine, 5)
+        received = await receive_messages(mine, 5)
         assert await mine.receive_nothing(0.5)
         kinds = [m["type"] for m in received]
         assert kinds == ["order_update", "fill", "order_update", "fill", "position_update"]
@@ -84,7 +62,7 @@ def test_the_owner_alone_gets_order_fill_and_position_messages(
         assert update["total_cost"] == 930
         # A new chain minute moves the mark: one update (as GET /trading/positions marks it).
         assert await database_sync_to_async(new_marks)() == 1
-        [moved] = await _receive(mine, 1)
+        [moved] = await receive_messages(mine, 1)
         assert moved["type"] == "position_update"
         assert moved["data"]["unrealized_pnl"] == 162 and moved["data"]["current_value"] == 1092
         # The same mark again sends nothing.
