@@ -20,16 +20,21 @@ Sizes are 10 + 190 exp(−½ x²) contracts on each side, with the same x.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.db.models import Max
 
-from marketdata import calendar
+from marketdata import calendar, expiries
 from marketdata.clock import MarketTime, market_time
 from marketdata.engine.chain import bid_ask, smile_volatility, spread_dollars, strikes_around
 from marketdata.engine.intraday import volume_profile
-from marketdata.models import PriceBar, Security
+from marketdata.models import ListedExpiry, PriceBar, Security
 from marketdata.selectors import (
+    LastPrice,
     intraday_snapshot,
     is_listed_expiry,
     last_price,
@@ -40,7 +45,15 @@ from marketdata.selectors import (
 from risk.engine.pricing import bsm_greeks, years_from_minutes
 from sigmasight.errors import ValidationFailed
 
-__all__ = ["DEFAULT_STRIKES", "market_data", "option_chain", "zero_dte_expiry"]
+__all__ = [
+    "DEFAULT_STRIKES",
+    "ChainReference",
+    "chain_references",
+    "market_data",
+    "option_chain",
+    "option_chains",
+    "zero_dte_expiry",
+]
 
 DEFAULT_STRIKES = 10
 MAX_STRIKES = 50
@@ -53,37 +66,103 @@ ATM_DAILY_VOLUME = {"SPY": 120_000, "QQQ": 50_000, "IWM": 15_000}
 EXPIRY_SEARCH_DAYS = 14
 
 
-def zero_dte_expiry(symbol: str, session: dt.date) -> tuple[dt.date | None, str | None]:
-    """The expiry of ``symbol``'s 0DTE chain on ``session``: the session itself where the
-    root lists it, else the nearest listed expiry after it (and a note saying so)."""
+@dataclass(frozen=True)
+class ChainReference:
+    """What a ticker's chain takes from reference data and daily history, fixed for a
+    session: its 0DTE expiry (and the note where it is not the session itself), its stored
+    dividend yield (decimal), and its daily volatility relative to SPY's."""
+
+    expiry: dt.date | None
+    expiry_note: str | None
+    dividend_yield: float
+    relative_volatility: float
+
+
+def _zero_dte_expiry(
+    symbol: str, session: dt.date, listed: set[dt.date], stored_end: dt.date | None
+) -> tuple[dt.date | None, str | None]:
+    """The nearest listed expiry on or after ``session``: the stored reference data
+    decides up to its last date (``listed``, ``stored_end``), the seed rule past it (as
+    ``selectors.is_listed_expiry``)."""
+    root = expiries.normalize_root(symbol)
     for offset in range(EXPIRY_SEARCH_DAYS + 1):
         day = session + dt.timedelta(days=offset)
-        if is_listed_expiry(symbol, day):
+        by_rule = stored_end is None or day > stored_end
+        if day in listed or (by_rule and expiries.is_listed_by_rule(root, day)):
             if offset == 0:
                 return day, None
             return day, f"{symbol} lists no expiry on {session}: the nearest is {day}"
     return None, f"no listed {symbol} expiry within {EXPIRY_SEARCH_DAYS} days of {session}"
 
 
-def _relative_volatility(symbol: str, session: dt.date) -> float:
-    """The ticker's daily volatility over SPY's (1 for SPY, and where history is short)."""
+def zero_dte_expiry(symbol: str, session: dt.date) -> tuple[dt.date | None, str | None]:
+    """The expiry of ``symbol``'s 0DTE chain on ``session``: the session itself where the
+    root lists it, else the nearest listed expiry after it (and a note saying so)."""
+    reference = chain_references([symbol], session)[symbol]
+    return reference.expiry, reference.expiry_note
+
+
+def _relative_volatility(closes: dict[str, dict[dt.date, float]], symbol: str) -> float:
+    """The ticker's daily volatility over SPY's (1 for SPY, and where history is short),
+    from the daily closes by symbol and date."""
     if symbol == "SPY":
         return 1.0
-    rows = (
-        PriceBar.objects.filter(security_id__in=[symbol, "SPY"], date__lt=session)
-        .order_by("-date")
-        .values_list("security_id", "date", "adj_close")[: 2 * (RELATIVE_VOL_SESSIONS + 1)]
-    )
-    series: dict[str, dict[dt.date, float]] = {symbol: {}, "SPY": {}}
-    for sid, day, close in rows:
-        series[sid][day] = float(close)
-    days = sorted(set(series[symbol]) & set(series["SPY"]))
+    own_closes, spy_closes = closes.get(symbol, {}), closes.get("SPY", {})
+    days = sorted(set(own_closes) & set(spy_closes))[-(RELATIVE_VOL_SESSIONS + 1) :]
     if len(days) < 20:
         return 1.0
-    own = np.diff(np.log([series[symbol][d] for d in days]))
-    spy = np.diff(np.log([series["SPY"][d] for d in days]))
+    own = np.diff(np.log([own_closes[d] for d in days]))
+    spy = np.diff(np.log([spy_closes[d] for d in days]))
     ratio = float(np.std(own) / np.std(spy)) if np.std(spy) > 0 else 1.0
     return ratio if np.isfinite(ratio) and ratio > 0 else 1.0
+
+
+def chain_references(symbols: Sequence[str], session: dt.date) -> dict[str, ChainReference]:
+    """Each ticker's :class:`ChainReference` on ``session``, in four queries for all of
+    them: the listed expiries of the next ``EXPIRY_SEARCH_DAYS`` days and each root's last
+    stored expiry, the stored dividend yields, and the daily closes of the last
+    ``RELATIVE_VOL_SESSIONS`` + 1 sessions before ``session`` (SPY's with them)."""
+    roots = {symbol: expiries.normalize_root(symbol) for symbol in symbols}
+    search_end = session + dt.timedelta(days=EXPIRY_SEARCH_DAYS)
+    listed: dict[str, set[dt.date]] = defaultdict(set)
+    for root, day in ListedExpiry.objects.filter(
+        root__in=set(roots.values()), expiry__gte=session, expiry__lte=search_end
+    ).values_list("root", "expiry"):
+        listed[root].add(day)
+    # Each root's last stored expiry, where it is on or after the session (one before it
+    # leaves the whole window to the seed rule, as no stored end does).
+    stored_end = dict(
+        ListedExpiry.objects.filter(root__in=set(roots.values()), expiry__gte=session)
+        .values("root")
+        .annotate(last=Max("expiry"))
+        .values_list("root", "last")
+    )
+    yields = dict(
+        Security.objects.filter(symbol__in=list(symbols)).values_list("symbol", "dividend_yield")
+    )
+    # The window of sessions the closes come from (the calendar's, so that a ticker's
+    # reading never depends on how far another ticker's history reaches).
+    first = session
+    for _ in range(RELATIVE_VOL_SESSIONS + 1):
+        first = calendar.previous_session(first)
+    closes: dict[str, dict[dt.date, float]] = defaultdict(dict)
+    if any(symbol != "SPY" for symbol in symbols):
+        for sid, day, close in PriceBar.objects.filter(
+            security_id__in={*symbols, "SPY"}, date__gte=first, date__lt=session
+        ).values_list("security_id", "date", "adj_close"):
+            closes[sid][day] = float(close)
+    out = {}
+    for symbol in symbols:
+        expiry, note = _zero_dte_expiry(
+            symbol, session, listed[roots[symbol]], stored_end.get(roots[symbol])
+        )
+        out[symbol] = ChainReference(
+            expiry=expiry,
+            expiry_note=note,
+            dividend_yield=float(yields.get(symbol) or 0.0),
+            relative_volatility=_relative_volatility(closes, symbol),
+        )
+    return out
 
 
 def _side(
@@ -98,29 +177,49 @@ def _side(
 ) -> list[dict[str, Any]]:
     mid = greeks.price[pick]
     bid, ask = bid_ask(mid, spread[pick])
-    sizes = np.round(10 + 190 * weights)
-    rows = []
-    for i, k in enumerate(strikes):
-        rows.append(
-            {
-                "strike": float(k),
-                "bid": float(bid[i]),
-                "ask": float(ask[i]),
-                "last": float(np.clip(np.round(mid[i], 2), bid[i], ask[i])),
-                "mid": round(float(mid[i]), 4),
-                "bid_size": int(sizes[i]),
-                "ask_size": int(sizes[i]),
-                "volume": int(volume[i]),
-                "open_interest": int(open_interest[i]),
-                "implied_volatility": round(float(iv[i]), 6),
-                "delta": round(float(greeks.delta[pick][i]), 6),
-                "gamma": round(float(greeks.gamma[pick][i]), 6),
-                "theta": round(float(greeks.theta[pick][i]), 6),
-                "vega": round(float(greeks.vega[pick][i]), 6),
-                "rho": round(float(greeks.rho[pick][i]), 6),
-            }
-        )
-    return rows
+    last = np.clip(np.round(mid, 2), bid, ask)
+    sizes = np.round(10 + 190 * weights).astype(np.int64).tolist()
+
+    def rounded(values: np.ndarray, places: int) -> list[float]:
+        return [round(x, places) for x in values.tolist()]
+
+    columns = zip(
+        strikes.tolist(),
+        bid.tolist(),
+        ask.tolist(),
+        last.tolist(),
+        rounded(mid, 4),
+        sizes,
+        volume.astype(np.int64).tolist(),
+        open_interest.astype(np.int64).tolist(),
+        rounded(iv[pick], 6),
+        rounded(greeks.delta[pick], 6),
+        rounded(greeks.gamma[pick], 6),
+        rounded(greeks.theta[pick], 6),
+        rounded(greeks.vega[pick], 6),
+        rounded(greeks.rho[pick], 6),
+        strict=True,
+    )
+    return [
+        {
+            "strike": k,
+            "bid": b,
+            "ask": a,
+            "last": p,
+            "mid": m,
+            "bid_size": size,
+            "ask_size": size,
+            "volume": v,
+            "open_interest": oi,
+            "implied_volatility": sigma,
+            "delta": delta,
+            "gamma": gamma,
+            "theta": theta,
+            "vega": vega,
+            "rho": rho,
+        }
+        for k, b, a, p, m, size, v, oi, sigma, delta, gamma, theta, vega, rho in columns
+    ]
 
 
 def option_chain(
@@ -134,26 +233,82 @@ def option_chain(
     """``/market/options/{symbol}``: calls and puts of ``strikes`` strikes on each side of
     the money at the clock's minute. ``expiration`` defaults to the 0DTE expiry; another
     one must be a listed expiry on or after the session (else 422). ``vix``: the
-    ``vix_level(at)`` reading where the caller has it (a signal cycle reads it once for
-    its three chains)."""
+    ``vix_level(at)`` reading where the caller has it."""
     symbol = zero_dte_symbol(symbol)
     if not 1 <= strikes <= MAX_STRIKES:
         raise ValidationFailed({"strikes": [f"must lie in 1..{MAX_STRIKES}"]}, location="query")
+    if expiration is not None and (
+        expiration < at.session or not is_listed_expiry(symbol, expiration)
+    ):
+        raise ValidationFailed(
+            {"expiration": [f"not a listed {symbol} expiry on or after {at.session}"]},
+            location="query",
+        )
+    reference = chain_references([symbol], at.session)[symbol]
+    return _chain(
+        symbol,
+        at,
+        reference,
+        expiration=expiration,
+        strikes=strikes,
+        vix=vix if vix is not None else vix_level(at),
+        latest=last_price(symbol, at),
+    )
+
+
+def option_chains(
+    symbols: Sequence[str],
+    at: MarketTime,
+    *,
+    strikes: int = DEFAULT_STRIKES,
+    vix: tuple[float | None, dt.datetime | None] | None = None,
+    latest: dict[str, LastPrice] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The 0DTE chains of ``symbols`` at ``at`` (as :func:`option_chain` serves each), with
+    their reference data read once for all of them. ``vix`` and ``latest`` (each ticker's
+    ``last_price(symbol, at)``): what the caller has already read (a signal cycle holds
+    the VIX and the session's minutes)."""
+    symbols = [zero_dte_symbol(symbol) for symbol in symbols]
+    if not 1 <= strikes <= MAX_STRIKES:
+        raise ValidationFailed({"strikes": [f"must lie in 1..{MAX_STRIKES}"]}, location="query")
+    references = chain_references(symbols, at.session)
+    vix = vix if vix is not None else vix_level(at)
+    latest = latest or {}
+    return {
+        symbol: _chain(
+            symbol,
+            at,
+            references[symbol],
+            expiration=None,
+            strikes=strikes,
+            vix=vix,
+            latest=latest.get(symbol) or last_price(symbol, at),
+        )
+        for symbol in symbols
+    }
+
+
+def _chain(
+    symbol: str,
+    at: MarketTime,
+    reference: ChainReference,
+    *,
+    expiration: dt.date | None,
+    strikes: int,
+    vix: tuple[float | None, dt.datetime | None],
+    latest: LastPrice,
+) -> dict[str, Any]:
+    """One chain from what has been read: the expiry (``expiration``, else the 0DTE one),
+    the ticker's reference data and last price, and the VIX reading."""
     warnings: list[str] = []
     if expiration is None:
-        expiry, note = zero_dte_expiry(symbol, at.session)
-        if note:
-            warnings.append(note)
+        expiry = reference.expiry
+        if reference.expiry_note:
+            warnings.append(reference.expiry_note)
     else:
-        if expiration < at.session or not is_listed_expiry(symbol, expiration):
-            raise ValidationFailed(
-                {"expiration": [f"not a listed {symbol} expiry on or after {at.session}"]},
-                location="query",
-            )
         expiry = expiration
-    latest = last_price(symbol, at)
     spot = float(latest.price) if latest.price is not None else None
-    vix, _ = vix if vix is not None else vix_level(at)
+    level, _ = vix
     base = {
         "symbol": symbol,
         "underlying_price": spot,
@@ -161,7 +316,7 @@ def option_chain(
         "time_to_expiration": None,
         "minutes_to_expiration": None,
         "timestamp": latest.stamp,
-        "vix_level": vix,
+        "vix_level": level,
         "source": "simulated",
         "calls": [],
         "puts": [],
@@ -169,9 +324,9 @@ def option_chain(
         "clock": at.clock,
         "session": at.session,
     }
-    if spot is None or vix is None or expiry is None:
+    if spot is None or level is None or expiry is None:
         reasons = [*latest.warnings, *warnings]
-        if vix is None:
+        if level is None:
             reasons.append("no VIX level stored: no implied volatility")
         return {**base, "warnings": reasons}
     # The valuation moment: the clock's time while open, the session's close after it.
@@ -179,9 +334,8 @@ def option_chain(
     minutes = calendar.minutes_to_expiry(moment, expiry)
     t = float(years_from_minutes(minutes))
     rate, _ = risk_free_rate(at.session)
-    security = Security.objects.filter(symbol=symbol).values("dividend_yield").first()
-    q = float(security["dividend_yield"] or 0.0) if security else 0.0
-    atm = vix / 100.0 * _relative_volatility(symbol, at.session)
+    q = reference.dividend_yield
+    atm = level / 100.0 * reference.relative_volatility
     k = strikes_around(spot, strikes)
     forward = spot * float(np.exp((rate - q) * t))
     iv = smile_volatility(k, forward, t, atm)
@@ -194,7 +348,7 @@ def option_chain(
         greeks.price,
         greeks.delta,
         minutes_to_close=at.minutes_to_close if at.is_open else 0.0,
-        vix=vix,
+        vix=level,
         zero_dte=expiry == at.session,
         # Priced from the last completed minute: at minute 1 that is the opening minute.
         first_minute=at.is_open and at.minute == 1,

@@ -41,6 +41,7 @@ from django.db.models import (
     Max,
     Min,
     Q,
+    Subquery,
     Sum,
     Value,
     When,
@@ -1306,17 +1307,48 @@ def regime_rule() -> RegimeRule:
     )
 
 
+def _trading_minutes_before(moment: dt.datetime, session: dt.date, count: int) -> dt.datetime:
+    """The start of the minute ``count`` - 1 trading minutes before the minute starting at
+    ``moment`` (within ``session`` or after its close), counting back across sessions: the
+    earliest of the ``count`` minute bars that end with ``moment``'s."""
+    day, end = session, moment.replace(second=0, microsecond=0)
+    for _ in range(count):  # a session has at least one minute: this always ends
+        opens = calendar.session_open_utc(day)
+        last = min(end, calendar.session_close_utc(day) - dt.timedelta(minutes=1))
+        available = int((last - opens).total_seconds() // 60) + 1 if last >= opens else 0
+        if available >= count:
+            return last - dt.timedelta(minutes=count - 1)
+        count -= available
+        day = calendar.previous_session(day)
+        end = calendar.session_close_utc(day)
+    return calendar.session_open_utc(day)
+
+
 def _recent_minute_closes(at: MarketTime, bars: int) -> tuple[list[dt.datetime], np.ndarray]:
     """The last ``bars`` completed minutes at which every 0DTE ticker has a stored bar
-    (across sessions), oldest first: their timestamps and a (bars, 3) array of closes."""
+    (across sessions), oldest first: their timestamps and a (bars, 3) array of closes.
+
+    One query where the bars are there: the three tickers' bars of the last ``bars`` + 5
+    trading minutes, read together (its cost bounded whatever the stored history). Where
+    they miss minutes, each ticker's newest ``bars`` + 30 bars (a few spare minutes where
+    one ticker misses a bar)."""
     completed = at.now - dt.timedelta(minutes=1)
-    by_symbol: dict[str, dict[dt.datetime, float]] = {}
-    for symbol in ZERO_DTE_TICKERS:
-        rows = MinuteBar.objects.filter(security_id=symbol, timestamp__lte=completed).order_by(
-            "-timestamp"
-        )[: bars + 30]  # a few spare minutes where one ticker misses a bar
-        by_symbol[symbol] = {t: float(c) for t, c in rows.values_list("timestamp", "close")}
-    common = sorted(set.intersection(*(set(v) for v in by_symbol.values())))[-bars:]
+    since = _trading_minutes_before(completed, at.session, bars + 5)
+    by_symbol: dict[str, dict[dt.datetime, float]] = {s: {} for s in ZERO_DTE_TICKERS}
+    recent = MinuteBar.objects.filter(
+        security_id__in=list(ZERO_DTE_TICKERS), timestamp__gte=since, timestamp__lte=completed
+    ).values_list("security_id", "timestamp", "close")
+    for symbol, stamp, close in recent:
+        by_symbol[symbol][stamp] = float(close)
+    common = sorted(set.intersection(*(set(v) for v in by_symbol.values())))
+    if len(common) < bars:
+        for symbol in ZERO_DTE_TICKERS:
+            rows = MinuteBar.objects.filter(security_id=symbol, timestamp__lte=completed).order_by(
+                "-timestamp"
+            )[: bars + 30]
+            by_symbol[symbol] = {t: float(c) for t, c in rows.values_list("timestamp", "close")}
+        common = sorted(set.intersection(*(set(v) for v in by_symbol.values())))
+    common = common[-bars:]
     closes = np.array([[by_symbol[s][t] for s in ZERO_DTE_TICKERS] for t in common])
     return common, closes.reshape(len(common), len(ZERO_DTE_TICKERS))
 
@@ -1351,12 +1383,15 @@ def _finite(value: float) -> float | None:
     return round(value, 6) if np.isfinite(value) else None
 
 
-def market_correlation(at: MarketTime | None = None) -> dict[str, Any]:
+def market_correlation(
+    at: MarketTime | None = None, *, vix: tuple[float | None, dt.datetime | None] | None = None
+) -> dict[str, Any]:
     """``/market/correlation``: the rolling correlations of SPY, QQQ and IWM minute returns
     over 20, 60 and 180 bars (``correlations`` holds the 60-bar ones), each pair's
     divergence z-score (its 20-bar correlation against the last 180 bars), and the VIX
     regime, at ``at`` (default: the market clock now). A figure without enough stored bars
-    is null, and ``warnings`` says so."""
+    is null, and ``warnings`` says so. ``vix``: the ``vix_level(at)`` reading where the
+    caller has it."""
     at = at or market_time()
     warnings: list[str] = []
     longest = max(CORRELATION_WINDOWS)
@@ -1381,7 +1416,7 @@ def market_correlation(at: MarketTime | None = None) -> dict[str, Any]:
         )
         for a, b in CORRELATION_PAIRS
     }
-    level, level_time = vix_level(at)
+    level, level_time = vix if vix is not None else vix_level(at)
     regime = classify_regime(level, regime_rule()) if level is not None else None
     if regime is None:
         warnings.append("no VIX level stored: no regime")
@@ -1470,6 +1505,24 @@ def chain_snapshot_at(symbol: str, moment: dt.datetime) -> ChainSnapshot | None:
         .order_by("-timestamp")
         .first()
     )
+
+
+def chain_snapshots_at(symbols: Sequence[str], moment: dt.datetime) -> dict[str, ChainSnapshot]:
+    """:func:`chain_snapshot_at` of each of ``symbols`` in one query (each ticker's newest
+    snapshot an indexed lookup of its own); a ticker without one is left out."""
+    if not symbols:
+        return {}
+    session = moment.astimezone(calendar.EASTERN).date()
+
+    def newest(symbol: str) -> Subquery:
+        return Subquery(
+            ChainSnapshot.objects.filter(symbol=symbol, session=session, timestamp__lte=moment)
+            .order_by("-timestamp")
+            .values("pk")[:1]
+        )
+
+    condition = functools.reduce(operator.or_, (Q(pk=newest(symbol)) for symbol in symbols))
+    return {snapshot.symbol: snapshot for snapshot in ChainSnapshot.objects.filter(condition)}
 
 
 def chain_snapshots_between(

@@ -33,7 +33,7 @@ from django.db.models.functions import Round
 from django.utils import timezone
 
 from marketdata import calendar, expiries
-from marketdata.chains import DEFAULT_STRIKES, option_chain
+from marketdata.chains import DEFAULT_STRIKES, option_chains
 from marketdata.clock import CLOCK_LIVE, MarketTime
 from marketdata.models import (
     AssetClass,
@@ -1176,8 +1176,7 @@ def chain_snapshots_store(at: MarketTime) -> int:
     if not at.is_open or at.minute == 0 or at.minute % settings.CHAIN_SNAPSHOT_MINUTES:
         return 0
     written = 0
-    for symbol in ZERO_DTE_TICKERS:
-        chain = option_chain(symbol, at, strikes=DEFAULT_STRIKES)
+    for symbol, chain in option_chains(ZERO_DTE_TICKERS, at, strikes=DEFAULT_STRIKES).items():
         if not chain["calls"] or chain["timestamp"] is None:
             continue  # no price or no VIX stored yet: nothing to snapshot
         _chain_quotes_store(symbol, chain)

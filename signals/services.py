@@ -29,7 +29,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.conf import settings
@@ -37,11 +37,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from marketdata import calendar
-from marketdata.chains import option_chain
+from marketdata.chains import option_chains
 from marketdata.clock import CLOCK_LIVE, CLOCK_REPLAY, MarketTime
 from marketdata.selectors import (
+    LastPrice,
     SessionMinutes,
-    chain_snapshot_at,
+    chain_snapshots_at,
     chain_snapshots_between,
     market_correlation,
     past_volume_by_minute,
@@ -72,6 +73,9 @@ from signals.engine.strategies import ChainSide, build_legs, choose_strategy, le
 from signals.events import signal_created
 from signals.messages import SIGNALS_GROUP, new_signal
 from signals.models import ConfidenceModel, Signal, SignalCycle, SignalFeature, SignalStatus
+
+if TYPE_CHECKING:
+    from marketdata.models import ChainSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -188,10 +192,11 @@ def _read_market(at: MarketTime, symbols: Sequence[str]) -> _Market:
     existing = Signal.objects.filter(
         clock=at.clock, session=at.session, minute=at.minute, symbol__in=list(symbols)
     )
+    vix = vix_level(at)
     return _Market(
         bars=bars,
-        correlation=market_correlation(at),
-        vix=vix_level(at),
+        correlation=market_correlation(at, vix=vix),
+        vix=vix,
         existing={signal.symbol: signal for signal in existing},
         past_volume=past_volume_by_minute(
             symbols, at, sessions=settings.MARKET_MINUTE_HISTORY_SESSIONS
@@ -199,12 +204,24 @@ def _read_market(at: MarketTime, symbols: Sequence[str]) -> _Market:
     )
 
 
+def _last_price(bars: SessionMinutes) -> LastPrice | None:
+    """``selectors.last_price`` of an open session from its minutes already read: the last
+    completed minute's close, stamped at its end (None without a minute)."""
+    if not bars.timestamps or not np.isfinite(bars.close[-1]):
+        return None
+    close = Decimal(str(bars.close[-1]))
+    return LastPrice(close, bars.timestamps[-1] + dt.timedelta(minutes=1), None, [])
+
+
 def _features(
-    symbol: str, at: MarketTime, market: _Market, chain: dict[str, Any]
+    symbol: str,
+    at: MarketTime,
+    market: _Market,
+    chain: dict[str, Any],
+    before: ChainSnapshot | None,
 ) -> dict[str, float]:
     bars = market.bars[symbol]
     past = market.past_volume[symbol]
-    before = chain_snapshot_at(symbol, at.now - SKEW_LOOKBACK)
     divergence = market.correlation["divergence_zscore"]
     regime = market.correlation["regime_adjustments"] or {}
     return feature_scores(
@@ -315,23 +332,19 @@ def _supersede(symbol: str, clock: str, before: dt.datetime) -> None:
 
 
 def _signal_for(
-    symbol: str, at: MarketTime, market: _Market, model: ConfidenceModel | None, trigger: str
+    symbol: str,
+    at: MarketTime,
+    market: _Market,
+    chain: dict[str, Any],
+    before: ChainSnapshot | None,
+    model: ConfidenceModel | None,
+    trigger: str,
 ) -> tuple[Signal | None, bool, list[str]]:
-    """(signal, created, warnings) of ``symbol`` at ``at``."""
-    existing = market.existing.get(symbol)
-    if existing is not None:
-        return existing, False, []
-    bars = market.bars[symbol]
-    if bars.close.size < MIN_SESSION_MINUTES:
-        return (
-            None,
-            False,
-            [f"{symbol}: {bars.close.size} minutes stored, a signal needs {MIN_SESSION_MINUTES}"],
-        )
-    chain = option_chain(symbol, at, strikes=settings.SIGNAL_CHAIN_STRIKES, vix=market.vix)
+    """(signal, created, warnings) of ``symbol`` at ``at``, from its chain now and its
+    snapshot ``SKEW_LOOKBACK`` before."""
     if not chain["calls"]:
         return None, False, [f"{symbol}: no chain: {'; '.join(chain['warnings'])}"]
-    scores = _features(symbol, at, market, chain)
+    scores = _features(symbol, at, market, chain, before)
     direction = direction_score(scores)
     threshold = settings.SIGNAL_DIRECTION_THRESHOLD
     signal_type = (
@@ -427,15 +440,35 @@ def signals_generate(
     if not at.is_open:
         return [], [f"market closed: no signals are generated (session {at.session})"]
     market = _read_market(at, symbols)
-    model = active_model()
-    out: list[Signal] = []
+    found: dict[str, Signal] = dict(market.existing)
     warnings: list[str] = []
+    pending = []
     for symbol in symbols:
-        signal, _, reasons = _signal_for(symbol, at, market, model, trigger)
+        stored = market.bars[symbol].close.size
+        if symbol in market.existing:
+            continue
+        if stored < MIN_SESSION_MINUTES:
+            warnings.append(
+                f"{symbol}: {stored} minutes stored, a signal needs {MIN_SESSION_MINUTES}"
+            )
+        else:
+            pending.append(symbol)
+    if not pending:
+        return [found[s] for s in symbols if s in found], warnings
+    latest = {s: price for s in pending if (price := _last_price(market.bars[s])) is not None}
+    chains = option_chains(
+        pending, at, strikes=settings.SIGNAL_CHAIN_STRIKES, vix=market.vix, latest=latest
+    )
+    before = chain_snapshots_at(pending, at.now - SKEW_LOOKBACK)
+    model = active_model()
+    for symbol in pending:
+        signal, _, reasons = _signal_for(
+            symbol, at, market, chains[symbol], before.get(symbol), model, trigger
+        )
         warnings.extend(reasons)
         if signal is not None:
-            out.append(signal)
-    return out, warnings
+            found[symbol] = signal
+    return [found[s] for s in symbols if s in found], warnings
 
 
 # --------------------------------------------------------------------------- outcomes

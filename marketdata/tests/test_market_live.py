@@ -16,10 +16,12 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.tokens import issue_for_new_session
-from marketdata import calendar
+from marketdata import calendar, selectors
 from marketdata.clock import CLOCK_LIVE, VirtualClock, use_clock
 from marketdata.models import MinuteBar, PriceBar, Quote, Security
 from marketdata.producer import MarketProducer
@@ -359,3 +361,60 @@ def test_the_stored_minutes_come_through_the_provider_chain_symbol_by_symbol(
         producer.release()
     later = MinuteBar.objects.filter(security_id="SPY", session=SESSION, source="simulated")
     assert later.count() == 2  # minutes 20 and 21, from the next member
+
+
+def test_trading_minutes_count_back_across_an_early_close() -> None:
+    opening = calendar.session_open_utc(SESSION)  # Monday 09:30 ET
+    early_close = calendar.session_close_utc(PREVIOUS)  # the 27th closed at 13:00 ET
+    assert early_close == dt.datetime(2026, 11, 27, 18, 0, tzinfo=dt.UTC)
+    assert selectors._trading_minutes_before(opening, SESSION, 1) == opening
+    # 09:30 and the 27th's last four minutes, 12:56 to 12:59 (seconds do not count).
+    assert selectors._trading_minutes_before(
+        opening + dt.timedelta(seconds=42), SESSION, 5
+    ) == early_close - dt.timedelta(minutes=4)
+    later = opening + dt.timedelta(minutes=29)
+    assert selectors._trading_minutes_before(later, SESSION, 30) == opening
+    # 30 minutes today and the 27th's whole 210, then 10 of the 25th's (closes 16:00).
+    wednesday_close = calendar.session_close_utc(dt.date(2026, 11, 25))
+    assert selectors._trading_minutes_before(later, SESSION, 250) == (
+        wednesday_close - dt.timedelta(minutes=10)
+    )
+
+
+def test_correlation_reads_the_three_tickers_minutes_in_one_query_across_sessions(
+    market: None, settings: Any
+) -> None:
+    settings.MARKET_MINUTE_HISTORY_SESSIONS = 1  # the 27th's 210 minutes behind the 30 today
+    clock = VirtualClock(SESSION, minute=30)
+    with use_clock(clock):
+        MarketProducer().tick()
+    at = clock.read()
+
+    def closes_by_hand(skip: set[dt.datetime]) -> tuple[list[dt.datetime], np.ndarray]:
+        rows = MinuteBar.objects.filter(security_id__in=["SPY", "QQQ", "IWM"]).values_list(
+            "security_id", "timestamp", "close"
+        )
+        by: dict[str, dict[dt.datetime, float]] = {"SPY": {}, "QQQ": {}, "IWM": {}}
+        for symbol, stamp, close in rows:
+            by[symbol][stamp] = float(close)
+        common = sorted(set(by["SPY"]) & set(by["QQQ"]) & set(by["IWM"]) - skip)[-181:]
+        return common, np.array([[by[s][t] for s in ("SPY", "QQQ", "IWM")] for t in common])
+
+    with CaptureQueriesContext(connection) as queries:
+        stamps, closes = selectors._recent_minute_closes(at, 181)
+    assert len(queries) == 1
+    expected_stamps, expected = closes_by_hand(set())
+    assert stamps == expected_stamps and np.array_equal(closes, expected)
+    assert stamps[0].date() == PREVIOUS  # it spans the early close
+    # A minute QQQ misses is left out, the window reaching one minute further back.
+    missing = stamps[100]
+    MinuteBar.objects.filter(security_id="QQQ", timestamp=missing).delete()
+    stamps, closes = selectors._recent_minute_closes(at, 181)
+    expected_stamps, expected = closes_by_hand({missing})
+    assert missing not in stamps and len(stamps) == 181
+    assert stamps == expected_stamps and np.array_equal(closes, expected)
+    body = selectors.market_correlation(at)
+    r = np.diff(np.log(expected), axis=0)
+    assert body["correlations_180"]["SPY_QQQ"] == pytest.approx(
+        np.corrcoef(r[:, 0], r[:, 1])[0, 1], abs=1e-6
+    )

@@ -10,13 +10,15 @@ from typing import Any
 import numpy as np
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 from vollib.black_scholes_merton.greeks.analytical import delta as vollib_delta
 
-from marketdata import calendar, chains
+from marketdata import calendar, chains, selectors
 from marketdata.clock import VirtualClock, use_clock
 from marketdata.engine.chain import bid_ask, spread_dollars, strikes_around
-from marketdata.models import ChainSnapshot
+from marketdata.models import ChainSnapshot, PriceBar
 from marketdata.producer import MarketProducer
 from marketdata.services import chain_snapshots_prune, get_provider, history_ingest
 from risk.engine.pricing import bsm_greeks, years_from_minutes
@@ -195,3 +197,80 @@ def test_the_producer_stores_a_chain_snapshot_a_minute_and_prunes_old_ones(marke
     old = snapshots.first()
     assert old is not None
     assert chain_snapshots_prune(old.timestamp + dt.timedelta(days=30)) == 6
+
+
+def test_option_chains_serve_each_tickers_chain_and_read_reference_data_once(
+    market: None,
+) -> None:
+    clock = VirtualClock(TUESDAY, minute=60)
+    with use_clock(clock):
+        MarketProducer().tick()
+    cache.delete("market-producer:replay")
+    at = clock.read()
+    tickers = ["SPY", "QQQ", "IWM"]
+    with CaptureQueriesContext(connection) as one:
+        alone = chains.option_chains(["QQQ"], at)
+    with CaptureQueriesContext(connection) as three:
+        together = chains.option_chains(tickers, at)
+    # The same chains as one request each, IWM's nearest expiry and its note included.
+    assert together == {s: chains.option_chain(s, at) for s in tickers}
+    assert alone["QQQ"] == together["QQQ"]
+    assert together["IWM"]["expiration"] == dt.date(2026, 12, 2)
+    # Reference data (expiries, dividend yields, daily closes) and the VIX once for all:
+    # only the last prices grow with the tickers, and not at all where they are given.
+    assert len(three) == len(one) + 2, [q["sql"] for q in three]
+    given = {s: selectors.last_price(s, at) for s in tickers}
+    with CaptureQueriesContext(connection) as hinted:
+        assert chains.option_chains(tickers, at, latest=given) == together
+    assert len(hinted) == len(one) - 1
+
+
+def test_chain_references_follow_the_stored_expiries_and_the_rule_past_them(
+    market: None,
+) -> None:
+    # A root whose stored listing ends before the session falls back to the seed rule,
+    # as is_listed_expiry does; SPY lists every weekday.
+    for symbol in ("SPY", "QQQ", "IWM"):
+        for day in (MONDAY, TUESDAY):
+            expiry, _ = chains.zero_dte_expiry(symbol, day)
+            nearest = next(
+                day + dt.timedelta(days=d)
+                for d in range(15)
+                if selectors.is_listed_expiry(symbol, day + dt.timedelta(days=d))
+            )
+            assert expiry == nearest, (symbol, day)
+    reference = chains.chain_references(["QQQ"], TUESDAY)["QQQ"]
+    # QQQ's daily volatility over SPY's, from the 61 sessions' closes before the session.
+    days = calendar.sessions_between(TUESDAY - dt.timedelta(days=120), TUESDAY)[-62:-1]
+    closes = {
+        s: dict(
+            PriceBar.objects.filter(security_id=s, date__in=days).values_list("date", "adj_close")
+        )
+        for s in ("QQQ", "SPY")
+    }
+    ratio = np.std(np.diff(np.log([float(closes["QQQ"][d]) for d in days]))) / np.std(
+        np.diff(np.log([float(closes["SPY"][d]) for d in days]))
+    )
+    assert reference.relative_volatility == pytest.approx(ratio, rel=1e-12)
+    assert chains.chain_references(["SPY"], TUESDAY)["SPY"].relative_volatility == 1.0
+
+
+def test_chain_snapshots_at_reads_each_tickers_newest_snapshot_in_one_query(
+    market: None,
+) -> None:
+    clock = VirtualClock(MONDAY, minute=10)
+    with use_clock(clock):
+        producer = MarketProducer()
+        for _ in range(3):
+            producer.tick()
+            clock.advance()
+        producer.release()
+    moment = calendar.session_open_utc(MONDAY) + dt.timedelta(minutes=11, seconds=30)
+    with CaptureQueriesContext(connection) as queries:
+        newest = selectors.chain_snapshots_at(["SPY", "QQQ", "IWM", "DIA"], moment)
+    assert len(queries) == 1
+    assert set(newest) == {"SPY", "QQQ", "IWM"}  # no DIA chain: left out
+    for symbol, snapshot in newest.items():
+        assert snapshot == selectors.chain_snapshot_at(symbol, moment)
+        assert snapshot.timestamp == calendar.session_open_utc(MONDAY) + dt.timedelta(minutes=11)
+    assert selectors.chain_snapshots_at([], moment) == {}

@@ -249,3 +249,23 @@ def test_a_replay_that_starts_its_session_again_generates_afresh(market: Any) ->
         clock.minute = 45  # the loop goes on: nothing more is dropped
         on_market_minute(None, at=clock.read())
     assert sorted(SignalCycle.objects.values_list("minute", flat=True)) == [30, 45]
+
+
+def test_a_signal_cycle_of_three_tickers_reads_each_thing_once(market: Any) -> None:
+    """The cycle's reads are shared: one VIX reading, one read of the three tickers'
+    recent minutes for the correlations, the chains' reference data once, the last prices
+    from the session's minutes already read, the skew's earlier snapshots in one query."""
+    clock = VirtualClock(SESSION, minute=0)
+    with use_clock(clock):
+        _tick_through(clock, 75)
+    with CaptureQueriesContext(connection) as queries:
+        signals, warnings = signals_generate(at=clock.read(), trigger="test")
+    assert len(signals) == 3, warnings
+    # (The test's transaction makes each signal's atomic block a savepoint: not counted.)
+    sql = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+    assert len(sql) <= 22, "\n".join(s[:120] for s in sql)
+    reads = [q.split(" FROM ")[1].split()[0] for q in sql if q.startswith("SELECT")]
+    assert reads.count('"marketdata_listedexpiry"') == 2
+    assert reads.count('"marketdata_chainsnapshot"') == 1
+    assert reads.count('"marketdata_security"') == 1
+    assert reads.count('"marketdata_pricebar"') == 1
