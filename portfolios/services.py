@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -39,7 +40,14 @@ from portfolios.models import (
 from portfolios.signals import portfolio_changed
 from portfolios.valuation import fifo_close, money
 from risk.engine.conventions import OPTION_MULTIPLIER
-from sigmasight.errors import Conflict, InsufficientFunds, InvalidSymbol, ValidationFailed
+from sigmasight.bulk import bulk_update_rows
+from sigmasight.errors import (
+    Conflict,
+    InsufficientFunds,
+    InvalidSymbol,
+    PortfolioNotFound,
+    ValidationFailed,
+)
 from sigmasight.limits import (
     MONEY_MAX,
     QUANTITY_MAX,
@@ -139,11 +147,16 @@ def portfolio_delete(*, portfolio: Portfolio, confirm: bool = False) -> None:
 OPTION_SHAPE = re.compile(r"^[A-Z][A-Z0-9.]{0,5}[ _]*\d{6}[A-Z]")
 
 
-def _underlying_prices(contracts: Iterable[OptionContract]) -> dict[str, Decimal]:
-    """The latest price of each contract's underlying (one read for all of them)."""
-    symbols = {normalize_symbol(c.underlying) for c in contracts}
+def _underlying_prices(
+    contracts: Iterable[OptionContract], known: Mapping[str, Decimal] | None = None
+) -> dict[str, Decimal]:
+    """The latest price of each contract's underlying: those the caller has (``known``,
+    by symbol), the rest in one read for all of them."""
+    prices = {normalize_symbol(s): price for s, price in (known or {}).items()}
+    symbols = {normalize_symbol(c.underlying) for c in contracts} - set(prices)
     snapshots = price_snapshots(symbols=symbols) if symbols else {}
-    return {s: snap.price for s, snap in snapshots.items() if snap.price is not None}
+    prices.update({s: snap.price for s, snap in snapshots.items() if snap.price is not None})
+    return prices
 
 
 def _validate_option(
@@ -213,10 +226,16 @@ def _validate_money(*, quantity: Decimal, price: Decimal, multiplier: int, field
         )
 
 
-def _securities_for(symbols: Sequence[str], *, today: dt.date) -> list[tuple[Security, Any]]:
+def _securities_for(
+    symbols: Sequence[str],
+    *,
+    today: dt.date,
+    underlying_prices: Mapping[str, Decimal] | None = None,
+) -> list[tuple[Security, Any]]:
     """The stored security for each symbol (an option's from its OCC symbol, with its
     parsed contract; None for an equity), or 422. A package's options are validated
-    against one read of their underlyings' prices and looked up in one query."""
+    against one read of their underlyings' prices (those not in ``underlying_prices``)
+    and looked up in one query."""
     cleaned = [symbol.strip().upper() for symbol in symbols]
     contracts: dict[str, OptionContract] = {}
     for symbol in cleaned:
@@ -225,7 +244,7 @@ def _securities_for(symbols: Sequence[str], *, today: dt.date) -> list[tuple[Sec
                 contracts[symbol] = parse_occ(symbol)
             except InvalidOptionSymbol as exc:
                 raise ValidationFailed({"symbol": [str(exc)]}) from exc
-    spots = _underlying_prices(contracts.values())
+    spots = _underlying_prices(contracts.values(), underlying_prices)
     listed: dict[tuple[str, dt.date], bool] = {}
     for contract in contracts.values():
         spot = spots.get(normalize_symbol(contract.underlying))
@@ -350,15 +369,23 @@ def position_open(
 @transaction.atomic
 def positions_open(
     *,
-    portfolio: Portfolio,
+    portfolio: Portfolio | UUID | str,
     opens: Sequence[PositionOpen],
     entry_date: dt.date,
     tags: list[str] | None = None,
     today: dt.date | None = None,
+    underlying_prices: Mapping[str, Decimal] | None = None,
+    cash_required: Decimal | None = None,
 ) -> list[Position]:
     """Open positions (or add lots to open ones on the same side) and book their cash,
     all or none: a multi-leg package books as one write (the positions returned in the
-    order of ``opens``).
+    order of ``opens``). ``underlying_prices``: the options' underlying prices where the
+    caller has a fresher one than the stored quotes (a 0DTE fill's chain spot), for the
+    strike check. ``portfolio``: the portfolio, or the id of one the caller is entitled
+    to book in (a trading account's paper portfolio), read here under its lock (a
+    deleted one is 404). ``cash_required``: dollars its cash balance, read under that
+    lock, must cover (``InsufficientFunds`` with ``required`` and ``available``
+    otherwise), so that no other booking spends the cash between the check and this one.
 
     The portfolio row is locked first, so concurrent adds to one portfolio serialize: the
     second sees the first's open position (and adds to it, or is refused the other side)
@@ -370,7 +397,9 @@ def positions_open(
         _validate_trade(
             quantity=leg.quantity, price=leg.entry_price, trade_date=entry_date, today=today
         )
-    resolved = _securities_for([leg.symbol for leg in opens], today=today)
+    resolved = _securities_for(
+        [leg.symbol for leg in opens], today=today, underlying_prices=underlying_prices
+    )
     if len({security.pk for security, _ in resolved}) != len(resolved):
         raise ValidationFailed({"symbol": ["Each security is opened once in one booking"]})
     for leg, (_, option) in zip(opens, resolved, strict=True):
@@ -380,7 +409,17 @@ def positions_open(
         _validate_money(
             quantity=leg.quantity, price=leg.entry_price, multiplier=multiplier, field="quantity"
         )
-    Portfolio.objects.select_for_update().filter(pk=portfolio.pk).first()
+    key = portfolio.pk if isinstance(portfolio, Portfolio) else portfolio
+    locked = Portfolio.objects.active().select_for_update().filter(pk=key).first()
+    if locked is None:
+        raise PortfolioNotFound()
+    portfolio = locked
+    if cash_required is not None:
+        available = _cash_balance(portfolio)
+        if available < cash_required:
+            raise InsufficientFunds(
+                details={"required": str(cash_required), "available": str(available)}
+            )
     existing = {
         p.security_id: p
         for p in Position.objects.select_for_update().filter(
@@ -447,9 +486,7 @@ def positions_open(
                 details={"symbols": [p.security_id for p in created]},
             ) from exc
     if added:
-        Position.objects.bulk_update(
-            added, ["entry_price", "quantity", "entry_date", "tags", "updated_at"]
-        )
+        bulk_update_rows(added, ["entry_price", "quantity", "entry_date", "tags", "updated_at"])
     Lot.objects.bulk_create(lots)
     Transaction.objects.bulk_create(ledger)
     # Bulk writes send no post_save: the version bump the row signals would make.

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from marketdata.models import AssetType, Security
 from portfolios.models import Portfolio, Position, PositionType
 from risk.models import PositionGreeks
-from sigmasight.bulk import bulk_upsert
+from sigmasight.bulk import bulk_update_rows, bulk_upsert
 
 pytestmark = pytest.mark.django_db
 DAY = dt.date(2026, 11, 24)
@@ -118,3 +118,31 @@ def test_bulk_upsert_twice_in_one_transaction_and_a_failure_writes_nothing(
             update_fields=[*FIELDS, "underlying_price"],
         )
     assert set(PositionGreeks.objects.values_list("delta", flat=True)) == {0.2}
+
+
+def test_bulk_update_rows_writes_the_fields_of_each_row_in_one_statement(
+    positions: list[Position],
+) -> None:
+    changed, untouched = positions[:3], positions[3]
+    stamp = dt.datetime(2026, 11, 30, 15, 0, 1, 123456, tzinfo=dt.UTC)
+    for i, position in enumerate(changed):
+        position.quantity = Decimal(i + 2)
+        position.entry_price = Decimal("10.123456") + i
+        position.entry_date = DAY - dt.timedelta(days=i)
+        position.tags = ["0dte", f'quote"d {i}', "ünïcode"]
+        position.updated_at = stamp
+    untouched.quantity = Decimal(99)  # not passed: not written
+    with CaptureQueriesContext(connection) as queries:
+        assert bulk_update_rows(changed, ["quantity", "entry_price", "entry_date", "tags"]) == 3
+    assert len(queries) == 1
+    for i, position in enumerate(changed):
+        stored = Position.objects.get(pk=position.pk)
+        assert stored.quantity == Decimal(i + 2)
+        assert stored.entry_price == Decimal("10.123456") + i
+        assert stored.entry_date == DAY - dt.timedelta(days=i)
+        assert stored.tags == ["0dte", f'quote"d {i}', "ünïcode"]
+        assert stored.updated_at != stamp  # a field not named is left as stored
+    assert Position.objects.get(pk=untouched.pk).quantity == Decimal(1)
+    bulk_update_rows(changed[:1], ["updated_at"])
+    assert Position.objects.get(pk=changed[0].pk).updated_at == stamp
+    assert bulk_update_rows([], ["quantity"]) == 0

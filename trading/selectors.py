@@ -15,7 +15,7 @@ from django.db.models import F, Sum
 from marketdata import calendar
 from marketdata.clock import MarketTime
 from marketdata.occ import parse_occ
-from marketdata.selectors import chain_snapshot_at
+from marketdata.selectors import chain_snapshots_at
 from sigmasight.errors import TradingAccountNotFound
 from signals.engine.fills import UnfillableQuote, liquidation_value
 from signals.engine.payoff import MULTIPLIER
@@ -222,6 +222,55 @@ def _pin_risk(
     return spot, pinned_strikes(shorts, spot=spot, distance=distance)
 
 
+@dataclass(frozen=True)
+class _MarkedLeg:
+    """One leg of a strategy position at its mark: ``signed`` open contracts (negative
+    short), ``ratio`` contracts per package, the chain ``row`` it is marked from, the
+    ``mark`` per share and its unrealized ``pnl`` in dollars (0 once closed; None while
+    open without a quote)."""
+
+    order: Any
+    contract: Any
+    signed: int
+    ratio: int
+    row: dict[str, Any] | None
+    mark: Decimal | None
+    pnl: Decimal | None
+
+
+def _marked_legs(position: StrategyPosition, snapshot: Any) -> list[_MarkedLeg]:
+    """The position's legs in order, each marked at ``snapshot`` (the latest chain of its
+    underlying) while the position is open: the one place a leg's mark and P&L are made,
+    for the position's body and for the day's P&L the loss limit reads."""
+    entry = position.trade
+    is_open = position.status == PositionStatus.OPEN
+    open_packages = position.quantity if is_open else 0
+    legs = []
+    for order in sorted(entry.orders.all(), key=lambda o: o.leg):
+        contract = parse_occ(order.symbol)
+        ratio = order.quantity // entry.quantity
+        signed = ratio * open_packages * (1 if order.action == "buy" else -1)
+        row = _chain_row(snapshot, contract) if is_open else None
+        mark = leg_mark(row) if is_open else None
+        assert order.average_fill_price is not None
+        pnl: Decimal | None
+        if not is_open:
+            pnl = Decimal("0.00")
+        elif mark is None:
+            pnl = None
+        else:
+            pnl = ((mark - order.average_fill_price) * signed * MULTIPLIER).quantize(_CENT)
+        legs.append(_MarkedLeg(order, contract, signed, ratio, row, mark, pnl))
+    return legs
+
+
+def _unrealized(legs: list[_MarkedLeg]) -> Decimal | None:
+    """The legs' unrealized P&L in dollars; None where a leg has no mark."""
+    if any(leg.pnl is None for leg in legs):
+        return None
+    return sum((leg.pnl for leg in legs if leg.pnl is not None), Decimal("0"))
+
+
 def _position_body(
     position: StrategyPosition,
     snapshot: Any,
@@ -230,54 +279,35 @@ def _position_body(
     near_close: bool,
 ) -> dict[str, Any]:
     entry = position.trade
-    orders = sorted(entry.orders.all(), key=lambda o: o.leg)
     is_open = position.status == PositionStatus.OPEN
     open_packages = position.quantity if is_open else 0
-    warnings: list[str] = []
-    legs: list[dict[str, Any]] = []
-    rows: list[dict[str, Any] | None] = []
-    unrealized: Decimal | None = Decimal("0")
+    marked = _marked_legs(position, snapshot)
+    orders = [leg.order for leg in marked]
+    rows = [leg.row for leg in marked]
+    unrealized = _unrealized(marked)
+    warnings = [f"{leg.order.symbol}: no quote to mark it" for leg in marked if leg.pnl is None]
     mark_net: Decimal | None = Decimal("0")
-    for order in orders:
-        contract = parse_occ(order.symbol)
-        contracts = order.quantity // entry.quantity * open_packages
-        signed = contracts if order.action == "buy" else -contracts
-        row = _chain_row(snapshot, contract) if is_open else None
-        rows.append(row)
-        mark = leg_mark(row) if is_open else None
-        assert order.average_fill_price is not None
-        leg_pnl: Decimal | None
-        if not is_open:
-            leg_pnl = Decimal("0.00")
-        elif mark is None:
-            leg_pnl = None
-            warnings.append(f"{order.symbol}: no quote to mark it")
-        else:
-            leg_pnl = ((mark - order.average_fill_price) * signed * MULTIPLIER).quantize(_CENT)
-        if leg_pnl is None or unrealized is None:
-            unrealized = None
-        else:
-            unrealized += leg_pnl
-        ratio = order.quantity // entry.quantity
-        if mark is None or mark_net is None:
+    for leg in marked:
+        if leg.mark is None or mark_net is None:
             mark_net = None
         else:
-            mark_net += mark * ratio if order.action == "buy" else -mark * ratio
-        legs.append(
-            {
-                "symbol": order.symbol,
-                "quantity": signed,
-                "avg_price": order.average_fill_price,
-                "current_price": None if mark is None else mark.quantize(_PRICE),
-                "unrealized_pnl": leg_pnl,
-                "action": order.action,
-                "option_type": "call" if contract.is_call else "put",
-                "strike": contract.strike,
-                "expiration": contract.expiry,
-                "bid": None if row is None else row.get("bid"),
-                "ask": None if row is None else row.get("ask"),
-            }
-        )
+            mark_net += leg.mark * leg.ratio if leg.order.action == "buy" else -leg.mark * leg.ratio
+    legs = [
+        {
+            "symbol": leg.order.symbol,
+            "quantity": leg.signed,
+            "avg_price": leg.order.average_fill_price,
+            "current_price": None if leg.mark is None else leg.mark.quantize(_PRICE),
+            "unrealized_pnl": leg.pnl,
+            "action": leg.order.action,
+            "option_type": "call" if leg.contract.is_call else "put",
+            "strike": leg.contract.strike,
+            "expiration": leg.contract.expiry,
+            "bid": None if leg.row is None else leg.row.get("bid"),
+            "ask": None if leg.row is None else leg.row.get("ask"),
+        }
+        for leg in marked
+    ]
     total_cost = (entry.total_cost * open_packages / entry.quantity).quantize(_CENT)
     close_value: float | None = None
     if is_open and all(r is not None for r in rows):
@@ -332,6 +362,40 @@ def _position_body(
     }
 
 
+def _positions(
+    *,
+    user: Any,
+    at: MarketTime,
+    status: str,
+    this_session: bool = False,
+    position_ids: list[str] | None = None,
+) -> list[StrategyPosition]:
+    """The user's strategy positions with their trades and orders, newest first (two
+    queries; see :func:`strategy_positions` for the filters)."""
+    query = StrategyPosition.objects.filter(user=user).select_related("trade")
+    if this_session:
+        query = query.filter(trade__clock=at.clock, trade__session=at.session)
+        started = loop_start(at.clock, at.session)
+        if started is not None:
+            query = query.filter(trade__created_at__gte=started)
+    if position_ids is not None:
+        query = query.filter(pk__in=position_ids)
+    if status != "all":
+        query = query.filter(status=status)
+    return list(query.prefetch_related("trade__orders").order_by("-opened_at", "id"))
+
+
+def _mark_snapshots(
+    positions: list[StrategyPosition], at: MarketTime, known: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The latest chain snapshot of each underlying held open, at ``at``: those the caller
+    has already read at that moment (``known``), the rest in one query."""
+    symbols = {p.symbol for p in positions if p.status == PositionStatus.OPEN}
+    known = {s: snapshot for s, snapshot in (known or {}).items() if s in symbols}
+    missing = sorted(symbols - set(known))
+    return {**known, **chain_snapshots_at(missing, at.now)}
+
+
 def strategy_positions(
     *,
     user: Any,
@@ -347,28 +411,24 @@ def strategy_positions(
     ``close_value`` what a market close would get now per share (the fill rule). From
     :func:`pin_risk_from` on, ``pin_risk`` and ``pin_risk_strikes`` flag the short strikes
     within ``TRADING_PIN_RISK_DISTANCE`` of ``spot``, the chain's underlying price. Four
-    queries, and one per underlying held open (its latest chain). ``this_session``: only
-    the positions opened in ``at``'s session on its clock (in a repeating replay, in its
-    current loop: :func:`loop_start`); ``position_ids``: only those."""
-    query = StrategyPosition.objects.filter(user=user).select_related("trade")
-    if this_session:
-        query = query.filter(trade__clock=at.clock, trade__session=at.session)
-        started = loop_start(at.clock, at.session)
-        if started is not None:
-            query = query.filter(trade__created_at__gte=started)
-    if position_ids is not None:
-        query = query.filter(pk__in=position_ids)
-    if status != "all":
-        query = query.filter(status=status)
-    positions = list(query.prefetch_related("trade__orders").order_by("-opened_at", "id"))
-    open_ids = [p.id for p in positions if p.status == PositionStatus.OPEN]
-    working = dict(
-        Trade.objects.filter(closes_id__in=open_ids, status=TradeStatus.SUBMITTED).values_list(
-            "closes_id", "id"
-        )
+    queries (the positions, their orders, the working closes, the latest chains of the
+    underlyings held open). ``this_session``: only the positions opened in ``at``'s
+    session on its clock (in a repeating replay, in its current loop: :func:`loop_start`);
+    ``position_ids``: only those."""
+    positions = _positions(
+        user=user, at=at, status=status, this_session=this_session, position_ids=position_ids
     )
-    symbols = sorted({p.symbol for p in positions if p.status == PositionStatus.OPEN})
-    snapshots = {symbol: chain_snapshot_at(symbol, at.now) for symbol in symbols}
+    open_ids = [p.id for p in positions if p.status == PositionStatus.OPEN]
+    working = (
+        dict(
+            Trade.objects.filter(closes_id__in=open_ids, status=TradeStatus.SUBMITTED).values_list(
+                "closes_id", "id"
+            )
+        )
+        if open_ids
+        else {}
+    )
+    snapshots = _mark_snapshots(positions, at, None)
     pessimistic = bool(settings.FILL_PESSIMISTIC)
     near_close = at.now >= pin_risk_from(at.session)
     return {
@@ -402,17 +462,26 @@ class SessionPnl:
         return self.realized + self.unrealized
 
 
-def session_pnl(*, user: Any, at: MarketTime) -> SessionPnl:
+def session_pnl(
+    *, user: Any, at: MarketTime, snapshots: dict[str, Any] | None = None
+) -> SessionPnl:
     """The day's P&L the daily loss limit is checked against: the positions opened in
-    ``at``'s session on its clock, at ``strategy_positions``'s marks."""
-    positions = strategy_positions(user=user, at=at, status="all", this_session=True)["positions"]
-    realized = sum((p["realized_pnl"] for p in positions), Decimal("0.00"))
-    still_open = [p for p in positions if p["status"] == PositionStatus.OPEN]
-    unmarked = [p["position_id"] for p in still_open if p["unrealized_pnl"] is None]
-    unrealized = sum(
-        (p["unrealized_pnl"] for p in still_open if p["unrealized_pnl"] is not None),
-        Decimal("0.00"),
-    )
+    ``at``'s session on its clock, at the marks ``strategy_positions`` shows. ``snapshots``:
+    chain snapshots the caller has read at ``at`` (an execution's own underlying), by
+    symbol. Three queries at most."""
+    positions = _positions(user=user, at=at, status="all", this_session=True)
+    marks = _mark_snapshots(positions, at, snapshots)
+    realized = sum((p.realized_pnl for p in positions), Decimal("0.00"))
+    unrealized = Decimal("0.00")
+    unmarked = []
+    for position in positions:
+        if position.status != PositionStatus.OPEN:
+            continue
+        pnl = _unrealized(_marked_legs(position, marks.get(position.symbol)))
+        if pnl is None:
+            unmarked.append(position.id)
+        else:
+            unrealized += pnl
     return SessionPnl(realized=realized, unrealized=unrealized, unmarked=unmarked)
 
 

@@ -21,7 +21,7 @@ from marketdata.occ import OptionContract, parse_occ
 from marketdata.selectors import chain_snapshot_at, regime_rule, session_opens_closes, vix_level
 from portfolios import services as portfolio_services
 from portfolios.models import TransactionKind
-from portfolios.selectors import cash_balance, portfolio_for_user, position_for_user
+from portfolios.selectors import position_for_user
 from portfolios.settlement import options_settle
 from sigmasight.errors import (
     Conflict,
@@ -197,6 +197,10 @@ class _QuotedLeg:
     strike: Decimal
 
 
+#: ``_package_quotes``'s snapshot not read by the caller (None is "no snapshot stored").
+_UNREAD: Any = object()
+
+
 def _quote_reason(bid: Decimal | None, ask: Decimal | None, action: str) -> str | None:
     """Why a leg's quote cannot fill (None: it can)."""
     if bid is None or ask is None:
@@ -211,15 +215,23 @@ def _quote_reason(bid: Decimal | None, ask: Decimal | None, action: str) -> str 
 
 
 def _package_quotes(
-    symbol: str, expiration: dt.date, legs: list[_QuotedLeg], fill: MarketTime, *, field: str
+    symbol: str,
+    expiration: dt.date,
+    legs: list[_QuotedLeg],
+    fill: MarketTime,
+    *,
+    field: str,
+    snapshot: Any = _UNREAD,
 ) -> tuple[list[_LegQuote], dt.datetime]:
     """The quotes of a package's legs in force at the fill moment ``fill``: the latest chain
     snapshot of ``symbol`` stored at or before ``fill.now``, which must be of ``expiration``,
     fresh at that moment (``TRADING_QUOTE_MAX_AGE_SECONDS`` of market time) and quote every
     leg two-sided (bid > 0 for a sell, ask > bid). Otherwise the whole package is rejected
     (``OrderRejected`` naming the leg, the reason and the request ``field`` it concerns).
-    Also returns the snapshot's time, the quote time its fills record."""
-    snapshot = chain_snapshot_at(symbol, fill.now)
+    Also returns the snapshot's time, the quote time its fills record. ``snapshot``: that
+    snapshot where the caller has read it (``chain_snapshot_at(symbol, fill.now)``)."""
+    if snapshot is _UNREAD:
+        snapshot = chain_snapshot_at(symbol, fill.now)
     if snapshot is None or snapshot.expiration != expiration:
         raise OrderRejected(
             "No chain quote for the package's expiry",
@@ -259,12 +271,16 @@ def _package_quotes(
     return quotes, snapshot.timestamp
 
 
-def _leg_quotes(signal: Any, fill: MarketTime) -> tuple[list[_LegQuote], dt.datetime]:
+def _leg_quotes(
+    signal: Any, fill: MarketTime, snapshot: Any
+) -> tuple[list[_LegQuote], dt.datetime]:
     legs = [
         _QuotedLeg(leg["action"], leg["option_type"], Decimal(str(leg["strike"])))
         for leg in signal.legs
     ]
-    return _package_quotes(signal.symbol, signal.expiration, legs, fill, field="signal_id")
+    return _package_quotes(
+        signal.symbol, signal.expiration, legs, fill, field="signal_id", snapshot=snapshot
+    )
 
 
 def _await_fill_moment(arrival: MarketTime) -> MarketTime:
@@ -494,7 +510,12 @@ def trade_execute(
                     "max_positions": config.max_positions,
                 }
             )
-        day = session_pnl(user=user, at=at)
+        # The day's P&L is marked, and the package priced, off the chain in force at the
+        # fill moment: one read of the signal's chain serves both.
+        snapshot = chain_snapshot_at(signal.symbol, fill.now)
+        day = session_pnl(
+            user=user, at=fill, snapshots={signal.symbol: snapshot} if snapshot else None
+        )
         if day.total <= -config.daily_loss_limit:
             raise DailyLossLimitExceeded(
                 details={
@@ -506,7 +527,7 @@ def trade_execute(
                 }
             )
         at = fill  # priced off the quotes in force at the fill moment, and booked then
-        quotes, quote_time = _leg_quotes(signal, at)
+        quotes, quote_time = _leg_quotes(signal, at, snapshot)
         legs = [
             Leg(leg["action"], leg["option_type"], float(leg["strike"]), int(leg["quantity"]))
             for leg in signal.legs
@@ -552,17 +573,6 @@ def trade_execute(
         ]
         fees = sum((f.total for f in fills), Decimal("0.00"))
         total_cost = max_loss * quantity
-        portfolio = portfolio_for_user(user=user, portfolio_id=account.paper_portfolio_id)
-        cash = cash_balance(portfolio=portfolio)
-        if cash < total_cost + fees:
-            raise InsufficientFunds(
-                details={
-                    "field": "position_size",
-                    "required": str(total_cost + fees),
-                    "available": str(cash),
-                    "quantity": quantity,
-                }
-            )
         trade = Trade.objects.create(
             user=user,
             signal_id=signal.id,
@@ -587,23 +597,33 @@ def trade_execute(
         symbols = [_occ(signal, raw) for raw in signal.legs]
         fill_prices = [Decimal(str(price)).quantize(PRICE) for price in prices]
         contracts = [quantity * leg.quantity for leg in legs]
-        booked = portfolio_services.positions_open(
-            portfolio=portfolio,
-            opens=[
-                portfolio_services.PositionOpen(
-                    symbol=symbol,
-                    quantity=Decimal(n if leg.action == "buy" else -n),
-                    entry_price=price,
-                    fees=leg_fees.total,
-                )
-                for symbol, n, leg, price, leg_fees in zip(
-                    symbols, contracts, legs, fill_prices, fills, strict=True
-                )
-            ],
-            entry_date=at.session,
-            tags=["0dte", trade.id],
-            today=at.session,
-        )
+        try:
+            # The paper cash must cover the capital at risk and the fees: checked under the
+            # portfolio's lock, in the booking.
+            booked = portfolio_services.positions_open(
+                portfolio=account.paper_portfolio_id,
+                opens=[
+                    portfolio_services.PositionOpen(
+                        symbol=symbol,
+                        quantity=Decimal(n if leg.action == "buy" else -n),
+                        entry_price=price,
+                        fees=leg_fees.total,
+                    )
+                    for symbol, n, leg, price, leg_fees in zip(
+                        symbols, contracts, legs, fill_prices, fills, strict=True
+                    )
+                ],
+                entry_date=at.session,
+                tags=["0dte", trade.id],
+                today=at.session,
+                # The strike check against the spot the package was priced with.
+                underlying_prices={signal.symbol: snapshot.underlying_price},
+                cash_required=total_cost + fees,
+            )
+        except InsufficientFunds as exc:
+            raise InsufficientFunds(
+                details={"field": "position_size", **exc.details, "quantity": quantity}
+            ) from exc
         orders = Order.objects.bulk_create(
             Order(
                 trade=trade,

@@ -14,7 +14,7 @@ from marketdata.models import AssetType, PriceBar, Security
 from portfolios import selectors, services
 from portfolios.models import Lot, Portfolio, Position, Transaction
 from portfolios.services import PositionOpen
-from sigmasight.errors import Conflict, ValidationFailed
+from sigmasight.errors import Conflict, InsufficientFunds, PortfolioNotFound, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +128,57 @@ def test_a_package_names_each_contract_once(book: Portfolio) -> None:
         _open(book, _opens(1, CONDOR[:1] + CONDOR[:1]))
     assert "once" in str(raised.value.errors)
     assert not Position.objects.filter(portfolio=book).exists()
+
+
+def test_cash_required_is_checked_under_the_lock_and_a_shortfall_writes_nothing(
+    book: Portfolio,
+) -> None:
+    before = (Position.objects.count(), Lot.objects.count(), Transaction.objects.count())
+    with pytest.raises(InsufficientFunds) as raised:
+        services.positions_open(
+            portfolio=book.pk,  # by id, as a trading account books into its paper portfolio
+            opens=_opens(1),
+            entry_date=TODAY,
+            today=TODAY,
+            cash_required=D("100000.01"),
+        )
+    assert raised.value.details == {"required": "100000.01", "available": "100000.00"}
+    assert (Position.objects.count(), Lot.objects.count(), Transaction.objects.count()) == before
+    booked = services.positions_open(
+        portfolio=str(book.pk),
+        opens=_opens(1),
+        entry_date=TODAY,
+        today=TODAY,
+        cash_required=D("100000"),
+    )
+    assert len(booked) == 4 and all(p.portfolio_id == book.pk for p in booked)
+    services.portfolio_soft_delete(portfolio=book)
+    with pytest.raises(PortfolioNotFound):
+        services.positions_open(portfolio=book.pk, opens=_opens(1), entry_date=TODAY, today=TODAY)
+
+
+def test_a_given_underlying_price_decides_the_strike_check_without_a_price_read(
+    book: Portfolio, django_assert_max_num_queries: Any
+) -> None:
+    _open(book, _opens(1))  # the securities exist from here on
+    # The stored close is 550; at a given spot of 50, a 540 strike is beyond 10x of it.
+    with pytest.raises(ValidationFailed) as raised:
+        services.positions_open(
+            portfolio=book,
+            opens=_opens(1, CONDOR[:1]),
+            entry_date=TODAY,
+            today=TODAY,
+            underlying_prices={"SPY": D("50")},
+        )
+    assert "implausible" in str(raised.value.errors)
+    with django_assert_max_num_queries(14) as stored:
+        _open(book, _opens(1, CONDOR[:1]))
+    with django_assert_max_num_queries(len(stored.captured_queries) - 2) as given:
+        services.positions_open(
+            portfolio=book,
+            opens=_opens(1, CONDOR[:1]),
+            entry_date=TODAY,
+            today=TODAY,
+            underlying_prices={"SPY": D("551.20")},
+        )
+    assert not any("marketdata_pricebar" in q["sql"] for q in given.captured_queries)

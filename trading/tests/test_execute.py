@@ -343,6 +343,6 @@ def test_an_executions_queries_do_not_grow_with_its_legs_or_the_open_book(
     execute("bull_call_spread", vertical)
     two_legs = execute("bull_call_spread", vertical)
     four_legs = execute("iron_condor", condor)
-    assert two_legs <= 30 and four_legs <= two_legs
+    assert two_legs <= 24 and four_legs <= two_legs
     # Each leg adds to its open position: five contracts held, in one position each.
     assert Position.objects.filter(closed_at__isnull=True, tags__contains=["0dte"]).count() == 5
