@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 
 from marketdata import calendar
 from marketdata.clock import MarketTime
@@ -462,14 +462,10 @@ class SessionPnl:
         return self.realized + self.unrealized
 
 
-def session_pnl(
-    *, user: Any, at: MarketTime, snapshots: dict[str, Any] | None = None
+def _day_pnl(
+    positions: list[StrategyPosition], at: MarketTime, snapshots: dict[str, Any] | None
 ) -> SessionPnl:
-    """The day's P&L the daily loss limit is checked against: the positions opened in
-    ``at``'s session on its clock, at the marks ``strategy_positions`` shows. ``snapshots``:
-    chain snapshots the caller has read at ``at`` (an execution's own underlying), by
-    symbol. Three queries at most."""
-    positions = _positions(user=user, at=at, status="all", this_session=True)
+    """The P&L of ``positions`` (the session's), the open ones marked at ``at``."""
     marks = _mark_snapshots(positions, at, snapshots)
     realized = sum((p.realized_pnl for p in positions), Decimal("0.00"))
     unrealized = Decimal("0.00")
@@ -483,6 +479,50 @@ def session_pnl(
         else:
             unrealized += pnl
     return SessionPnl(realized=realized, unrealized=unrealized, unmarked=unmarked)
+
+
+def session_pnl(
+    *, user: Any, at: MarketTime, snapshots: dict[str, Any] | None = None
+) -> SessionPnl:
+    """The day's P&L the daily loss limit is checked against: the positions opened in
+    ``at``'s session on its clock, at the marks ``strategy_positions`` shows. ``snapshots``:
+    chain snapshots the caller has read at ``at``, by symbol. Three queries at most."""
+    positions = _positions(user=user, at=at, status="all", this_session=True)
+    return _day_pnl(positions, at, snapshots)
+
+
+@dataclass(frozen=True)
+class OpenBook:
+    """What an execution checks the user's book against: the strategy positions open
+    (of any session) and the day's P&L (:func:`session_pnl`)."""
+
+    open_positions: int
+    day: SessionPnl
+
+
+def open_book(*, user: Any, at: MarketTime, snapshots: dict[str, Any] | None = None) -> OpenBook:
+    """:class:`OpenBook` from one read of the user's positions that are open or were
+    opened in ``at``'s session on its clock (with their trades and orders), and the
+    latest chains of those held open that ``snapshots`` does not hold. Three queries at
+    most."""
+    positions = list(
+        StrategyPosition.objects.filter(user=user)
+        .filter(Q(status=PositionStatus.OPEN) | Q(trade__clock=at.clock, trade__session=at.session))
+        .select_related("trade")
+        .prefetch_related("trade__orders")
+    )
+    started = loop_start(at.clock, at.session)
+    todays = [
+        p
+        for p in positions
+        if p.trade.clock == at.clock
+        and p.trade.session == at.session
+        and (started is None or p.trade.created_at >= started)
+    ]
+    return OpenBook(
+        open_positions=sum(p.status == PositionStatus.OPEN for p in positions),
+        day=_day_pnl(todays, at, snapshots),
+    )
 
 
 def _loop_key(clock: str, session: Any) -> str:

@@ -67,7 +67,7 @@ from trading.selectors import (
     default_trading_settings,
     fee_schedule,
     leg_mark,
-    session_pnl,
+    open_book,
     strategy_position_body,
     strategy_positions,
     trading_settings,
@@ -448,10 +448,6 @@ def _occ(signal: Any, leg: dict[str, Any]) -> str:
     return contract.occ_symbol
 
 
-def _open_positions(user: Any) -> int:
-    return StrategyPosition.objects.filter(user=user, status=PositionStatus.OPEN).count()
-
-
 def trade_execute(
     *, user: Any, request: ExecuteRequest, idempotency_key: str | None = None
 ) -> tuple[Trade, bool]:
@@ -501,21 +497,21 @@ def trade_execute(
                     "expires_at": signal.expires_at.isoformat(),
                 }
             )
-        open_count = _open_positions(user)
-        if open_count >= config.max_positions:
-            raise PositionLimitExceeded(
-                details={
-                    "field": "signal_id",
-                    "open_positions": open_count,
-                    "max_positions": config.max_positions,
-                }
-            )
         # The day's P&L is marked, and the package priced, off the chain in force at the
         # fill moment: one read of the signal's chain serves both.
         snapshot = chain_snapshot_at(signal.symbol, fill.now)
-        day = session_pnl(
+        book = open_book(
             user=user, at=fill, snapshots={signal.symbol: snapshot} if snapshot else None
         )
+        if book.open_positions >= config.max_positions:
+            raise PositionLimitExceeded(
+                details={
+                    "field": "signal_id",
+                    "open_positions": book.open_positions,
+                    "max_positions": config.max_positions,
+                }
+            )
+        day = book.day
         if day.total <= -config.daily_loss_limit:
             raise DailyLossLimitExceeded(
                 details={

@@ -482,6 +482,17 @@ def test_the_daily_loss_limit_counts_the_sessions_realized_and_unrealized_loss(
     set_quotes(clock, {("call", low): ("1.70", "1.80"), ("call", high): ("0.45", "0.50")})
     day = selectors.session_pnl(user=user, at=clock.read())
     assert day.unrealized == D("-165.00") and day.total == D("-367.76")
+    # What an execution checks, from one read: the open position and the same day's P&L.
+    book = selectors.open_book(user=user, at=clock.read())
+    assert book == selectors.OpenBook(open_positions=1, day=day)
+    # An open position of an earlier session counts against max_positions, not today.
+    entry = Trade.objects.filter(position=second)
+    session = entry.get().session
+    entry.update(session=session - dt.timedelta(days=1))
+    book = selectors.open_book(user=user, at=clock.read())
+    assert book.open_positions == 1 and book.day.unrealized == 0
+    assert book.day.realized == D("-202.76")
+    entry.update(session=session)
     with use_clock(clock):
         refused = auth_client.post(
             "/api/v1/trading/execute", {"signal_id": signal.id}, format="json"
