@@ -498,13 +498,24 @@ class OpenBook:
 
     open_positions: int
     day: SessionPnl
+    reserved: Decimal = Decimal("0.00")
+
+
+def margin_reserved(position: StrategyPosition) -> Decimal:
+    """Dollars of the paper cash an open position holds as margin: per open package its
+    max loss plus the net credit it took in, which the cash balance already holds (the
+    spread's width × 100 for a credit spread: the most its close can cost). A debit
+    package, paid for in full, holds nothing."""
+    entry = position.trade
+    per_package = entry.total_cost / entry.quantity - entry.net_price * MULTIPLIER
+    return max(per_package, Decimal(0)) * position.quantity
 
 
 def open_book(*, user: Any, at: MarketTime, snapshots: dict[str, Any] | None = None) -> OpenBook:
     """:class:`OpenBook` from one read of the user's positions that are open or were
     opened in ``at``'s session on its clock (with their trades and orders), and the
-    latest chains of those held open that ``snapshots`` does not hold. Three queries at
-    most."""
+    latest chains of those held open that ``snapshots`` does not hold; ``reserved`` is
+    the open positions' :func:`margin_reserved`. Three queries at most."""
     positions = list(
         StrategyPosition.objects.filter(user=user)
         .filter(Q(status=PositionStatus.OPEN) | Q(trade__clock=at.clock, trade__session=at.session))
@@ -519,9 +530,11 @@ def open_book(*, user: Any, at: MarketTime, snapshots: dict[str, Any] | None = N
         and p.trade.session == at.session
         and (started is None or p.trade.created_at >= started)
     ]
+    still_open = [p for p in positions if p.status == PositionStatus.OPEN]
     return OpenBook(
-        open_positions=sum(p.status == PositionStatus.OPEN for p in positions),
+        open_positions=len(still_open),
         day=_day_pnl(todays, at, snapshots),
+        reserved=sum((margin_reserved(p) for p in still_open), Decimal("0.00")).quantize(_CENT),
     )
 
 

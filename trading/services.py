@@ -460,7 +460,8 @@ def trade_execute(
     ``max_positions``, the session's realized and unrealized P&L above −``daily_loss_limit``
     (``trading.selectors.session_pnl``); every leg needs a fresh two-sided quote; the quantity is whole
     packages, floor(position_size / max loss per package at the fill prices); the paper
-    cash must cover the capital at risk and the fees. The legs fill together at the fill
+    cash, less the margin the open credit packages hold (``selectors.margin_reserved``),
+    must cover the capital at risk and the fees. The legs fill together at the fill
     rule (``signals.engine.fills``), each fill books its fees (``trading.engine.fees``),
     and each leg becomes a Position of the paper portfolio with its cash flow."""
     config = trading_settings(user_id=user.pk)
@@ -614,11 +615,19 @@ def trade_execute(
                 today=at.session,
                 # The strike check against the spot the package was priced with.
                 underlying_prices={signal.symbol: snapshot.underlying_price},
-                cash_required=total_cost + fees,
+                # The cash the open credit packages hold as margin is not available.
+                cash_required=total_cost + fees + book.reserved,
             )
         except InsufficientFunds as exc:
+            available = Decimal(exc.details["available"]) - book.reserved
             raise InsufficientFunds(
-                details={"field": "position_size", **exc.details, "quantity": quantity}
+                details={
+                    "field": "position_size",
+                    "required": str(total_cost + fees),
+                    "available": str(available),
+                    "reserved": str(book.reserved),
+                    "quantity": quantity,
+                }
             ) from exc
         orders = Order.objects.bulk_create(
             Order(

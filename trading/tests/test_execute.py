@@ -21,11 +21,12 @@ from marketdata.models import ChainSnapshot
 from marketdata.producer import MarketProducer
 from portfolios.models import Portfolio, Position, Transaction
 from portfolios.selectors import cash_balance
+from sigmasight.errors import InsufficientFunds
 from signals.engine.fills import slippage_fraction
 from signals.engine.payoff import Leg, risk_metrics
 from signals.tests.factories import SESSION
 from tests.contract import ZERO_DTE, assert_error_envelope, assert_matches_example, spec_example
-from trading import services
+from trading import selectors, services
 from trading.engine.fees import FeeSchedule, fill_fees
 from trading.models import (
     AccountState,
@@ -346,3 +347,54 @@ def test_an_executions_queries_do_not_grow_with_its_legs_or_the_open_book(
     assert two_legs <= 24 and four_legs <= two_legs
     # Each leg adds to its open position: five contracts held, in one position each.
     assert Position.objects.filter(closed_at__isnull=True, tags__contains=["0dte"]).count() == 5
+
+
+@pytest.mark.django_db
+def test_open_credit_spreads_hold_their_width_as_margin_out_of_buying_power(
+    spy_signal: Any, make_user: Any, settings: Any
+) -> None:
+    """A credit package's cash comes in with it but is owed back at worst: each open one
+    holds its max loss plus its credit (the width × 100) out of the cash the next entry
+    may spend. A debit package, paid in full, holds nothing."""
+    signal, clock = spy_signal
+    settings.TRADING_CAP_AT_DISPLAYED_SIZE = False
+    user = make_user(role="trader")
+    k = strikes_of(clock)
+    condor = [("buy", "put", k[5]), ("sell", "put", k[10]), ("sell", "call", k[15])]
+    condor.append(("buy", "call", k[20]))
+    quotes = {("put", k[5]): ("0.20", "0.24"), ("put", k[10]): ("0.60", "0.66")}
+    quotes |= {("call", k[10]): ("2.00", "2.10"), ("call", k[15]): ("0.55", "0.61")}
+    set_quotes(clock, quotes | {("call", k[20]): ("0.15", "0.19")})
+    legs_signal(signal, "iron_condor", condor)
+
+    def execute(size: int) -> Trade:
+        with use_clock(clock):
+            trade, _ = services.trade_execute(
+                user=user, request=services.ExecuteRequest(signal_id=signal.id, position_size=size)
+            )
+        return trade
+
+    first = execute(60_000)
+    assert first.net_price < 0  # a credit
+    # Five-wide wings: 500 dollars a package, max loss and credit together.
+    width = Decimal(k[10] - k[5]) * 100
+    assert first.total_cost / first.quantity - first.net_price * 100 == width
+    [position] = StrategyPosition.objects.filter(trade=first)
+    assert selectors.margin_reserved(position) == width * first.quantity
+    account = TradingAccount.objects.get(user=user)
+    cash = cash_balance(portfolio=Portfolio.objects.get(pk=account.paper_portfolio_id))
+    reserved = width * first.quantity
+    # The second fits the cash (over 111,000) but not the cash less the margin held.
+    assert Decimal(50_000) < cash and cash - reserved < Decimal(50_000)
+    with pytest.raises(InsufficientFunds) as refused:
+        execute(50_000)
+    assert refused.value.details["reserved"] == str(reserved.quantize(CENT))
+    assert Decimal(refused.value.details["available"]) == cash - reserved
+    assert Trade.objects.filter(user=user).count() == 1
+    # What the margin leaves can be spent.
+    execute(int(cash - reserved) // 2)
+    # A debit package holds nothing.
+    legs_signal(signal, "bull_call_spread", [("buy", "call", k[10]), ("sell", "call", k[15])])
+    debit = execute(1000)
+    assert debit.net_price > 0
+    assert selectors.margin_reserved(StrategyPosition.objects.get(trade=debit)) == 0
