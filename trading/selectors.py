@@ -222,6 +222,13 @@ def _pin_risk(
     return spot, pinned_strikes(shorts, spot=spot, distance=distance)
 
 
+def package_ratio(order: Any, entry: Trade) -> int:
+    """Contracts of an entry order's leg per package: its filled contracts over the
+    packages the entry filled (not its ordered contracts, which count the packages asked
+    for: beyond the displayed size they were cancelled)."""
+    return int(order.filled_quantity) // entry.quantity
+
+
 @dataclass(frozen=True)
 class _MarkedLeg:
     """One leg of a strategy position at its mark: ``signed`` open contracts (negative
@@ -248,7 +255,7 @@ def _marked_legs(position: StrategyPosition, snapshot: Any) -> list[_MarkedLeg]:
     legs = []
     for order in sorted(entry.orders.all(), key=lambda o: o.leg):
         contract = parse_occ(order.symbol)
-        ratio = order.quantity // entry.quantity
+        ratio = package_ratio(order, entry)
         signed = ratio * open_packages * (1 if order.action == "buy" else -1)
         row = _chain_row(snapshot, contract) if is_open else None
         mark = leg_mark(row) if is_open else None
@@ -316,7 +323,7 @@ def _position_body(
                 [o.action for o in orders],
                 [r.get("bid") for r in rows if r is not None],
                 [r.get("ask") for r in rows if r is not None],
-                quantities=[o.quantity // entry.quantity for o in orders],
+                quantities=[leg.ratio for leg in marked],
                 pessimistic=pessimistic,
             )
         except UnfillableQuote as exc:

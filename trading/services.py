@@ -68,6 +68,7 @@ from trading.selectors import (
     fee_schedule,
     leg_mark,
     open_book,
+    package_ratio,
     strategy_position_body,
     strategy_positions,
     trading_settings,
@@ -716,7 +717,7 @@ class _OpenLeg:
 def _open_legs(position: StrategyPosition) -> list[_OpenLeg]:
     entry = position.trade
     return [
-        _OpenLeg(order=o, contract=parse_occ(o.symbol), ratio=o.quantity // entry.quantity)
+        _OpenLeg(order=o, contract=parse_occ(o.symbol), ratio=package_ratio(o, entry))
         for o in entry.orders.order_by("leg")
     ]
 

@@ -630,6 +630,35 @@ def test_a_fill_takes_the_displayed_size_and_cancels_the_rest(
 
 
 @pytest.mark.django_db
+def test_a_partly_filled_entry_marks_and_closes_the_packages_it_filled(
+    bull_call: Any, auth_client: APIClient
+) -> None:
+    # 6 packages asked for and 2 filled: each leg holds 2 contracts, not 6 // 2 = 3.
+    signal, clock, low, high = bull_call
+    snapshot = ChainSnapshot.objects.filter(symbol="SPY").latest("timestamp")
+    for row in snapshot.calls:
+        if row["strike"] == low:
+            row["ask_size"] = 2
+    snapshot.save()
+    trade = _execute(auth_client, clock, signal, 1000)
+    assert trade["requested_quantity"] == 6 and trade["quantity"] == 2
+    _at(clock, MINUTE + 1)
+    set_quotes(clock, {("call", low): ("2.60", "2.70"), ("call", high): ("0.80", "0.86")})
+    [position] = _positions(auth_client, clock)["positions"]
+    assert [leg["quantity"] for leg in position["legs"]] == [2, -2]
+    # A package is one contract a leg: it closes for 2.63 − 0.84 as in the full fill
+    # above, not for three times that.
+    assert position["close_value"] == 1.79
+    close = _close(auth_client, clock, trade["position_id"]).json()
+    assert close["quantity"] == 2
+    assert [o["filled_quantity"] for o in close["orders"]] == [2, 2]
+    assert not Position.objects.filter(
+        portfolio__owner=auth_client.user,  # type: ignore[attr-defined]
+        closed_at__isnull=True,
+    ).exists()
+
+
+@pytest.mark.django_db
 def test_a_repeating_replay_counts_only_its_current_loop(
     bull_call: Any, auth_client: APIClient, settings: Any
 ) -> None:
