@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from sigmasight.timefmt import utc_stamp
 from sigmasight.ws import group_name
 
 
@@ -32,7 +33,7 @@ def market_update(snapshot: dict[str, Any]) -> dict[str, Any]:
             "volume": snapshot["volume"],
             "bid": _number(snapshot["bid"]),
             "ask": _number(snapshot["ask"]),
-            "timestamp": stamp.isoformat().replace("+00:00", "Z") if stamp else None,
+            "timestamp": utc_stamp(stamp) if stamp else None,
             "market_status": snapshot["market_status"],
             "clock": snapshot["clock"],
         },

@@ -22,6 +22,7 @@ import threading
 import uuid
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections
@@ -156,6 +157,14 @@ class MarketProducer:
 _embedded: dict[str, threading.Thread] = {}
 
 
+def _run_once_apps_ready(stop: threading.Event) -> None:
+    """The thread is started from ``AppConfig.ready()``: it queries only once every app is
+    ready (Django warns about, and may misread, queries made while the registry loads)."""
+    while not apps.ready and not stop.wait(0.05):
+        pass
+    MarketProducer().run(stop)
+
+
 def start_embedded_producer() -> threading.Thread:
     """The embedded default's producer: a daemon thread of the one server process (its
     channel layer and cache live in that process). Started once per process."""
@@ -164,7 +173,7 @@ def start_embedded_producer() -> threading.Thread:
         return thread
     stop = threading.Event()
     thread = threading.Thread(
-        target=MarketProducer().run, args=(stop,), name="market-producer", daemon=True
+        target=_run_once_apps_ready, args=(stop,), name="market-producer", daemon=True
     )
     thread.start()
     _embedded["thread"] = thread

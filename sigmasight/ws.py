@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import datetime as dt
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -30,6 +29,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from sigmasight.api.throttling import hit
+from sigmasight.timefmt import utc_stamp_now
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +100,7 @@ class AuthenticatedConsumer(AsyncJsonWebsocketConsumer):
         interval = settings.WEBSOCKET_HEARTBEAT_SECONDS
         while True:
             await asyncio.sleep(interval)
-            stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            await self.send_json({"type": "heartbeat", "timestamp": stamp})
+            await self.send_json({"type": "heartbeat", "timestamp": utc_stamp_now()})
 
     async def disconnect(self, code: int) -> None:
         beat = getattr(self, "_heartbeat", None)

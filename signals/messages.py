@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sigmasight.timefmt import utc_stamp
 from signals.models import Signal
 
 SIGNALS_GROUP = "signals"
-
-
-def _utc(moment: Any) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def new_signal(signal: Signal) -> dict[str, Any]:
@@ -24,9 +21,9 @@ def new_signal(signal: Signal) -> dict[str, Any]:
             "symbol": signal.symbol,
             "confidence": signal.confidence,
             "strategy": signal.strategy,
-            "generated_at": _utc(signal.generated_at),
+            "generated_at": utc_stamp(signal.generated_at),
             "signal_type": signal.signal_type,
-            "expires_at": _utc(signal.expires_at),
+            "expires_at": utc_stamp(signal.expires_at),
             "clock": signal.clock,
         },
     }

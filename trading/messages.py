@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework.utils.encoders import JSONEncoder
 
+from sigmasight.timefmt import utc_stamp
 from sigmasight.ws import group_name
 from trading.models import Fill, Order
 
@@ -88,7 +89,7 @@ def fill_message(fill: Fill, order: Order) -> dict[str, Any]:
                 "bid": fill.bid,
                 "ask": fill.ask,
                 "fees": fill.commission + fill.regulatory_fees,
-                "filled_at": fill.filled_at,
+                "filled_at": utc_stamp(fill.filled_at),
             }
         ),
     }

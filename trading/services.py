@@ -35,6 +35,7 @@ from sigmasight.errors import (
     StrategyPositionNotFound,
     ValidationFailed,
 )
+from sigmasight.timefmt import utc_stamp
 from sigmasight.ws import publish, publish_later
 from signals.engine.fills import first_exit, package_fill
 from signals.engine.payoff import MULTIPLIER, Leg, risk_metrics
@@ -245,7 +246,7 @@ def _package_quotes(
             details={
                 "field": field,
                 "reason": "stale_quote",
-                "quote_time": snapshot.timestamp.isoformat(),
+                "quote_time": utc_stamp(snapshot.timestamp),
             },
         )
     quotes: list[_LegQuote] = []
@@ -496,7 +497,8 @@ def trade_execute(
                 details={
                     "field": "signal_id",
                     "signal_id": signal.id,
-                    "expires_at": signal.expires_at.isoformat(),
+                    "status": signal.status,
+                    "expires_at": utc_stamp(signal.expires_at),
                 }
             )
         # The day's P&L is marked, and the package priced, off the chain in force at the

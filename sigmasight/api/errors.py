@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from sigmasight.api.request_id import current_request_id
 from sigmasight.errors import DomainError, ValidationFailed
+from sigmasight.timefmt import utc_stamp
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def error_body(
             "code": code or default_code,
             "message": message,
             "details": details or {},
-            "timestamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "timestamp": utc_stamp(timezone.now()),
             "request_id": current_request_id(),
         },
     }

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from marketdata.clock import VirtualClock, use_clock
 from sigmasight.errors import MarketClosed, OrderRejected, SignalExpired
+from sigmasight.timefmt import utc_stamp
 from signals.tests.factories import SESSION
 from trading import services
 from trading.models import Fill, StrategyPosition, Trade
@@ -117,7 +118,7 @@ def test_the_quotes_age_counts_from_the_fill_moment(
     with use_clock(clock), pytest.raises(OrderRejected) as rejected:
         services.trade_execute(user=user, request=request)
     assert rejected.value.details["reason"] == "stale_quote"
-    assert rejected.value.details["quote_time"] == arrival.isoformat()
+    assert rejected.value.details["quote_time"] == utc_stamp(arrival)
     assert not Trade.objects.exists()
     # 120 s old at the fill moment is still fresh.
     settings.TRADING_FILL_LATENCY_MS = 120_000
