@@ -22,6 +22,7 @@ from batch import registry, scope
 from batch.models import BatchJob, JobStatus, ScheduledRun
 from sigmasight.errors import JobNotFound
 from sigmasight.health import health_report, status_sections
+from sigmasight.timefmt import utc_stamp
 
 #: Every status, always sent whole in summaries (zeros included).
 STATUSES: list[str] = list(JobStatus.values)
@@ -44,7 +45,7 @@ def check_job_id(job_id: str) -> str:
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+    return utc_stamp(value) if value else None
 
 
 def _round(value: float | None, places: int = 2) -> float | None:

@@ -63,6 +63,7 @@ from batch.consumers import JOBS_GROUP
 from batch.models import BatchJob, JobSource, JobStatus, ScheduledRun
 from batch.selectors import check_job_id, job_payload
 from sigmasight.errors import Conflict, DomainError, JobNotFound, TransientFailure, ValidationFailed
+from sigmasight.timefmt import utc_stamp
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return _jsonable(float(value))
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return utc_stamp(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):

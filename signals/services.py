@@ -50,6 +50,7 @@ from marketdata.selectors import (
     vix_level,
 )
 from marketdata.tickers import ZERO_DTE_TICKERS
+from sigmasight.timefmt import utc_stamp
 from sigmasight.ws import publish
 from signals.engine.calibration import CalibrationReport, brier_score, calibration_report
 from signals.engine.confidence import (
@@ -135,7 +136,7 @@ def outcome_definition(
         "event": "target_before_stop_or_time_exit",
         "target_profit": target_profit,
         "stop_loss": stop_loss,
-        "time_exit": time_exit.isoformat().replace("+00:00", "Z"),
+        "time_exit": utc_stamp(time_exit),
         "valued_at": "fill rule: leg-count slippage across the quoted spread"
         + (" (pessimistic: the whole spread)" if settings.FILL_PESSIMISTIC else ""),
         "fees": "none (the fee model lands with paper trading)",
