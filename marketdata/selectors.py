@@ -1496,6 +1496,43 @@ def past_volume_by_minute(
     return volumes
 
 
+def minute_volume_ratios(
+    symbols: Sequence[str], at: MarketTime, *, sessions: int
+) -> dict[str, float | None]:
+    """Each of ``symbols``' volume in the last completed minute of ``at``'s session over
+    the mean volume of that same minute of the session in the ``sessions`` sessions before
+    that have it stored (a volume spike is a ratio of 3 or more). None without the minute,
+    or without a past session's. One query."""
+    ratios: dict[str, float | None] = {symbol: None for symbol in symbols}
+    if sessions <= 0 or at.minute <= 0 or not symbols:
+        return ratios
+    offset = dt.timedelta(minutes=at.minute - 1)
+    days = [at.session]
+    while len(days) <= sessions:
+        days.append(calendar.previous_session(days[-1]))
+    window = functools.reduce(
+        operator.or_,
+        (Q(session=day, timestamp=calendar.session_open_utc(day) + offset) for day in days),
+    )
+    rows = MinuteBar.objects.filter(window, security_id__in=list(symbols)).values_list(
+        "security_id", "session", "volume"
+    )
+    now: dict[str, int] = {}
+    past: dict[str, list[int]] = {symbol: [] for symbol in symbols}
+    for symbol, day, volume in rows:
+        if volume is None:
+            continue
+        if day == at.session:
+            now[symbol] = int(volume)
+        else:
+            past[symbol].append(int(volume))
+    for symbol in symbols:
+        history = past[symbol]
+        if symbol in now and history and sum(history) > 0:
+            ratios[symbol] = now[symbol] / (sum(history) / len(history))
+    return ratios
+
+
 def chain_snapshot_at(symbol: str, moment: dt.datetime) -> ChainSnapshot | None:
     """The last stored chain snapshot of ``symbol`` priced at or before ``moment``, within
     its session."""

@@ -18,7 +18,7 @@ import numpy as np
 from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.utils import timezone
 
-from marketdata.selectors import PriceSnapshot, price_snapshots
+from marketdata.selectors import PriceSnapshot, latest_closes, price_snapshots
 from portfolios.engine.valuation import Marks, mark, round_half_up
 from portfolios.models import (
     HeldPositionFacts,
@@ -398,6 +398,30 @@ def cash_balance(*, portfolio: Portfolio, as_of: dt.date | None = None) -> Decim
     if as_of is not None:
         query = query.filter(trade_date__lte=as_of)
     return query.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+
+
+def cash_balance_of(*, portfolio_id: UUID | str) -> Decimal:
+    """:func:`cash_balance` of a portfolio the caller holds the id of (a trading account's
+    paper portfolio), to date. One query."""
+    total = Transaction.objects.filter(portfolio_id=portfolio_id).aggregate(total=Sum("amount"))
+    return total["total"] or Decimal(0)
+
+
+def stock_value_of(*, portfolio_id: UUID | str, on: dt.date) -> Decimal:
+    """The open stock and ETF positions (not options) of a portfolio the caller holds the
+    id of, at their latest raw closes on or before ``on``, dollars (a position without a
+    close counts 0). Two queries."""
+    held = list(
+        Position.objects.open()
+        .filter(portfolio_id=portfolio_id, multiplier=1)
+        .values_list("security_id", "quantity")
+    )
+    if not held:
+        return Decimal(0)
+    closes = latest_closes(symbols={symbol for symbol, _ in held}, on_or_before=on)
+    return sum(
+        (quantity * closes[symbol] for symbol, quantity in held if symbol in closes), Decimal(0)
+    )
 
 
 #: The largest |figure| a response can carry: Percent fields hold 10 integer digits, Money

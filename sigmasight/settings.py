@@ -418,9 +418,37 @@ TRADING_QUOTE_MAX_AGE_SECONDS: int = env.int("TRADING_QUOTE_MAX_AGE_SECONDS", de
 TRADING_FILL_LATENCY_MS: int = env.int("TRADING_FILL_LATENCY_MS", default=0)
 if TRADING_FILL_LATENCY_MS < 0:
     raise ImproperlyConfigured("TRADING_FILL_LATENCY_MS is a delay: 0 or more milliseconds")
-# Each fill takes at most the displayed size on its side of the quote; the rest of the order
-# is cancelled.
+# Each fill takes at most the displayed size on its side of the quote. What happens to the
+# rest (TRADING_REMAINDER, docs/trading.md): "cancel" (the default, like an immediate-or-
+# cancel order) cancels it; "rest" leaves it working at the filled part's net price, filled
+# by the monitor when the opposite side of the quote reaches that price (an entry's
+# remainder joins its strategy position; a close's rests as a limit close).
 TRADING_CAP_AT_DISPLAYED_SIZE: bool = env.bool("TRADING_CAP_AT_DISPLAYED_SIZE", default=True)
+TRADING_REMAINDER: str = env.str("TRADING_REMAINDER", default="cancel")
+# The halt ladder's daily-loss rungs (docs/trading.md, Risk states): a day's loss of this
+# share of the user's daily_loss_limit moves the account to REDUCING, the whole limit to
+# HALTED.
+RISK_DAILY_LOSS_REDUCING_SHARE: float = env.float("RISK_DAILY_LOSS_REDUCING_SHARE", default=0.8)
+if not 0 < RISK_DAILY_LOSS_REDUCING_SHARE <= 1:
+    raise ImproperlyConfigured("RISK_DAILY_LOSS_REDUCING_SHARE is a share of the limit: (0, 1]")
+# The market's emergency thresholds (/risk/regime's emergency_thresholds): the VIX at or
+# above RISK_VIX_EMERGENCY, the 20-bar SPY_QQQ correlation below RISK_CORRELATION_BREAKDOWN,
+# or a ticker's minute volume RISK_VOLUME_SPIKE times that minute's mean over the past
+# MARKET_MINUTE_HISTORY_SESSIONS sessions moves every ACTIVE account to REDUCING.
+RISK_VIX_EMERGENCY: float = env.float("RISK_VIX_EMERGENCY", default=35.0)
+RISK_CORRELATION_BREAKDOWN: float = env.float("RISK_CORRELATION_BREAKDOWN", default=0.3)
+RISK_VOLUME_SPIKE: float = env.float("RISK_VOLUME_SPIKE", default=3.0)
+# Protections (in the manner of Freqtrade's CooldownPeriod and StoplossGuard): after a
+# stop-loss exit no new entry for RISK_STOP_LOSS_COOLDOWN_MINUTES; after
+# RISK_LOSS_STREAK losing positions in a row, none for RISK_LOSS_STREAK_PAUSE_MINUTES
+# (0 turns either off). Market minutes.
+RISK_STOP_LOSS_COOLDOWN_MINUTES: int = max(
+    0, env.int("RISK_STOP_LOSS_COOLDOWN_MINUTES", default=15)
+)
+RISK_LOSS_STREAK: int = max(0, env.int("RISK_LOSS_STREAK", default=3))
+RISK_LOSS_STREAK_PAUSE_MINUTES: int = max(0, env.int("RISK_LOSS_STREAK_PAUSE_MINUTES", default=60))
+if TRADING_REMAINDER not in ("cancel", "rest"):
+    raise ImproperlyConfigured("TRADING_REMAINDER is cancel or rest")
 # The exit monitor closes every open 0DTE position this many minutes before the close
 # (15:45 ET, 12:45 on early closes).
 TRADING_TIME_EXIT_MINUTES_BEFORE_CLOSE: int = max(

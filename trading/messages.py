@@ -13,7 +13,7 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from sigmasight.timefmt import utc_stamp
 from sigmasight.ws import group_name
-from trading.models import Fill, Order
+from trading.models import Fill, Order, RiskEvent
 
 #: The keys of a position body that a ``position_update`` carries: the spec's four, then
 #: added ones.
@@ -111,6 +111,43 @@ def pin_risk_message(body: dict[str, Any]) -> dict[str, Any]:
                 "strikes": body["pin_risk_strikes"],
                 "distance": settings.TRADING_PIN_RISK_DISTANCE,
                 "time": body["mark_time"],
+            }
+        ),
+    }
+
+
+def risk_event_body(event: RiskEvent) -> dict[str, Any]:
+    """One audit entry as ``GET /risk/audit`` lists it and ``risk_state`` sends it."""
+    return {
+        "event_id": event.id,
+        "kind": event.kind,
+        "state_from": event.state_from,
+        "state_to": event.state_to,
+        "reason": event.reason,
+        "trigger": event.trigger,
+        "actor_id": str(event.actor_id) if event.actor_id else None,
+        "trade_id": event.trade_id or None,
+        "order_id": event.order_id or None,
+        "details": event.details,
+        "market_time": utc_stamp(event.market_time) if event.market_time else None,
+        "lock_until": utc_stamp(event.lock_until) if event.lock_until else None,
+        "created_at": utc_stamp(event.created_at),
+    }
+
+
+def risk_state_message(event: RiskEvent, *, cancelled_orders: int = 0) -> dict[str, Any]:
+    """``{"type": "risk_state", "data": {account_state, emergency_status, previous_state,
+    reason, trigger, ...}}``: an account's transition, to its owner and to admins."""
+    return {
+        "type": "risk_state",
+        "data": _plain(
+            {
+                "user_id": str(event.user_id),
+                "account_state": event.state_to,
+                "emergency_status": event.state_to != "ACTIVE",
+                "previous_state": event.state_from,
+                "cancelled_orders": cancelled_orders,
+                **risk_event_body(event),
             }
         ),
     }

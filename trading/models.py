@@ -114,8 +114,18 @@ def position_id() -> str:
 
 
 class AccountState(models.TextChoices):
+    """The halt ladder (NautilusTrader's trading states): ACTIVE trades normally;
+    REDUCING accepts only orders that reduce or close positions; HALTED accepts no order
+    from the user (the risk engine's own reduce-only exits excepted) and has no working
+    order. Leaving REDUCING or HALTED is always an explicit resume."""
+
     ACTIVE = "ACTIVE", "Active"
-    HALTED = "HALTED", "Halted (no new entries)"
+    REDUCING = "REDUCING", "Reducing (only orders that reduce or close)"
+    HALTED = "HALTED", "Halted (no new orders)"
+
+
+#: The ladder's order: an automatic trigger only ever moves an account up it.
+STATE_SEVERITY = {AccountState.ACTIVE: 0, AccountState.REDUCING: 1, AccountState.HALTED: 2}
 
 
 class TradingAccount(models.Model):
@@ -138,6 +148,7 @@ class TradingAccount(models.Model):
 
 class TradeStatus(models.TextChoices):
     SUBMITTED = "submitted", "Submitted (a resting limit)"
+    PARTIALLY_FILLED = "partially_filled", "Partially filled (the rest of an entry rests)"
     FILLED = "filled", "Filled"
     REJECTED = "rejected", "Rejected"
     CANCELLED = "cancelled", "Cancelled"
@@ -156,6 +167,18 @@ class ExitReason(models.TextChoices):
     TIME_EXIT = "time_exit", "Time exit before the close"
     EMERGENCY = "emergency", "Emergency halt"
     SETTLEMENT = "settlement", "Settled at expiry"
+
+
+class RemainderCancel(models.TextChoices):
+    """Why the packages of an order beyond those filled were cancelled."""
+
+    DISPLAYED_SIZE = "displayed_size", "Beyond the displayed size (TRADING_REMAINDER=cancel)"
+    SIGNAL_EXPIRED = "signal_expired", "The signal expired or was superseded"
+    TIME_EXIT = "time_exit", "The time exit came"
+    HALTED = "halted", "The account left ACTIVE"
+    CLOSING = "closing", "The position is being closed"
+    INSUFFICIENT_FUNDS = "insufficient_funds", "The paper cash no longer covers it"
+    SESSION_CLOSE = "session_close", "The session closed"
 
 
 class Trade(models.Model):
@@ -185,7 +208,10 @@ class Trade(models.Model):
         decimal_places=4,
         null=True,
         blank=True,
-        help_text="A limit close's package price per share (≥ to sell, ≤ to buy back).",
+        help_text=(
+            "A limit's package price per share: a close's (≥ to sell, ≤ to buy back); an "
+            "entry's resting remainder's net (+ debit paid at most, − credit at least)."
+        ),
     )
     signal_id = models.CharField(
         max_length=20, blank=True, help_text="The signal executed (signals app)."
@@ -198,9 +224,16 @@ class Trade(models.Model):
     requested_quantity = models.PositiveIntegerField(
         null=True,
         blank=True,
-        help_text="Packages asked for (beyond the displayed size: cancelled).",
+        help_text="Packages asked for (beyond the displayed size: resting or cancelled).",
     )
-    status = models.CharField(max_length=10, choices=TradeStatus.choices)
+    status = models.CharField(max_length=16, choices=TradeStatus.choices)
+    remainder_cancelled = models.CharField(
+        max_length=24,
+        choices=RemainderCancel.choices,
+        blank=True,
+        help_text="Why the packages asked for beyond those filled were cancelled.",
+    )
+    remainder_cancelled_at = models.DateTimeField(null=True, blank=True, help_text="Market time.")
     net_price = models.DecimalField(
         max_digits=12, decimal_places=4, help_text="Per share per package: + debit, − credit."
     )
@@ -355,3 +388,96 @@ class StrategyPosition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.strategy} {self.symbol} ×{self.quantity} {self.status}"
+
+
+class RiskEventKind(models.TextChoices):
+    TRANSITION = "transition", "Account state change"
+    ORDER_CANCELLED = "order_cancelled", "Working order cancelled"
+    PROTECTION = "protection", "Protection: new entries paused until lock_until"
+
+
+class RiskTrigger(models.TextChoices):
+    """Who or what caused a risk event."""
+
+    MANUAL = "manual", "The owner or an admin"
+    DAILY_LOSS_WARNING = "daily_loss_warning", "Daily loss at the warning share of the limit"
+    DAILY_LOSS_LIMIT = "daily_loss_limit", "Daily loss at the limit"
+    VIX_EMERGENCY = "vix_emergency", "The VIX at or above the emergency level"
+    CORRELATION_BREAKDOWN = "correlation_breakdown", "The 20-bar SPY_QQQ correlation broke down"
+    VOLUME_SPIKE = "volume_spike", "A minute's volume spiked against that minute's mean"
+    STOP_LOSS_COOLDOWN = "stop_loss_cooldown", "Cooldown after a stop-loss exit"
+    LOSS_STREAK = "loss_streak", "Pause after consecutive losing positions"
+
+
+def risk_event_id() -> str:
+    return _prefixed("risk")
+
+
+class RiskEvent(models.Model):
+    """The risk audit log (``GET /risk/audit``, the admin): each account-state transition
+    (from, to, reason, the actor or the trigger, when) and each working order a transition
+    cancelled. Written only by the trading services, never changed."""
+
+    id = models.CharField(max_length=20, primary_key=True, default=risk_event_id, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="risk_events"
+    )
+    kind = models.CharField(max_length=16, choices=RiskEventKind.choices)
+    state_from = models.CharField(max_length=8, choices=AccountState.choices)
+    state_to = models.CharField(max_length=8, choices=AccountState.choices)
+    reason = models.CharField(max_length=200, blank=True)
+    trigger = models.CharField(max_length=24, choices=RiskTrigger.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who acted (the owner or an admin); empty for an automatic trigger.",
+    )
+    trade_id = models.CharField(max_length=20, blank=True, help_text="A cancelled order's trade.")
+    order_id = models.CharField(max_length=20, blank=True, help_text="A cancelled order.")
+    details = models.JSONField(default=dict, blank=True, help_text="The trigger's figures.")
+    market_time = models.DateTimeField(null=True, blank=True)
+    lock_until = models.DateTimeField(
+        null=True, blank=True, help_text="A protection: no new entry before this market time."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"]),
+            models.Index(fields=["user", "kind", "-lock_until"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.kind} {self.state_from}→{self.state_to} ({self.trigger})"
+
+
+class PnlPoint(models.Model):
+    """One point of a user's intraday 0DTE P&L curve: the session's realized and
+    unrealized P&L (``trading.selectors.session_pnl``) at one market minute, written by
+    each pass of the monitor. ``GET /risk/metrics`` draws the intraday and the daily
+    (each session's last point) curves from them for ``max_drawdown``."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pnl_points"
+    )
+    clock = models.CharField(max_length=8)
+    session = models.DateField()
+    market_time = models.DateTimeField()
+    realized = models.DecimalField(max_digits=14, decimal_places=2)
+    unrealized = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["user", "market_time"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "clock", "market_time"], name="one_pnl_point_per_minute"
+            )
+        ]
+        indexes = [models.Index(fields=["user", "clock", "session"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.market_time} {self.realized}+{self.unrealized}"

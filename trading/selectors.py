@@ -7,22 +7,43 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q, QuerySet, Sum
 
 from marketdata import calendar
 from marketdata.clock import MarketTime
 from marketdata.occ import parse_occ
-from marketdata.selectors import chain_snapshots_at
+from marketdata.selectors import (
+    chain_snapshots_at,
+    market_correlation,
+    minute_volume_ratios,
+    returns_matrix,
+    risk_free_rate,
+)
+from marketdata.tickers import ZERO_DTE_TICKERS
+from portfolios.selectors import cash_balance_of, stock_value_of
+from risk.engine.revaluation import MODEL_BSM, Book, portfolio_pnl
+from risk.engine.var import historical_var
 from sigmasight.errors import TradingAccountNotFound
 from signals.engine.fills import UnfillableQuote, liquidation_value
 from signals.engine.payoff import MULTIPLIER
 from trading.brokers import PAPER, live_broker_name
+from trading.engine.equity import max_drawdown_dollars, session_horizon_returns
 from trading.engine.fees import FeeSchedule
 from trading.engine.pin import pinned_strikes
-from trading.models import PositionStatus, StrategyPosition, Trade, TradeStatus, TradingConfig
+from trading.models import (
+    PnlPoint,
+    PositionStatus,
+    RiskEvent,
+    StrategyPosition,
+    Trade,
+    TradeStatus,
+    TradingAccount,
+    TradingConfig,
+)
 
 _CENT = Decimal("0.01")
 _FRACTION = Decimal("0.0001")
@@ -567,6 +588,362 @@ def users_with_open_positions(*, at: MarketTime) -> list[Any]:
     """The ids of the users holding open positions opened on ``at``'s clock."""
     return list(
         StrategyPosition.objects.filter(status=PositionStatus.OPEN, trade__clock=at.clock)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
+def risk_events(*, holder: Any, kind: str | None = None) -> QuerySet[RiskEvent]:
+    """``holder``'s risk audit log (``GET /risk/audit``), newest first, of one ``kind``
+    (``transition``, ``order_cancelled``) or all; only ever that user's."""
+    events = RiskEvent.objects.filter(user=holder).order_by("-created_at", "-id")
+    return events.filter(kind=kind) if kind else events
+
+
+def active_protection(*, user: Any, at: MarketTime) -> RiskEvent | None:
+    """The protection that pauses ``user``'s new entries at ``at`` (the one locking
+    longest), if any: a stop-loss cooldown or a loss-streak pause recorded at or before
+    ``at`` whose lock runs past it. One query."""
+    return (
+        RiskEvent.objects.filter(
+            user=user, kind="protection", market_time__lte=at.now, lock_until__gt=at.now
+        )
+        .order_by("-lock_until")
+        .first()
+    )
+
+
+def losing_streak(*, user: Any, at: MarketTime) -> list[StrategyPosition]:
+    """``user``'s positions of ``at``'s clock closed at a loss since their last win, or
+    since the last loss-streak pause (which restarts the count), newest first: at most
+    ``RISK_LOSS_STREAK``. Two queries."""
+    paused = (
+        RiskEvent.objects.filter(user=user, kind="protection", trigger="loss_streak")
+        .order_by("-market_time")
+        .values_list("market_time", flat=True)
+        .first()
+    )
+    closed = StrategyPosition.objects.filter(
+        user=user, trade__clock=at.clock, status=PositionStatus.CLOSED, closed_at__lte=at.now
+    )
+    if paused is not None:
+        closed = closed.filter(closed_at__gt=paused)
+    streak: list[StrategyPosition] = []
+    # Newest first; positions closed at one market minute in the order they were opened.
+    newest = closed.order_by("-closed_at", "-trade__created_at")
+    for position in newest[: settings.RISK_LOSS_STREAK]:
+        if position.realized_pnl >= 0:
+            break
+        streak.append(position)
+    return streak
+
+
+@dataclass(frozen=True)
+class MarketEmergency:
+    """The market's emergency readings at a moment, against the thresholds in force
+    (``/risk/regime``'s ``emergency_thresholds``): which triggers fire, and the figures."""
+
+    fired: list[str]
+    vix_level: float | None
+    correlation_20: float | None  # SPY_QQQ, 20 one-minute bars
+    volume_ratios: dict[str, float | None]
+    warnings: list[str]
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "vix_level": self.vix_level,
+            "correlation_20_spy_qqq": self.correlation_20,
+            "volume_ratios": self.volume_ratios,
+            "vix_emergency": settings.RISK_VIX_EMERGENCY,
+            "correlation_breakdown": settings.RISK_CORRELATION_BREAKDOWN,
+            "volume_spike": settings.RISK_VOLUME_SPIKE,
+        }
+
+
+def market_emergency(
+    *, at: MarketTime, correlation: dict[str, Any] | None = None
+) -> MarketEmergency:
+    """The VIX, the 20-bar SPY_QQQ correlation and each ticker's minute-volume ratio at
+    ``at`` (``marketdata.selectors``), and which emergency triggers they fire: the VIX at
+    or above ``RISK_VIX_EMERGENCY``, the correlation below ``RISK_CORRELATION_BREAKDOWN``, a
+    ratio at or above ``RISK_VOLUME_SPIKE``. A reading that cannot be made fires nothing
+    and is named in ``warnings``. ``correlation``: ``market_correlation(at)`` where the
+    caller has it."""
+    body = correlation if correlation is not None else market_correlation(at)
+    vix = body["vix_level"]
+    corr = body["correlations_20"].get("SPY_QQQ")
+    ratios = minute_volume_ratios(
+        ZERO_DTE_TICKERS, at, sessions=settings.MARKET_MINUTE_HISTORY_SESSIONS
+    )
+    fired: list[str] = []
+    warnings = list(body["warnings"])
+    if vix is not None and vix >= settings.RISK_VIX_EMERGENCY:
+        fired.append("vix_emergency")
+    if corr is not None and corr < settings.RISK_CORRELATION_BREAKDOWN:
+        fired.append("correlation_breakdown")
+    if any(r is not None and r >= settings.RISK_VOLUME_SPIKE for r in ratios.values()):
+        fired.append("volume_spike")
+    missing = [s for s, r in ratios.items() if r is None]
+    if missing:
+        warnings.append(
+            f"no minute-volume ratio for {', '.join(missing)} (no past sessions' minute)"
+        )
+    rounded = {s: None if r is None else round(r, 3) for s, r in ratios.items()}
+    return MarketEmergency(fired, vix, corr, rounded, warnings)
+
+
+def risk_regime(*, at: MarketTime) -> dict[str, Any]:
+    """``GET /risk/regime``: the VIX regime at ``at`` (``marketdata.engine.correlation``)
+    with its adaptation factor and risk adjustments, the regime's VIX thresholds and the
+    emergency thresholds in force, and (added) the emergency readings now and which
+    triggers they fire. A figure that cannot be computed is null with a warning."""
+    correlation = market_correlation(at)
+    emergency = market_emergency(at=at, correlation=correlation)
+    regime = correlation["regime_adjustments"]
+    low, normal, high = settings.REGIME_VIX_THRESHOLDS
+    return {
+        "regime_type": correlation["regime"],
+        "vix_level": correlation["vix_level"],
+        "adaptation_factor": regime["adaptation_factor"] if regime else None,
+        "risk_adjustments": {
+            "position_size_multiplier": regime["position_size_multiplier"] if regime else None,
+            "confidence_threshold_adjustment": regime["confidence_threshold_bump"]
+            if regime
+            else None,
+            "stop_loss_tightening": regime["stop_loss_tightening"] if regime else None,
+        },
+        "emergency_thresholds": {
+            "vix_emergency": settings.RISK_VIX_EMERGENCY,
+            "correlation_breakdown": settings.RISK_CORRELATION_BREAKDOWN,
+            "volume_spike": settings.RISK_VOLUME_SPIKE,
+        },
+        "regime_thresholds": {
+            "low_volatility_below": low,
+            "normal_below": normal,
+            "high_volatility_below": high,
+        },
+        "emergency_readings": {
+            "vix_level": emergency.vix_level,
+            "correlation_20_spy_qqq": emergency.correlation_20,
+            "volume_ratios": emergency.volume_ratios,
+            "fired": emergency.fired,
+        },
+        "timestamp": correlation["timestamp"],
+        "market_status": at.status,
+        "clock": at.clock,
+        "session": at.session,
+        "warnings": emergency.warnings,
+    }
+
+
+def _pnl_curve(*, user: Any, at: MarketTime) -> tuple[list[float], list[float]]:
+    """The user's P&L curves on ``at``'s clock up to ``at`` (dollars, from the monitor's
+    ``PnlPoint``s, one query): the daily curve (each earlier session's last point,
+    cumulated) and the intraday curve of ``at``'s session (each minute's day P&L, on top
+    of the earlier sessions' cumulated P&L)."""
+    rows = (
+        PnlPoint.objects.filter(user=user, clock=at.clock, market_time__lte=at.now)
+        .order_by("market_time")
+        .values_list("session", "realized", "unrealized")
+    )
+    last_of: dict[dt.date, float] = {}
+    today: list[float] = []
+    for day, realized, unrealized in rows:
+        total = float(realized + unrealized)
+        if day == at.session:
+            today.append(total)
+        else:
+            last_of[day] = total
+    daily: list[float] = []
+    running = 0.0
+    for day in sorted(last_of):
+        running += last_of[day]
+        daily.append(running)
+    return daily, [running + x for x in today]
+
+
+def _book_var(
+    legs: list[tuple[StrategyPosition, _MarkedLeg, Any]], at: MarketTime, warnings: list[str]
+) -> tuple[float | None, float | None, int, float]:
+    """The 0DTE book's 95% VaR and ES over the rest of ``at``'s session, dollars (a loss
+    negative), by full revaluation (``risk.engine.revaluation``): each open leg repriced
+    (BSM at its chain IV, at the time left to its expiry's close less the horizon, so a
+    0DTE leg is worth its intrinsic value at the close) under the historical daily moves
+    of the underlyings over ``RISK_LOOKBACK_DAYS`` sessions, scaled to the minutes left by
+    the square root of time (``trading.engine.equity.session_horizon_returns``). Returns
+    (VaR, ES, scenarios, minutes left); None where a leg lacks an IV, spot or mark."""
+    close = calendar.session_close_utc(at.session)
+    minutes_left = max(0.0, (close - at.now).total_seconds() / 60)
+    if not legs:
+        return 0.0, 0.0, 0, minutes_left
+    underlyings = sorted({position.symbol for position, _, _ in legs})
+    index = {symbol: i for i, symbol in enumerate(underlyings)}
+    spot0 = [0.0] * len(underlyings)
+    columns: dict[str, list[Any]] = {k: [] for k in ("q", "u", "k", "t", "call", "sigma", "p")}
+    for position, leg, snapshot in legs:
+        sigma = None if leg.row is None else leg.row.get("implied_volatility")
+        spot = None if snapshot is None else snapshot.underlying_price
+        if leg.mark is None or not sigma or spot is None:
+            warnings.append(f"var_95: {leg.order.symbol} has no mark, IV or spot to revalue")
+            return None, None, 0, minutes_left
+        spot0[index[position.symbol]] = float(spot)
+        expiry_close = calendar.session_close_utc(leg.contract.expiry)
+        columns["q"].append(leg.signed)
+        columns["u"].append(index[position.symbol])
+        columns["k"].append(float(leg.contract.strike))
+        columns["t"].append(max(0.0, (expiry_close - at.now).total_seconds() / 60) / 525_600)
+        columns["call"].append(leg.contract.is_call)
+        columns["sigma"].append(float(sigma))
+        columns["p"].append(float(leg.mark))
+    rate, _ = risk_free_rate(at.session)
+    n = len(columns["q"])
+    book = Book(
+        quantity=np.array(columns["q"], dtype=float),
+        multiplier=np.full(n, float(MULTIPLIER)),
+        is_option=np.ones(n, dtype=bool),
+        underlying_index=np.array(columns["u"]),
+        strike=np.array(columns["k"]),
+        t_years=np.array(columns["t"]),
+        is_call=np.array(columns["call"]),
+        rate=np.full(n, rate),
+        div_yield=np.zeros(n),
+        sigma=np.array(columns["sigma"]),
+        model=np.full(n, MODEL_BSM),
+        spot0=np.array(spot0),
+        price0=np.array(columns["p"]),
+    )
+    _, daily = returns_matrix(
+        underlyings,
+        end=calendar.previous_session(at.session),
+        lookback=settings.RISK_LOOKBACK_DAYS,
+    )
+    shocks = session_horizon_returns(daily, minutes_left)
+    if shocks.shape[0] < 20:
+        warnings.append(f"var_95: {shocks.shape[0]} days of history, 20 needed")
+        return None, None, int(shocks.shape[0]), minutes_left
+    pnl = portfolio_pnl(book, shocks, horizon_days=minutes_left / 1440)
+    var, es = historical_var(pnl, 0.95)
+    return var, es, int(shocks.shape[0]), minutes_left
+
+
+def risk_metrics(*, user: Any, at: MarketTime) -> dict[str, Any]:
+    """``GET /risk/metrics`` for ``user``'s 0DTE account at ``at``, dollars unless said:
+
+    - ``portfolio_value``: the paper portfolio's cash plus the open legs at their marks
+      (and any stock an assignment left in it, at its latest close);
+    - ``daily_pnl``: the session's realized and unrealized P&L (``session_pnl``);
+      ``daily_pnl_percent`` its fraction of the value at the start of the day;
+    - ``max_drawdown``: the largest fall of the P&L curve (the daily curve of the earlier
+      sessions, then today's minutes: ``PnlPoint``), negative; ``intraday_max_drawdown``
+      (added) today's alone;
+    - ``var_95`` (and ``es_95``, added): the rest of the session's 95% VaR by full
+      revaluation (:func:`_book_var`), negative;
+    - ``position_concentration``: each underlying's share of the open capital at risk;
+    - ``risk_limits``; ``emergency_status`` (true in REDUCING and HALTED), ``account_state``
+      and the active protection (added)."""
+    warnings: list[str] = []
+    config = trading_settings(user_id=user.pk)
+    account = TradingAccount.objects.filter(user=user).first()
+    state = account.state if account is not None else "ACTIVE"
+    positions = _positions(user=user, at=at, status="open")
+    snapshots = _mark_snapshots(positions, at, None)
+    legs = [
+        (position, leg, snapshots.get(position.symbol))
+        for position in positions
+        for leg in _marked_legs(position, snapshots.get(position.symbol))
+    ]
+    legs_value: Decimal | None = Decimal(0)
+    for _, leg, _ in legs:
+        if leg.mark is None or legs_value is None:
+            legs_value = None
+        else:
+            legs_value += leg.mark * leg.signed * MULTIPLIER
+    if legs_value is None:
+        warnings.append("an open leg has no quote: portfolio_value and daily_pnl are null")
+    value: Decimal | None = None
+    if account is None:
+        warnings.append("no trading account yet (it opens with the first execution)")
+    elif legs_value is not None:
+        cash = cash_balance_of(portfolio_id=account.paper_portfolio_id)
+        stock = stock_value_of(portfolio_id=account.paper_portfolio_id, on=at.session)
+        value = (cash + legs_value + stock).quantize(_CENT)
+    day = session_pnl(user=user, at=at, snapshots=snapshots)
+    if day.unmarked:
+        warnings.append(f"unmarked positions left out of daily_pnl: {', '.join(day.unmarked)}")
+    daily_pnl = None if day.unmarked else day.total.quantize(_CENT)
+    start_value = None if value is None or daily_pnl is None else value - daily_pnl
+    percent = (
+        None
+        if start_value is None or daily_pnl is None or start_value <= 0
+        else (daily_pnl / start_value).quantize(Decimal("0.000001"))
+    )
+    daily_curve, intraday_curve = _pnl_curve(user=user, at=at)
+    drawdown = max_drawdown_dollars(daily_curve + intraday_curve)
+    intraday = max_drawdown_dollars(
+        [x - (daily_curve[-1] if daily_curve else 0.0) for x in intraday_curve]
+    )
+    if not daily_curve and not intraday_curve:
+        warnings.append("no P&L curve yet (the monitor records one point a market minute)")
+    var, es, scenarios, minutes_left = _book_var(legs, at, warnings)
+    at_risk: dict[str, Decimal] = {}
+    for position in positions:
+        entry = position.trade
+        share = entry.total_cost * position.quantity / entry.quantity
+        at_risk[position.symbol] = at_risk.get(position.symbol, Decimal(0)) + share
+    total_at_risk = sum(at_risk.values(), Decimal(0))
+    # Every 0DTE ticker, as the spec's example has them (0 where none is held), and any
+    # other underlying held.
+    concentration = {
+        symbol: 0.0
+        if total_at_risk == 0
+        else float((at_risk.get(symbol, Decimal(0)) / total_at_risk).quantize(Decimal("0.0001")))
+        for symbol in [*ZERO_DTE_TICKERS, *sorted(set(at_risk) - set(ZERO_DTE_TICKERS))]
+    }
+    lock = active_protection(user=user, at=at)
+    return {
+        "portfolio_value": value,
+        "daily_pnl": daily_pnl,
+        "daily_pnl_percent": percent,
+        "realized_pnl": day.realized.quantize(_CENT),
+        "unrealized_pnl": day.unrealized.quantize(_CENT),
+        "max_drawdown": round(drawdown, 2),
+        "intraday_max_drawdown": round(intraday, 2),
+        "var_95": None if var is None else round(var, 2),
+        "es_95": None if es is None else round(es, 2),
+        "var_horizon_minutes": round(minutes_left, 1),
+        "var_scenarios": scenarios,
+        "position_concentration": concentration,
+        "capital_at_risk": total_at_risk.quantize(_CENT),
+        "open_positions": len(positions),
+        "risk_limits": {
+            "daily_loss_limit": config.daily_loss_limit,
+            "position_limit": config.position_size,
+            "max_positions": config.max_positions,
+            "daily_loss_reducing_at": (
+                config.daily_loss_limit * Decimal(str(settings.RISK_DAILY_LOSS_REDUCING_SHARE))
+            ).quantize(_CENT),
+        },
+        "emergency_status": state != "ACTIVE",
+        "account_state": state,
+        "protection": None
+        if lock is None
+        else {"trigger": lock.trigger, "until": lock.lock_until, "event_id": lock.id},
+        "market_status": at.status,
+        "clock": at.clock,
+        "as_of": at.now,
+        "warnings": warnings,
+    }
+
+
+def users_trading_in_session(*, at: MarketTime) -> list[Any]:
+    """The ids of the users with a trade in ``at``'s session on its clock, or holding an
+    open position of its clock: those whose day's P&L the daily-loss triggers check. One
+    query."""
+    return list(
+        Trade.objects.filter(
+            Q(clock=at.clock, session=at.session)
+            | Q(kind="open", clock=at.clock, position__status=PositionStatus.OPEN)
+        )
         .values_list("user_id", flat=True)
         .distinct()
     )

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
 from django.utils import timezone
 
+from batch.consumers import JOBS_GROUP
 from marketdata import calendar
 from marketdata.clock import MarketTime, configured_clock, market_time
 from marketdata.engine.correlation import classify_regime
@@ -48,14 +49,21 @@ from trading.messages import (
     pin_risk_message,
     position_update,
     positions_group,
+    risk_state_message,
 )
 from trading.models import (
+    STATE_SEVERITY,
     AccountState,
     ExitReason,
     Fill,
     Order,
     OrderStatus,
+    PnlPoint,
     PositionStatus,
+    RemainderCancel,
+    RiskEvent,
+    RiskEventKind,
+    RiskTrigger,
     StrategyPosition,
     Trade,
     TradeKind,
@@ -65,14 +73,19 @@ from trading.models import (
 )
 from trading.selectors import (
     TradingSettings,
+    active_protection,
     default_trading_settings,
     fee_schedule,
     leg_mark,
+    losing_streak,
+    market_emergency,
     open_book,
     package_ratio,
+    session_pnl,
     strategy_position_body,
     strategy_positions,
     trading_settings,
+    users_trading_in_session,
     users_with_open_positions,
 )
 
@@ -316,20 +329,30 @@ def _announce(user_id: Any, messages: list[dict[str, Any]]) -> None:
     transaction.on_commit(lambda: publish_later(group, messages))
 
 
-def _trade_messages(trade_id: str, position_id: str, at: MarketTime) -> list[dict[str, Any]]:
-    """A trade's ``order_update`` and ``fill`` messages, then its position's update."""
+def _trade_messages(
+    trade_id: str, position_id: str, at: MarketTime, fill_ids: set[int] | None = None
+) -> list[dict[str, Any]]:
+    """A trade's ``order_update`` and ``fill`` messages (only the fills ``fill_ids`` names,
+    where given: a resting remainder's later fill announces itself, not the earlier ones),
+    then its position's update."""
     trade = Trade.objects.get(pk=trade_id)
     messages: list[dict[str, Any]] = []
     for order in trade.orders.prefetch_related("fills").order_by("leg"):
         messages.append(order_update(order))
-        messages.extend(fill_message(fill, order) for fill in order.fills.all())
+        messages.extend(
+            fill_message(fill, order)
+            for fill in order.fills.all()
+            if fill_ids is None or fill.pk in fill_ids
+        )
     body = strategy_position_body(user=trade.user_id, position_id=position_id, at=at)
     _remember_mark(body)
     messages.append(position_update(body))
     return messages
 
 
-def _announce_trade(trade: Trade, position_id: str, at: MarketTime) -> None:
+def _announce_trade(
+    trade: Trade, position_id: str, at: MarketTime, fill_ids: set[int] | None = None
+) -> None:
     """Send a filled trade's messages (:func:`_trade_messages`) to its owner's sockets once
     the transaction commits. They are read and sent from the publisher thread, so the
     request answers without waiting on those reads (a dozen milliseconds) or the layer."""
@@ -337,7 +360,7 @@ def _announce_trade(trade: Trade, position_id: str, at: MarketTime) -> None:
 
     def messages() -> list[dict[str, Any]]:
         try:
-            return _trade_messages(trade_id, position_id, at)
+            return _trade_messages(trade_id, position_id, at, fill_ids)
         finally:
             db_connection.close()  # the thread's own connection, back to the pool
 
@@ -450,6 +473,35 @@ def _occ(signal: Any, leg: dict[str, Any]) -> str:
     return contract.occ_symbol
 
 
+def _book_package(
+    account: TradingAccount,
+    trade: Trade,
+    legs: list[tuple[str, int, Decimal, Decimal]],
+    *,
+    spot: Decimal,
+    cash_required: Decimal,
+) -> list[Any]:
+    """Book a filled package's legs, each (OCC symbol, signed contracts, price per share,
+    fees), into the account's paper portfolio as one write, tagged with the trade, on the
+    trade's session: the strike check against ``spot``, the underlying price the package
+    was priced with, and the cash balance, read under the portfolio's lock, covering
+    ``cash_required`` (``InsufficientFunds`` otherwise). The legs' Positions, in order."""
+    return portfolio_services.positions_open(
+        portfolio=account.paper_portfolio_id,
+        opens=[
+            portfolio_services.PositionOpen(
+                symbol=symbol, quantity=Decimal(contracts), entry_price=price, fees=fees
+            )
+            for symbol, contracts, price, fees in legs
+        ],
+        entry_date=trade.session,
+        tags=["0dte", trade.id],
+        today=trade.session,
+        underlying_prices={trade.symbol: spot},
+        cash_required=cash_required,
+    )
+
+
 def trade_execute(
     *, user: Any, request: ExecuteRequest, idempotency_key: str | None = None
 ) -> tuple[Trade, bool]:
@@ -486,6 +538,18 @@ def trade_execute(
             )
         at = market_time()
         _market_open(at, fill, field="signal_id")
+        lock = active_protection(user=user, at=at)
+        if lock is not None:
+            raise EmergencyHaltActive(
+                "A protection pauses new entries",
+                details={
+                    "field": "signal_id",
+                    "account_state": account.state,
+                    "protection": lock.trigger,
+                    "until": utc_stamp(lock.lock_until) if lock.lock_until else None,
+                    "event_id": lock.id,
+                },
+            )
         signal = signal_get(request.signal_id, with_features=False)
         if (
             signal.status != "active"
@@ -573,6 +637,11 @@ def trade_execute(
         ]
         fees = sum((f.total for f in fills), Decimal("0.00"))
         total_cost = max_loss * quantity
+        net_price = Decimal(str(net)).quantize(Decimal("0.0001"))
+        short = quantity < requested
+        # TRADING_REMAINDER=rest: the packages beyond the displayed size work on at this
+        # fill's net (working_entries_fill); else they are cancelled now.
+        resting = short and settings.TRADING_REMAINDER == "rest"
         trade = Trade.objects.create(
             user=user,
             signal_id=signal.id,
@@ -582,9 +651,12 @@ def trade_execute(
             session=at.session,
             quantity=quantity,
             requested_quantity=requested,
-            status=TradeStatus.FILLED,
+            status=TradeStatus.PARTIALLY_FILLED if resting else TradeStatus.FILLED,
             order_type="limit",  # each leg a marketable limit at its fill price
-            net_price=Decimal(str(net)).quantize(Decimal("0.0001")),
+            limit_price=net_price if resting else None,
+            remainder_cancelled=RemainderCancel.DISPLAYED_SIZE if short and not resting else "",
+            remainder_cancelled_at=at.now if short and not resting else None,
+            net_price=net_price,
             total_cost=total_cost,
             fees=fees,
             profit_target=request.profit_target or config.profit_target,
@@ -600,24 +672,16 @@ def trade_execute(
         try:
             # The paper cash must cover the capital at risk and the fees: checked under the
             # portfolio's lock, in the booking.
-            booked = portfolio_services.positions_open(
-                portfolio=account.paper_portfolio_id,
-                opens=[
-                    portfolio_services.PositionOpen(
-                        symbol=symbol,
-                        quantity=Decimal(n if leg.action == "buy" else -n),
-                        entry_price=price,
-                        fees=leg_fees.total,
-                    )
+            booked = _book_package(
+                account,
+                trade,
+                [
+                    (symbol, n if leg.action == "buy" else -n, price, leg_fees.total)
                     for symbol, n, leg, price, leg_fees in zip(
                         symbols, contracts, legs, fill_prices, fills, strict=True
                     )
                 ],
-                entry_date=at.session,
-                tags=["0dte", trade.id],
-                today=at.session,
-                # The strike check against the spot the package was priced with.
-                underlying_prices={signal.symbol: snapshot.underlying_price},
+                spot=snapshot.underlying_price,
                 # The cash the open credit packages hold as margin is not available.
                 cash_required=total_cost + fees + book.reserved,
             )
@@ -640,8 +704,12 @@ def trade_execute(
                 action=leg.action,
                 quantity=requested * leg.quantity,
                 limit_price=price,
-                # The part beyond the displayed size is cancelled.
-                status=OrderStatus.FILLED if quantity == requested else OrderStatus.CANCELLED,
+                # The part beyond the displayed size rests or is cancelled.
+                status=OrderStatus.FILLED
+                if not short
+                else OrderStatus.PARTIALLY_FILLED
+                if resting
+                else OrderStatus.CANCELLED,
                 filled_quantity=n,
                 average_fill_price=price,
                 book_position_id=book.pk,
@@ -862,6 +930,8 @@ def _close_fill(
         position.closed_at = at.now
         position.exit_reason = trade.reason
     position.save()
+    if position.status == PositionStatus.CLOSED:
+        _protections_after_close(position, at)
     _announce_trade(trade, position.id, at)
 
 
@@ -900,6 +970,9 @@ def _close_submit(
     quotes, quote_time = _closing_quotes(position, legs, fill)
     prices, net = _fill_package(legs, quotes, pessimistic=settings.FILL_PESSIMISTIC)
     entry = position.trade
+    if entry.status == TradeStatus.PARTIALLY_FILLED:
+        # A trader closing wants no more of the position: its entry's remainder stops.
+        _remainder_cancel(entry, RemainderCancel.CLOSING, at)
     resting = request.close_type == "limit" and not _limit_reached(
         entry, -net, _required(request.limit_price)
     )
@@ -983,7 +1056,8 @@ def strategy_position_close(
     package: returns (the close trade, created). Under the account's row lock, like an
     execution, so that concurrent closes of one position close it once (the others
     answer ``Conflict``); an Idempotency-Key seen before returns its trade. Closing is
-    allowed while the account is halted: a halt stops new entries, not exits. The close
+    allowed in REDUCING; in HALTED only the risk engine's own exits run (the user's
+    answer ``EmergencyHaltActive``). The close
     arrives at ``at`` (the clock's reading by default) and fills
     ``TRADING_FILL_LATENCY_MS`` later, waited for before the lock
     (:func:`_await_fill_moment`)."""
@@ -1021,6 +1095,12 @@ def _position_close(
     if earlier is not None:
         return earlier, False
     position = _locked_position(user, position_id)
+    if account.state == AccountState.HALTED and reason == ExitReason.MANUAL:
+        # HALTED takes no order from the user; the risk engine's own reduce-only exits
+        # (the emergency flattening, the monitor's stop, target and time exits) still run:
+        # a halt must never leave a 0DTE book without its stop or its way out before the
+        # close.
+        raise EmergencyHaltActive(details={"field": "position_id", "account_state": account.state})
     trade = _close_submit(
         position,
         request,
@@ -1077,6 +1157,169 @@ def working_closes_fill(*, at: MarketTime) -> int:
                 .first()
             )
             if trade is not None and _working_close_try(trade, at):
+                filled += 1
+    return filled
+
+
+# --------------------------------------------------------------------------- resting remainders
+
+
+def _remainder_cancel(
+    entry: Trade, reason: str, at: MarketTime, *, status: str = str(OrderStatus.CANCELLED)
+) -> None:
+    """Stop an entry's resting remainder (the packages asked for beyond those filled),
+    recording ``reason`` and the market time: the trade stays filled at what it filled, its
+    orders turn ``status`` (``cancelled``; ``expired`` at the session's close) with their
+    filled contracts, and each order's update goes to the owner."""
+    entry.status = TradeStatus.FILLED
+    entry.remainder_cancelled = reason
+    entry.remainder_cancelled_at = at.now
+    entry.save(update_fields=["status", "remainder_cancelled", "remainder_cancelled_at"])
+    entry.orders.update(status=status, updated_at=timezone.now())
+    _announce(entry.user_id, [order_update(o) for o in entry.orders.order_by("leg")])
+
+
+def _remainder_stop_reason(
+    entry: Trade, signal: Any, account: TradingAccount, at: MarketTime
+) -> str | None:
+    """Why an entry's remainder may no longer fill at ``at`` (None: it works on)."""
+    if account.state != AccountState.ACTIVE:
+        return str(RemainderCancel.HALTED)
+    if at.now >= time_exit(at.session):
+        return str(RemainderCancel.TIME_EXIT)
+    if signal.status != "active" or signal.expires_at <= at.now:
+        return str(RemainderCancel.SIGNAL_EXPIRED)
+    return None
+
+
+def _remainder_try(entry: Trade, account: TradingAccount, at: MarketTime) -> bool:
+    """Fill what the displayed sizes take of the locked ``entry``'s resting remainder if
+    the opposite side of every leg's quote reaches the entry's net limit (a buy at the
+    ask, a sell at the bid: the package's net paid at most ``limit_price``, a credit's
+    received at least its size), under the checks of an execution that still apply: the
+    account ACTIVE, before the time exit, the signal active and unexpired (else the
+    remainder is cancelled with the reason), and the paper cash covering the new capital
+    at risk and fees (else cancelled: ``insufficient_funds``). A leg without a fillable
+    quote, or no displayed size, leaves it resting. The fills join the entry's orders and
+    strategy position (the legs' average prices, the trade's net, cost and fees
+    re-weighted; the paper portfolio's positions added to). True if anything filled."""
+    position = StrategyPosition.objects.select_for_update().get(trade=entry)
+    signal = signal_get(entry.signal_id, with_features=False)
+    reason = _remainder_stop_reason(entry, signal, account, at)
+    if position.status != PositionStatus.OPEN:
+        reason = str(RemainderCancel.CLOSING)
+    if reason is not None:
+        _remainder_cancel(entry, reason, at)
+        return False
+    snapshot = chain_snapshot_at(entry.symbol, at.now)
+    legs = [
+        Leg(leg["action"], leg["option_type"], float(leg["strike"]), int(leg["quantity"]))
+        for leg in signal.legs
+    ]
+    actions, ratios = [leg.action for leg in legs], [leg.quantity for leg in legs]
+    try:
+        quotes, quote_time = _leg_quotes(signal, at, snapshot)
+        assert entry.requested_quantity is not None and entry.limit_price is not None
+        packages = _capped(
+            entry.requested_quantity - entry.quantity, actions, ratios, quotes, field="signal_id"
+        )
+    except OrderRejected:
+        return False
+    prices, net = package_fill(
+        actions,
+        [float(q.bid) for q in quotes],
+        [float(q.ask) for q in quotes],
+        quantities=ratios,
+        pessimistic=True,  # at the natural side, as a resting limit fills
+    )
+    if Decimal(str(round(net, 6))) > entry.limit_price:
+        return False
+    max_loss = Decimal(str(risk_metrics(legs, prices).max_loss)).quantize(CENT)
+    fill_prices = [Decimal(str(price)).quantize(PRICE) for price in prices]
+    schedule = fee_schedule()
+    leg_fees = [
+        fill_fees(schedule, side=action, contracts=packages * ratio, premium=price)
+        for action, ratio, price in zip(actions, ratios, fill_prices, strict=True)
+    ]
+    fees = sum((f.total for f in leg_fees), Decimal("0.00"))
+    orders = list(entry.orders.order_by("leg"))
+    reserved = open_book(user=entry.user_id, at=at).reserved
+    try:
+        _book_package(
+            account,
+            entry,
+            [
+                (order.symbol, packages * ratio * (1 if action == "buy" else -1), price, f.total)
+                for order, action, ratio, price, f in zip(
+                    orders, actions, ratios, fill_prices, leg_fees, strict=True
+                )
+            ],
+            spot=snapshot.underlying_price,
+            cash_required=max_loss * packages + fees + reserved,
+        )
+    except InsufficientFunds:
+        _remainder_cancel(entry, RemainderCancel.INSUFFICIENT_FUNDS, at)
+        return False
+    filled = entry.quantity + packages
+    done = filled == entry.requested_quantity
+    now = timezone.now()
+    for order, ratio, price in zip(orders, ratios, fill_prices, strict=True):
+        assert order.average_fill_price is not None
+        contracts = packages * ratio
+        order.average_fill_price = (
+            (order.average_fill_price * order.filled_quantity + price * contracts)
+            / (order.filled_quantity + contracts)
+        ).quantize(PRICE)
+        order.filled_quantity += contracts
+        order.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
+        order.updated_at = now
+    Order.objects.bulk_update(
+        orders, ["average_fill_price", "filled_quantity", "status", "updated_at"]
+    )
+    created = Fill.objects.bulk_create(
+        _fill_new(order, packages * ratio, price, quote, quote_time, f, at)
+        for order, ratio, price, quote, f in zip(
+            orders, ratios, fill_prices, quotes, leg_fees, strict=True
+        )
+    )
+    net_now = Decimal(str(net))
+    entry.net_price = ((entry.net_price * entry.quantity + net_now * packages) / filled).quantize(
+        Decimal("0.0001")
+    )
+    entry.quantity = filled
+    entry.total_cost += max_loss * packages
+    entry.fees += fees
+    entry.status = TradeStatus.FILLED if done else TradeStatus.PARTIALLY_FILLED
+    entry.save(update_fields=["net_price", "quantity", "total_cost", "fees", "status"])
+    position.quantity += packages
+    position.fees += fees
+    position.save(update_fields=["quantity", "fees"])
+    _announce_trade(entry, position.id, at, fill_ids={f.pk for f in created})
+    return True
+
+
+def working_entries_fill(*, at: MarketTime) -> int:
+    """Work the resting entry remainders of ``at``'s session and clock
+    (:func:`_remainder_try`): how many filled. Each under its account's lock, in its own
+    transaction, like an execution."""
+    if not at.is_open:
+        return 0
+    working = Trade.objects.filter(
+        kind=TradeKind.OPEN,
+        status=TradeStatus.PARTIALLY_FILLED,
+        clock=at.clock,
+        session=at.session,
+    ).values_list("pk", "user_id")
+    filled = 0
+    for pk, user_id in working:
+        with transaction.atomic():
+            account = TradingAccount.objects.select_for_update().filter(user_id=user_id).first()
+            entry = (
+                Trade.objects.select_for_update()
+                .filter(pk=pk, status=TradeStatus.PARTIALLY_FILLED)
+                .first()
+            )
+            if account is not None and entry is not None and _remainder_try(entry, account, at):
                 filled += 1
     return filled
 
@@ -1197,9 +1440,11 @@ class MonitorPass:
     """What one pass of the exit monitor did."""
 
     limits_filled: int = 0
+    remainders_filled: int = 0  # resting entry remainders that filled (some or all)
     exits: dict[str, str] | None = None  # position id → exit reason
     deferred: dict[str, str] | None = None  # position id → why it could not close now
     marks_sent: int = 0  # position_update messages sent for changed marks
+    state_changes: dict[Any, str] | None = None  # user id → the state a trigger moved to
 
 
 def positions_monitor(*, at: MarketTime) -> MonitorPass:
@@ -1213,6 +1458,7 @@ def positions_monitor(*, at: MarketTime) -> MonitorPass:
     if not at.is_open:
         return result
     result.limits_filled = working_closes_fill(at=at)
+    result.remainders_filled = working_entries_fill(at=at)
     tightening = _stop_tightening(at)
     positions = StrategyPosition.objects.filter(
         status=PositionStatus.OPEN, trade__clock=at.clock, trade__session__lte=at.session
@@ -1230,6 +1476,7 @@ def positions_monitor(*, at: MarketTime) -> MonitorPass:
         assert result.exits is not None
         result.exits[position.id] = decision.reason
     result.marks_sent = marks_publish(at=at)
+    result.state_changes = {**market_triggers(at=at), **daily_loss_triggers(at=at)}
     return result
 
 
@@ -1243,18 +1490,102 @@ class HaltResult:
     warnings: list[str]
 
 
-def account_halt(*, user: Any, reason: str, close_positions: bool) -> HaltResult:
-    """``POST /risk/emergency``: put ``user``'s account in HALTED (no new entries) with
-    ``reason``; with ``close_positions``, cancel the resting closes and close every open
-    position at market (reason ``emergency``). A position that cannot close now (market
-    closed, no fresh quote) stays open and is named in the warnings; the halt holds."""
+def _cancel_event(transition: RiskEvent, trade: Trade, order: Order) -> RiskEvent:
+    return RiskEvent(
+        user_id=transition.user_id,
+        kind=RiskEventKind.ORDER_CANCELLED,
+        state_from=transition.state_from,
+        state_to=transition.state_to,
+        reason=transition.reason,
+        trigger=transition.trigger,
+        actor_id=transition.actor_id,
+        trade_id=trade.id,
+        order_id=order.id,
+        details={"working": "entry_remainder" if trade.kind == TradeKind.OPEN else "close"},
+        market_time=transition.market_time,
+    )
+
+
+def _working_orders_cancel(transition: RiskEvent, at: MarketTime) -> int:
+    """Cancel the user's working orders a move to ``transition.state_to`` leaves no room
+    for (REDUCING: the entry remainders, which would add to the book; HALTED: those and
+    the resting closes), each order with an audit entry: how many orders."""
+    events: list[RiskEvent] = []
+    for entry in Trade.objects.select_for_update().filter(
+        user_id=transition.user_id, kind=TradeKind.OPEN, status=TradeStatus.PARTIALLY_FILLED
+    ):
+        _remainder_cancel(entry, RemainderCancel.HALTED, at)
+        events.extend(_cancel_event(transition, entry, o) for o in entry.orders.all())
+    if transition.state_to == AccountState.HALTED:
+        for working in Trade.objects.select_for_update().filter(
+            user_id=transition.user_id, kind=TradeKind.CLOSE, status=TradeStatus.SUBMITTED
+        ):
+            _working_close_cancel(working)
+            events.extend(_cancel_event(transition, working, o) for o in working.orders.all())
+    RiskEvent.objects.bulk_create(events)
+    return len(events)
+
+
+def account_transition(
+    account: TradingAccount,
+    to_state: str,
+    *,
+    reason: str,
+    trigger: str,
+    at: MarketTime,
+    actor: Any = None,
+    details: dict[str, Any] | None = None,
+) -> RiskEvent | None:
+    """Move the locked ``account`` to ``to_state`` inside the caller's transaction: the
+    audit entry (from, to, reason, the ``actor`` or the ``trigger``, the market time and
+    the trigger's ``details``), the working orders the new state leaves no room for
+    cancelled (:func:`_working_orders_cancel`, an entry each), and a ``risk_state``
+    message to the owner's ``/ws/positions`` and to the admins' ``/ws/jobs`` once the
+    transaction commits. None if the account is in that state already."""
+    if account.state == to_state:
+        return None
+    event = RiskEvent.objects.create(
+        user_id=account.user_id,
+        kind=RiskEventKind.TRANSITION,
+        state_from=account.state,
+        state_to=to_state,
+        reason=reason,
+        trigger=trigger,
+        actor=actor,
+        details=details or {},
+        market_time=at.now,
+    )
+    account.state = to_state
+    account.state_reason = reason
+    account.state_changed_at = event.created_at
+    account.save(update_fields=["state", "state_reason", "state_changed_at"])
+    cancelled = _working_orders_cancel(event, at) if to_state != AccountState.ACTIVE else 0
+    _risk_event_announce(event, cancelled_orders=cancelled)
+    return event
+
+
+def _locked_account(user: Any) -> TradingAccount:
+    opened = trading_account_ensure(user=user)
+    return TradingAccount.objects.select_for_update().get(pk=opened.pk)
+
+
+def account_halt(*, user: Any, reason: str, close_positions: bool, actor: Any = None) -> HaltResult:
+    """``POST /risk/emergency``: put ``user``'s account in HALTED with ``reason``, by
+    ``actor`` (the owner or an admin; :func:`account_transition`: its working orders are
+    cancelled, each recorded). With ``close_positions``, every open position is then
+    flattened as whole packages by reduce-only market closes (reason ``emergency``); a
+    position that cannot close now (market closed, no fresh quote) stays open and is
+    named in the warnings; the halt holds."""
     with transaction.atomic():
-        account = trading_account_ensure(user=user)
-        account = TradingAccount.objects.select_for_update().get(pk=account.pk)
-        account.state = AccountState.HALTED
-        account.state_reason = reason
-        account.state_changed_at = timezone.now()
-        account.save(update_fields=["state", "state_reason", "state_changed_at"])
+        account = _locked_account(user)
+        account_transition(
+            account,
+            AccountState.HALTED,
+            reason=reason,
+            trigger=RiskTrigger.MANUAL,
+            at=market_time(),
+            actor=actor or user,
+        )
     closed: list[Trade] = []
     warnings: list[str] = []
     if close_positions:
@@ -1272,18 +1603,174 @@ def account_halt(*, user: Any, reason: str, close_positions: bool) -> HaltResult
     return HaltResult(account=account, closed=closed, warnings=warnings)
 
 
-def account_resume(*, user: Any, reason: str) -> TradingAccount:
-    """``POST /risk/resume``: leave HALTED for ACTIVE (``Conflict`` if already active)."""
+def account_resume(*, user: Any, reason: str, actor: Any = None) -> TradingAccount:
+    """``POST /risk/resume``: leave REDUCING or HALTED for ACTIVE, by ``actor`` (the owner
+    or an admin), recorded in the audit log; ``Conflict`` if already active. Never
+    automatic."""
     with transaction.atomic():
-        account = trading_account_ensure(user=user)
-        account = TradingAccount.objects.select_for_update().get(pk=account.pk)
+        account = _locked_account(user)
         if account.state == AccountState.ACTIVE:
             raise Conflict("The account is already active", details={"account_state": "ACTIVE"})
-        account.state = AccountState.ACTIVE
-        account.state_reason = reason
-        account.state_changed_at = timezone.now()
-        account.save(update_fields=["state", "state_reason", "state_changed_at"])
+        account_transition(
+            account,
+            AccountState.ACTIVE,
+            reason=reason,
+            trigger=RiskTrigger.MANUAL,
+            at=market_time(),
+            actor=actor or user,
+        )
     return account
+
+
+def _risk_event_announce(event: RiskEvent, *, cancelled_orders: int = 0) -> None:
+    """``risk_state`` to the owner's ``/ws/positions`` and the admins' ``/ws/jobs`` once
+    the transaction commits."""
+    message = risk_state_message(event, cancelled_orders=cancelled_orders)
+    _announce(event.user_id, [message])
+    transaction.on_commit(lambda: publish_later(JOBS_GROUP, [message]))
+
+
+def _protections_after_close(position: StrategyPosition, at: MarketTime) -> None:
+    """The protections a position closing whole at ``at`` may set off, each an audit
+    entry whose ``lock_until`` pauses the user's new entries (``active_protection``) and a
+    ``risk_state`` message: a stop-loss exit starts a cooldown of
+    ``RISK_STOP_LOSS_COOLDOWN_MINUTES``; the ``RISK_LOSS_STREAK``-th losing position in a
+    row (``losing_streak``) a pause of ``RISK_LOSS_STREAK_PAUSE_MINUTES``. The account's
+    state does not change."""
+    locks: list[tuple[str, int, str, dict[str, Any]]] = []
+    cooldown = settings.RISK_STOP_LOSS_COOLDOWN_MINUTES
+    if position.exit_reason == ExitReason.STOP_LOSS and cooldown > 0:
+        locks.append(
+            (
+                RiskTrigger.STOP_LOSS_COOLDOWN,
+                cooldown,
+                f"stop-loss exit of {position.id}: no new entry for {cooldown} min",
+                {"position_id": position.id, "realized_pnl": str(position.realized_pnl)},
+            )
+        )
+    pause, streak_length = settings.RISK_LOSS_STREAK_PAUSE_MINUTES, settings.RISK_LOSS_STREAK
+    if position.realized_pnl < 0 and pause > 0 and streak_length > 0:
+        streak = losing_streak(user=position.user_id, at=at)
+        if len(streak) >= streak_length:
+            locks.append(
+                (
+                    RiskTrigger.LOSS_STREAK,
+                    pause,
+                    f"{len(streak)} losing positions in a row: no new entry for {pause} min",
+                    {
+                        "positions": [p.id for p in streak],
+                        "realized_pnl": [str(p.realized_pnl) for p in streak],
+                    },
+                )
+            )
+    if not locks:
+        return
+    state = (
+        TradingAccount.objects.filter(user_id=position.user_id)
+        .values_list("state", flat=True)
+        .first()
+    ) or AccountState.ACTIVE
+    for trigger, minutes, reason, details in locks:
+        event = RiskEvent.objects.create(
+            user_id=position.user_id,
+            kind=RiskEventKind.PROTECTION,
+            state_from=state,
+            state_to=state,
+            reason=reason,
+            trigger=trigger,
+            details=details,
+            market_time=at.now,
+            lock_until=at.now + dt.timedelta(minutes=minutes),
+        )
+        _risk_event_announce(event)
+
+
+def market_triggers(*, at: MarketTime) -> dict[Any, str]:
+    """The market's emergency rungs of the ladder (``trading.selectors.market_emergency``):
+    while the VIX is at or above its emergency level, the 20-bar SPY_QQQ correlation has
+    broken down or a ticker's minute volume spikes, every ACTIVE account moves to
+    REDUCING (new entries refused, closes accepted), each under its lock in its own
+    transaction, with the readings in the audit entry. Returns user id → REDUCING."""
+    reading = market_emergency(at=at)
+    if not reading.fired:
+        return {}
+    moved: dict[Any, str] = {}
+    for pk in TradingAccount.objects.filter(state=AccountState.ACTIVE).values_list("pk", flat=True):
+        with transaction.atomic():
+            account = (
+                TradingAccount.objects.select_for_update()
+                .filter(pk=pk, state=AccountState.ACTIVE)
+                .first()
+            )
+            if account is None:
+                continue
+            account_transition(
+                account,
+                AccountState.REDUCING,
+                reason="market emergency: " + ", ".join(reading.fired),
+                trigger=reading.fired[0],
+                at=at,
+                details={"fired": reading.fired, **reading.details()},
+            )
+            moved[account.user_id] = AccountState.REDUCING
+    return moved
+
+
+def daily_loss_triggers(*, at: MarketTime) -> dict[Any, str]:
+    """The daily-loss rungs of the ladder, checked for every user trading in ``at``'s
+    session, whose P&L point of the minute is stored on the way (``PnlPoint``): a loss (realized + unrealized, ``session_pnl``) of
+    ``RISK_DAILY_LOSS_REDUCING_SHARE`` of the user's ``daily_loss_limit`` or more moves an
+    ACTIVE account to REDUCING, the whole limit moves an ACTIVE or REDUCING one to HALTED.
+    A gain never triggers, and no trigger moves an account down the ladder. Each check
+    under the account's lock, in its own transaction. Returns user id → the new state."""
+    moved: dict[Any, str] = {}
+    share = Decimal(str(settings.RISK_DAILY_LOSS_REDUCING_SHARE))
+    for user_id in users_trading_in_session(at=at):
+        with transaction.atomic():
+            account = TradingAccount.objects.select_for_update().filter(user_id=user_id).first()
+            if account is None:
+                continue
+            day = session_pnl(user=user_id, at=at)
+            # The intraday P&L curve GET /risk/metrics draws its drawdown from.
+            PnlPoint.objects.update_or_create(
+                user_id=user_id,
+                clock=at.clock,
+                market_time=at.now,
+                defaults={
+                    "session": at.session,
+                    "realized": day.realized,
+                    "unrealized": day.unrealized,
+                },
+            )
+            if account.state == AccountState.HALTED:
+                continue
+            limit = trading_settings(user_id=user_id).daily_loss_limit
+            loss = -day.total
+            if loss >= limit:
+                to_state, trigger = AccountState.HALTED, RiskTrigger.DAILY_LOSS_LIMIT
+            elif loss >= share * limit:
+                to_state, trigger = AccountState.REDUCING, RiskTrigger.DAILY_LOSS_WARNING
+            else:
+                continue
+            if STATE_SEVERITY[to_state] <= STATE_SEVERITY[AccountState(account.state)]:
+                continue
+            account_transition(
+                account,
+                to_state,
+                reason=f"daily loss {loss:.2f} of the {limit:.2f} limit",
+                trigger=trigger,
+                at=at,
+                details={
+                    "daily_pnl": str(day.total),
+                    "realized_pnl": str(day.realized),
+                    "unrealized_pnl": str(day.unrealized),
+                    "unmarked_positions": day.unmarked,
+                    "daily_loss_limit": str(limit),
+                    "reducing_share": str(share),
+                },
+            )
+            moved[user_id] = to_state
+    return moved
 
 
 # --------------------------------------------------------------------------- settlement
@@ -1302,6 +1789,13 @@ def session_settle(*, at: MarketTime) -> dict[str, Any]:
     ``settlement``. Resting limit closes expire. Idempotent: a settled position is closed.
     Returns ``{"settled": [position ids], "warnings": [...]}``."""
     close_time = calendar.session_close_utc(at.session)
+    for entry in Trade.objects.filter(
+        status=TradeStatus.PARTIALLY_FILLED, clock=at.clock, session=at.session
+    ):
+        with transaction.atomic():
+            _remainder_cancel(
+                entry, RemainderCancel.SESSION_CLOSE, at, status=str(OrderStatus.EXPIRED)
+            )
     positions = list(
         StrategyPosition.objects.filter(
             status=PositionStatus.OPEN, trade__clock=at.clock, trade__session=at.session

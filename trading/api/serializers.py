@@ -6,6 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from sigmasight.api.inputs import StrictBodySerializer
+from sigmasight.api.pagination import PageQuerySerializer, PaginationSerializer
 from trading.models import (
     CONFIDENCE_RANGE,
     DAILY_LOSS_LIMIT_RANGE,
@@ -137,7 +138,10 @@ class TradeSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(help_text="Whole packages filled (added)")
     requested_quantity = serializers.IntegerField(
         allow_null=True,
-        help_text="Packages asked for; the part beyond the displayed size is cancelled (added)",
+        help_text=(
+            "Packages asked for; the part beyond the displayed size rests or is cancelled "
+            "(TRADING_REMAINDER; added)"
+        ),
     )
     net_price = serializers.DecimalField(
         max_digits=12,
@@ -315,10 +319,156 @@ class ResumeSerializer(StrictBodySerializer):
 
 
 class AccountStateSerializer(serializers.Serializer):
-    account_state = serializers.ChoiceField(choices=["ACTIVE", "HALTED"])
+    account_state = serializers.ChoiceField(choices=["ACTIVE", "REDUCING", "HALTED"])
     emergency_status = serializers.BooleanField()
     reason = serializers.CharField(allow_blank=True)
     state_changed_at = serializers.DateTimeField(allow_null=True)
     closed_positions = serializers.ListField(child=serializers.CharField())
     close_trades = serializers.ListField(child=serializers.CharField())
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+_STATES = ["ACTIVE", "REDUCING", "HALTED"]
+REGIME_TYPES = ["low_volatility", "normal", "high_volatility", "extreme_volatility"]
+
+
+class RiskAuditQuerySerializer(PageQuerySerializer):
+    kind = serializers.ChoiceField(
+        choices=["transition", "order_cancelled", "protection"], required=False
+    )
+    user_id = serializers.UUIDField(
+        required=False, help_text="Admins only: whose log to read (default: your own)."
+    )
+
+
+class RiskEventSerializer(serializers.Serializer):
+    event_id = serializers.CharField(help_text="risk_…")
+    kind = serializers.ChoiceField(choices=["transition", "order_cancelled", "protection"])
+    state_from = serializers.ChoiceField(choices=_STATES)
+    state_to = serializers.ChoiceField(choices=_STATES)
+    reason = serializers.CharField(allow_blank=True)
+    trigger = serializers.CharField(
+        help_text="manual (the actor acted), daily_loss_warning, daily_loss_limit, …"
+    )
+    actor_id = serializers.CharField(allow_null=True, help_text="Null for an automatic trigger")
+    trade_id = serializers.CharField(allow_null=True, help_text="A cancelled order's trade")
+    order_id = serializers.CharField(allow_null=True, help_text="A cancelled order")
+    details = serializers.DictField(help_text="The trigger's figures (dollars as strings)")
+    market_time = serializers.DateTimeField(allow_null=True)
+    lock_until = serializers.DateTimeField(
+        allow_null=True, help_text="A protection: no new entry before this market time"
+    )
+    created_at = serializers.DateTimeField()
+
+
+class RiskAuditSerializer(serializers.Serializer):
+    data = RiskEventSerializer(many=True)
+    pagination = PaginationSerializer()
+
+
+class RiskAdjustmentsSerializer(serializers.Serializer):
+    position_size_multiplier = serializers.FloatField(
+        allow_null=True, help_text="Multiplies position_size (the adaptation factor)"
+    )
+    confidence_threshold_adjustment = serializers.FloatField(
+        allow_null=True, help_text="Added to the confidence threshold (fraction)"
+    )
+    stop_loss_tightening = serializers.FloatField(
+        allow_null=True, help_text="Multiplies the stop distance (1: unchanged; 0.8: 20% tighter)"
+    )
+
+
+class EmergencyThresholdsSerializer(serializers.Serializer):
+    vix_emergency = serializers.FloatField(help_text="VIX level, index points")
+    correlation_breakdown = serializers.FloatField(help_text="20-bar SPY_QQQ correlation")
+    volume_spike = serializers.FloatField(help_text="Minute volume over that minute's mean")
+
+
+class RegimeThresholdsSerializer(serializers.Serializer):
+    low_volatility_below = serializers.FloatField(help_text="VIX")
+    normal_below = serializers.FloatField(help_text="VIX")
+    high_volatility_below = serializers.FloatField(help_text="VIX; extreme at or above")
+
+
+class EmergencyReadingsSerializer(serializers.Serializer):
+    vix_level = serializers.FloatField(allow_null=True)
+    correlation_20_spy_qqq = serializers.FloatField(allow_null=True)
+    volume_ratios = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    fired = serializers.ListField(child=serializers.CharField())
+
+
+class RiskRegimeSerializer(serializers.Serializer):
+    regime_type = serializers.ChoiceField(choices=REGIME_TYPES, allow_null=True)
+    vix_level = serializers.FloatField(allow_null=True, help_text="VIX, index points")
+    adaptation_factor = serializers.FloatField(allow_null=True)
+    risk_adjustments = RiskAdjustmentsSerializer()
+    emergency_thresholds = EmergencyThresholdsSerializer()
+    regime_thresholds = RegimeThresholdsSerializer(help_text="(added)")
+    emergency_readings = EmergencyReadingsSerializer(help_text="(added)")
+    timestamp = serializers.DateTimeField(allow_null=True, help_text="(added)")
+    market_status = serializers.CharField(help_text="(added)")
+    clock = serializers.CharField(help_text="(added)")
+    session = serializers.DateField(help_text="(added)")
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+def _money(help_text: str, *, allow_null: bool = True) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        coerce_to_string=False,
+        allow_null=allow_null,
+        help_text=help_text,
+    )
+
+
+class RiskLimitsSerializer(serializers.Serializer):
+    daily_loss_limit = _money("Dollars", allow_null=False)
+    position_limit = _money("Dollars at risk per trade (position_size)", allow_null=False)
+    max_positions = serializers.IntegerField()
+    daily_loss_reducing_at = _money(
+        "Dollars of daily loss that move the account to REDUCING (added)", allow_null=False
+    )
+
+
+class ProtectionSerializer(serializers.Serializer):
+    trigger = serializers.CharField(help_text="stop_loss_cooldown or loss_streak")
+    until = serializers.DateTimeField(help_text="No new entry before this market time")
+    event_id = serializers.CharField()
+
+
+class RiskMetricsSerializer(serializers.Serializer):
+    portfolio_value = _money("The paper portfolio's cash + open legs at their marks")
+    daily_pnl = _money("The session's realized + unrealized P&L")
+    daily_pnl_percent = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        coerce_to_string=False,
+        allow_null=True,
+        help_text="Fraction of the value at the start of the day",
+    )
+    realized_pnl = _money("(added)", allow_null=False)
+    unrealized_pnl = _money("(added)", allow_null=False)
+    max_drawdown = serializers.FloatField(
+        help_text="Dollars, negative: the P&L curve's largest fall (daily, then intraday)"
+    )
+    intraday_max_drawdown = serializers.FloatField(help_text="Dollars, today's (added)")
+    var_95 = serializers.FloatField(
+        allow_null=True, help_text="Dollars, negative: 95% VaR over the rest of the session"
+    )
+    es_95 = serializers.FloatField(allow_null=True, help_text="Dollars (added)")
+    var_horizon_minutes = serializers.FloatField(help_text="Minutes to the close (added)")
+    var_scenarios = serializers.IntegerField(help_text="Historical days revalued (added)")
+    position_concentration = serializers.DictField(
+        child=serializers.FloatField(), help_text="Share of the open capital at risk"
+    )
+    capital_at_risk = _money("Open packages' max loss (added)", allow_null=False)
+    open_positions = serializers.IntegerField(help_text="(added)")
+    risk_limits = RiskLimitsSerializer()
+    emergency_status = serializers.BooleanField()
+    account_state = serializers.ChoiceField(choices=_STATES, help_text="(added)")
+    protection = ProtectionSerializer(allow_null=True, help_text="(added)")
+    market_status = serializers.CharField(help_text="(added)")
+    clock = serializers.CharField(help_text="(added)")
+    as_of = serializers.DateTimeField(help_text="(added)")
     warnings = serializers.ListField(child=serializers.CharField())

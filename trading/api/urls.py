@@ -11,4 +11,7 @@ urlpatterns = [
     path("trading/close/<str:position_id>", views.CloseView.as_view(), name="trading-close"),
     path("risk/emergency", views.EmergencyView.as_view(), name="risk-emergency"),
     path("risk/resume", views.ResumeView.as_view(), name="risk-resume"),
+    path("risk/audit", views.RiskAuditView.as_view(), name="risk-audit"),
+    path("risk/regime", views.RegimeView.as_view(), name="risk-regime"),
+    path("risk/metrics", views.MetricsView.as_view(), name="risk-metrics"),
 ]

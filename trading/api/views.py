@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from marketdata.clock import market_time
 from sigmasight.api.inputs import parse_body, parse_query
+from sigmasight.api.pagination import paginate
 from sigmasight.api.permissions import IsTrader
 from sigmasight.api.throttling import TradingRateThrottle, throttles
 from sigmasight.errors import ValidationFailed
@@ -27,10 +28,15 @@ from trading.api.serializers import (
     PositionsQuerySerializer,
     PositionsSerializer,
     ResumeSerializer,
+    RiskAuditQuerySerializer,
+    RiskAuditSerializer,
+    RiskMetricsSerializer,
+    RiskRegimeSerializer,
     TradeSerializer,
     TradingConfigSerializer,
     TradingConfigUpdateSerializer,
 )
+from trading.messages import risk_event_body
 
 
 def _config_body(config: selectors.TradingSettings) -> dict[str, Any]:
@@ -246,9 +252,11 @@ class EmergencyView(APIView):
         tags=["0dte-risk"],
         summary="Emergency halt of the user's 0DTE account",
         description=(
-            "The account goes HALTED: every new entry answers 422 EMERGENCY_HALT_ACTIVE "
-            "until POST /risk/resume. With close_positions, resting closes are cancelled "
-            "and every open position closes at market (exit reason emergency); one that "
+            "The account goes HALTED: every order of the user answers 422 "
+            "EMERGENCY_HALT_ACTIVE until POST /risk/resume, and every working order (a "
+            "resting close, an entry's resting remainder) is cancelled, each recorded in "
+            "GET /risk/audit. With close_positions, every open position is then flattened "
+            "by a reduce-only market close (exit reason emergency); one that "
             "cannot close now stays open and is named in warnings. An admin may name "
             "another user's account with user_id (404 for anyone else)."
         ),
@@ -265,7 +273,10 @@ class EmergencyView(APIView):
         params = parse_body(EmergencySerializer, request)
         holder = selectors.account_holder(requester=request.user, user_id=params.get("user_id"))
         result = services.account_halt(
-            user=holder, reason=params["reason"], close_positions=params["close_positions"]
+            user=holder,
+            reason=params["reason"],
+            close_positions=params["close_positions"],
+            actor=request.user,
         )
         body = _account_body(result.account, result.closed, result.warnings)
         return Response(AccountStateSerializer(body).data)
@@ -279,7 +290,8 @@ class ResumeView(APIView):
         tags=["0dte-risk"],
         summary="Leave the emergency halt",
         description=(
-            "HALTED → ACTIVE; 409 if the account is already active. An admin may name "
+            "REDUCING or HALTED → ACTIVE, recorded in the audit log; 409 if the account is "
+            "already active. An admin may name "
             "another user's account with user_id (404 for anyone else)."
         ),
         request=ResumeSerializer,
@@ -294,5 +306,84 @@ class ResumeView(APIView):
     def post(self, request: Request) -> Response:
         params = parse_body(ResumeSerializer, request)
         holder = selectors.account_holder(requester=request.user, user_id=params.get("user_id"))
-        account = services.account_resume(user=holder, reason=params["reason"])
+        account = services.account_resume(user=holder, reason=params["reason"], actor=request.user)
         return Response(AccountStateSerializer(_account_body(account, [], [])).data)
+
+
+class RiskAuditView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = throttles(TradingRateThrottle)
+
+    @extend_schema(
+        tags=["0dte-risk"],
+        summary="The account's risk audit log",
+        description=(
+            "Newest first: each account-state transition (state_from, state_to, reason, "
+            "the actor or the automatic trigger, when, the trigger's figures) and each "
+            "working order a transition cancelled. Only your own; an admin may name another "
+            "user with user_id (404 for anyone else)."
+        ),
+        parameters=[RiskAuditQuerySerializer],
+        responses={
+            200: RiskAuditSerializer,
+            401: OpenApiResponse(description="Missing or invalid token"),
+            404: OpenApiResponse(description="user_id names no account you may read"),
+            422: OpenApiResponse(description="Invalid query"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        params = parse_query(RiskAuditQuerySerializer, request)
+        holder = selectors.account_holder(requester=request.user, user_id=params.get("user_id"))
+        events, pagination = paginate(
+            selectors.risk_events(holder=holder, kind=params.get("kind")),
+            page=params["page"],
+            limit=params["limit"],
+        )
+        body = {"data": [risk_event_body(e) for e in events], "pagination": pagination}
+        return Response(RiskAuditSerializer(body).data)
+
+
+class RegimeView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = throttles(TradingRateThrottle)
+
+    @extend_schema(
+        tags=["0dte-risk"],
+        summary="The market regime and the emergency thresholds in force",
+        description=(
+            "The VIX regime at the market clock (thresholds REGIME_VIX_THRESHOLDS) with its "
+            "adaptation factor and adjustments; the emergency thresholds that move ACTIVE "
+            "accounts to REDUCING, and (added) today's readings against them and which fire. "
+            "A figure without the data to compute it is null, with a warning."
+        ),
+        responses={
+            200: RiskRegimeSerializer,
+            401: OpenApiResponse(description="Missing or invalid token"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        return Response(RiskRegimeSerializer(selectors.risk_regime(at=market_time())).data)
+
+
+class MetricsView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = throttles(TradingRateThrottle)
+
+    @extend_schema(
+        tags=["0dte-risk"],
+        summary="The account's risk metrics",
+        description=(
+            "Your 0DTE account now: portfolio value and the day's P&L from fills and marks, "
+            "the P&L curve's max drawdown (dollars), the 95% VaR over the rest of the "
+            "session by full revaluation of the open legs, concentration by underlying, the "
+            "limits and the account state. A figure without its data is null, with a "
+            "warning."
+        ),
+        responses={
+            200: RiskMetricsSerializer,
+            401: OpenApiResponse(description="Missing or invalid token"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        body = selectors.risk_metrics(user=request.user, at=market_time())
+        return Response(RiskMetricsSerializer(body).data)

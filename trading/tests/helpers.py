@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.tokens import issue_for_new_session
-from marketdata.clock import VirtualClock
+from marketdata.clock import VirtualClock, use_clock
 from marketdata.models import ChainSnapshot
 from marketdata.producer import MarketProducer
+from portfolios.selectors import cash_balance, portfolio_for_user
 from signals.models import Signal
+from trading.models import TradingAccount
 
 #: The market minute of the trading fixtures: 11:30 ET.
 MINUTE = 120
+
+POSITIONS = "/api/v1/trading/positions"
 
 
 def store_market(clock: VirtualClock, last_minute: int) -> None:
@@ -90,3 +95,44 @@ def legs_signal(signal: Signal, strategy: str, legs: list[tuple[str, str, float]
     signal.legs = [{"action": a, "option_type": t, "strike": k, "quantity": 1} for a, t, k in legs]
     signal.save(update_fields=["strategy", "legs"])
     return signal
+
+
+def at_minute(clock: VirtualClock, minute: int) -> VirtualClock:
+    clock.minute = minute
+    return clock
+
+
+def execute_over_http(
+    client: APIClient, clock: VirtualClock, signal: Signal, size: int
+) -> dict[str, Any]:
+    with use_clock(clock):
+        response = client.post(
+            "/api/v1/trading/execute",
+            {"signal_id": signal.id, "position_size": size},
+            format="json",
+        )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def close_over_http(
+    client: APIClient, clock: VirtualClock, position_id: str, body: dict[str, Any] | None = None
+) -> Any:
+    with use_clock(clock):
+        return client.post(f"/api/v1/trading/close/{position_id}", body or {}, format="json")
+
+
+def open_positions_over_http(
+    client: APIClient, clock: VirtualClock, status: str = "open"
+) -> dict[str, Any]:
+    with use_clock(clock):
+        response = client.get(POSITIONS, {"status": status})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def cash_of(user: Any) -> Decimal:
+    account = TradingAccount.objects.get(user=user)
+    return cash_balance(
+        portfolio=portfolio_for_user(user=user, portfolio_id=account.paper_portfolio_id)
+    )

@@ -27,7 +27,6 @@ from marketdata.models import ChainSnapshot
 from marketdata.producer import MarketProducer, market_close, market_minute
 from marketdata.selectors import session_opens_closes
 from portfolios.models import Position
-from portfolios.selectors import cash_balance, portfolio_for_user
 from sigmasight.errors import Conflict
 from signals.events import signal_created
 from signals.models import Signal
@@ -36,52 +35,30 @@ from trading import jobs, selectors, services
 from trading.models import Fill, StrategyPosition, Trade, TradingAccount
 from trading.tests.helpers import (
     MINUTE,
+    POSITIONS,
     client_for,
     concurrently,
     legs_signal,
     set_quotes,
     strikes_of,
 )
+from trading.tests.helpers import (
+    at_minute as _at,
+)
+from trading.tests.helpers import (
+    cash_of as _cash,
+)
+from trading.tests.helpers import (
+    close_over_http as _close,
+)
+from trading.tests.helpers import (
+    execute_over_http as _execute,
+)
+from trading.tests.helpers import (
+    open_positions_over_http as _positions,
+)
 
 D = Decimal
-POSITIONS = "/api/v1/trading/positions"
-
-
-def _at(clock: VirtualClock, minute: int) -> VirtualClock:
-    clock.minute = minute
-    return clock
-
-
-def _execute(client: APIClient, clock: VirtualClock, signal: Signal, size: int) -> dict[str, Any]:
-    with use_clock(clock):
-        response = client.post(
-            "/api/v1/trading/execute",
-            {"signal_id": signal.id, "position_size": size},
-            format="json",
-        )
-    assert response.status_code == 201, response.content
-    return response.json()
-
-
-def _close(
-    client: APIClient, clock: VirtualClock, position_id: str, body: dict[str, Any] | None = None
-) -> Any:
-    with use_clock(clock):
-        return client.post(f"/api/v1/trading/close/{position_id}", body or {}, format="json")
-
-
-def _positions(client: APIClient, clock: VirtualClock, status: str = "open") -> dict[str, Any]:
-    with use_clock(clock):
-        response = client.get(POSITIONS, {"status": status})
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def _cash(user: Any) -> Decimal:
-    account = TradingAccount.objects.get(user=user)
-    return cash_balance(
-        portfolio=portfolio_for_user(user=user, portfolio_id=account.paper_portfolio_id)
-    )
 
 
 @pytest.mark.django_db
@@ -319,8 +296,10 @@ def test_positions_are_the_owners_only(
 
 @pytest.mark.django_db
 def test_the_monitor_exits_on_the_target_the_stop_and_the_time_exit(
-    bull_call: Any, auth_client: APIClient
+    bull_call: Any, auth_client: APIClient, settings: Any
 ) -> None:
+    # The fourth entry follows the third's stop-loss exit: no cooldown here (test_risk_states).
+    settings.RISK_STOP_LOSS_COOLDOWN_MINUTES = 0
     signal, clock, low, high = bull_call
     first = _execute(auth_client, clock, signal, 1000)["position_id"]
     second = _execute(auth_client, clock, signal, 1000)["position_id"]
