@@ -180,7 +180,15 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env.str("SQLITE_PATH", default=str(LOCAL_DIR / "db.sqlite3")),
             # WAL: a job writing in its background thread doesn't block the requests' reads.
-            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
+            # IMMEDIATE: a transaction takes the write lock when it begins, waiting up to
+            # the timeout for it. A deferred one that reads, then writes after another
+            # connection's commit, fails at once with "database is locked" (SQLite cannot
+            # wait there without a deadlock): the exit monitor's row-locked passes did.
+            "OPTIONS": {
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL;",
+                "transaction_mode": "IMMEDIATE",
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
