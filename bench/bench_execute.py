@@ -208,6 +208,7 @@ def main() -> None:
         print(
             f"execute-to-fill, one client, {name} ({len(timings)}): "
             f"median {statistics.median(timings):.1f} ms   p95 {_percentile(timings, 0.95):.1f} ms"
+            f"   slowest {', '.join(f'{t:.0f}' for t in sorted(timings)[-3:][::-1])} ms"
         )
     print(
         f"{args.clients} concurrent clients × {args.per_client}: {len(latencies)} filled, "

@@ -4,6 +4,7 @@ the same ones (API-CONVENTIONS)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,6 +56,17 @@ def active_signals(
     if strategy_type is not None:
         rows = rows.filter(strategy=strategy_type)
     return rows.order_by("-generated_at", "symbol")
+
+
+def signals_between(
+    *, clock: str, start: dt.date, end: dt.date, symbol: str | None = None
+) -> list[Signal]:
+    """The ``clock``'s signals generated in the sessions ``start`` to ``end`` (every
+    status), ``symbol``'s only if given, oldest first. One query."""
+    rows = Signal.objects.filter(clock=clock, session__gte=start, session__lte=end)
+    if symbol is not None:
+        rows = rows.filter(symbol=symbol)
+    return list(rows.order_by("generated_at", "symbol"))
 
 
 def signal_get(signal_id: str, *, with_features: bool = True) -> Signal:

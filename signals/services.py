@@ -74,6 +74,7 @@ from signals.engine.strategies import ChainSide, build_legs, choose_strategy, le
 from signals.events import signal_created
 from signals.messages import SIGNALS_GROUP, new_signal
 from signals.models import ConfidenceModel, Signal, SignalCycle, SignalFeature, SignalStatus
+from signals.outcome_fees import round_trip_fees
 
 if TYPE_CHECKING:
     from marketdata.models import ChainSnapshot
@@ -129,7 +130,11 @@ def replay_loop_restart(at: MarketTime) -> int:
 
 
 def outcome_definition(
-    *, target_profit: float, stop_loss: float, time_exit: dt.datetime
+    *,
+    target_profit: float,
+    stop_loss: float,
+    time_exit: dt.datetime,
+    round_trip_fees: float | None = None,
 ) -> dict[str, Any]:
     """What a signal's confidence predicts, stored with it."""
     return {
@@ -139,7 +144,10 @@ def outcome_definition(
         "time_exit": utc_stamp(time_exit),
         "valued_at": "fill rule: leg-count slippage across the quoted spread"
         + (" (pessimistic: the whole spread)" if settings.FILL_PESSIMISTIC else ""),
-        "fees": "none (the fee model lands with paper trading)",
+        "fees": "none (no fee model registered)"
+        if round_trip_fees is None
+        else f"net of the round trip's fees, {round_trip_fees:.4f} dollars per package "
+        "(the trading app's fee model at the entry prices and the suggested contracts)",
         "units": "option price units per package (x100 for dollars per contract)",
     }
 
@@ -284,6 +292,12 @@ def _entry(
         if metrics.max_loss > 0
         else None,
     }
+    # The outcome is net of the round trip's fees at the suggested size (outcome_fees).
+    fees = round_trip_fees(
+        [(leg.action, leg.quantity, float(fill)) for leg, fill in zip(legs, fills, strict=True)],
+        entry["contracts"],
+    )
+    entry["round_trip_fees"] = None if fees is None else round(fees, 4)
     strikes = [r["strike"] for r in chain["puts"]]
     put_mids = [r["mid"] for r in chain["puts"]]
     t_years = float(chain["minutes_to_expiration"]) / 525_600.0
@@ -406,6 +420,7 @@ def _signal_for(
                     target_profit=entry["target_profit"],
                     stop_loss=entry["stop_loss"],
                     time_exit=expires,
+                    round_trip_fees=entry.get("round_trip_fees"),
                 ),
                 warnings=warnings,
                 source=chain["source"],
@@ -512,7 +527,10 @@ def signal_outcome_resolve(*, signal: Signal, now: dt.datetime) -> bool:
     end = min(now, signal.expires_at)
     snapshots = chain_snapshots_between(signal.symbol, signal.expiration, signal.generated_at, end)
     stamps, values = _closing_values(signal, snapshots)
-    entry_net = float(signal.entry_criteria["net_price"])
+    # Net of fees: the round trip's fees per package (dollars, outcome_fees) raise the
+    # entry's cost per share, so every minute's P&L is net of them.
+    fees = signal.entry_criteria.get("round_trip_fees") or 0.0
+    entry_net = float(signal.entry_criteria["net_price"]) + float(fees) / MULTIPLIER
     exit_index = len(values) - 1
     outcome = first_exit(
         entry_net,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -32,7 +33,7 @@ from signals.engine.fills import UnfillableQuote, liquidation_value
 from signals.engine.payoff import MULTIPLIER
 from trading.brokers import PAPER, live_broker_name
 from trading.engine.equity import max_drawdown_dollars, session_horizon_returns
-from trading.engine.fees import FeeSchedule
+from trading.engine.fees import FeeSchedule, fill_fees
 from trading.engine.pin import pinned_strikes
 from trading.models import (
     PnlPoint,
@@ -120,6 +121,22 @@ def fee_schedule() -> FeeSchedule:
         taf_per_contract=Decimal(settings.FEE_FINRA_TAF_PER_CONTRACT),
         sec_per_million=Decimal(settings.FEE_SEC_PER_MILLION),
     )
+
+
+def package_round_trip_fees(legs: Sequence[tuple[str, int, float]], packages: int) -> float:
+    """The fees, dollars per package, of opening ``packages`` packages whose legs are
+    (action, contracts per package, fill price per share) and closing them at the same
+    prices (the fee model of the fills, ``trading.engine.fees``): the estimate a signal's
+    outcome is net of (``signals.outcome_fees``, registered in ``TradingConfig.ready``)."""
+    schedule = fee_schedule()
+    total = Decimal(0)
+    for action, ratio, price in legs:
+        premium = Decimal(str(max(price, 0.0))).quantize(_FRACTION)
+        contracts = ratio * packages
+        closing = "sell" if action == "buy" else "buy"
+        for side in (action, closing):
+            total += fill_fees(schedule, side=side, contracts=contracts, premium=premium).total
+    return float(total / packages)
 
 
 def account_holder(*, requester: Any, user_id: Any | None) -> Any:

@@ -158,8 +158,11 @@ def test_a_replayed_session_produces_the_market_and_explainable_signals(
         if kept
         else 0.0
     )
+    # Net of the round trip's fees per package (the trading app's fee model), a share.
+    fees = resolved.entry_criteria["round_trip_fees"]
+    assert fees is not None and fees > 0
     assert resolved.outcome_pnl == pytest.approx(
-        value - resolved.entry_criteria["net_price"], abs=1e-9
+        value - resolved.entry_criteria["net_price"] - fees / 100, abs=1e-9
     )
     assert resolved.outcome_hit == (resolved.outcome_reason == "target")
 

@@ -3,6 +3,8 @@ document keys and units for the OpenAPI schema."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from sigmasight.api.inputs import StrictBodySerializer
@@ -471,4 +473,113 @@ class RiskMetricsSerializer(serializers.Serializer):
     market_status = serializers.CharField(help_text="(added)")
     clock = serializers.CharField(help_text="(added)")
     as_of = serializers.DateTimeField(help_text="(added)")
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class AnalyticsQuerySerializer(serializers.Serializer):
+    start_date = serializers.DateField(required=False, help_text="YYYY-MM-DD")
+    end_date = serializers.DateField(required=False, help_text="YYYY-MM-DD")
+    symbol = serializers.ChoiceField(choices=["SPY", "QQQ", "IWM"], required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("start_date"), attrs.get("end_date")
+        if start and end and start > end:
+            raise serializers.ValidationError({"start_date": ["must not be after end_date"]})
+        return attrs
+
+
+def _fraction(help_text: str) -> serializers.FloatField:
+    return serializers.FloatField(allow_null=True, help_text=help_text)
+
+
+class PeriodSerializer(serializers.Serializer):
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    trading_days = serializers.IntegerField(help_text="NYSE sessions in the period")
+
+
+class OverallPerformanceSerializer(serializers.Serializer):
+    total_return = _fraction("The period's P&L over the equity at its start")
+    total_trades = serializers.IntegerField(help_text="Closed strategy positions")
+    win_rate = _fraction("Fraction of positions with a positive realized P&L")
+    avg_win = _fraction("Mean return of the winners, a fraction of their cost")
+    avg_loss = _fraction("Mean return of the others, a fraction of their cost")
+    profit_factor = _fraction("Gross wins over gross losses, dollars; null without a loss")
+    sharpe_ratio = _fraction("Annualized, of the daily equity returns")
+    max_drawdown = _fraction("Negative fraction, of the daily equity")
+    total_pnl = _money("Dollars, net of fees (added)")
+    gross_wins = _money("Dollars (added)")
+    gross_losses = _money("Dollars, negative (added)")
+    fees = _money("Dollars (added)")
+    starting_equity = _money("Dollars (added)")
+
+
+class SymbolPerformanceSerializer(serializers.Serializer):
+    trades = serializers.IntegerField()
+    win_rate = _fraction("Fraction")
+    total_return = _fraction("P&L over the starting equity")
+    total_pnl = _money("Dollars (added)")
+
+
+class StrategyPerformanceSerializer(serializers.Serializer):
+    trades = serializers.IntegerField()
+    win_rate = _fraction("Fraction")
+    avg_return = _fraction("Mean return, a fraction of cost")
+    total_pnl = _money("Dollars (added)")
+
+
+class PerformanceSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    overall_performance = OverallPerformanceSerializer()
+    by_symbol = serializers.DictField(child=SymbolPerformanceSerializer())
+    by_strategy = serializers.DictField(child=StrategyPerformanceSerializer())
+    symbol = serializers.CharField(allow_null=True, help_text="(added)")
+    clock = serializers.CharField(help_text="(added)")
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class ConfidenceBucketSerializer(serializers.Serializer):
+    bucket = serializers.CharField()
+    count = serializers.IntegerField()
+    hits = serializers.IntegerField()
+    hit_rate = _fraction("Fraction")
+    mean_confidence = _fraction("Fraction")
+    wilson_low = _fraction("95% Wilson interval")
+    wilson_high = _fraction("95% Wilson interval")
+
+
+class SignalPerformanceSerializer(serializers.Serializer):
+    total_signals = serializers.IntegerField()
+    executed_signals = serializers.IntegerField(help_text="Signals you executed")
+    execution_rate = _fraction("Fraction")
+    avg_confidence = _fraction("Fraction")
+    confidence_accuracy = serializers.DictField(
+        child=serializers.FloatField(allow_null=True), help_text="Bucket → hit rate"
+    )
+    confidence_buckets = ConfidenceBucketSerializer(many=True, help_text="(added)")
+    resolved_signals = serializers.IntegerField(help_text="(added)")
+    hits = serializers.IntegerField(help_text="(added)")
+    brier_score = _fraction("Mean squared error of the confidence (added)")
+    expected_calibration_error = _fraction("(added)")
+
+
+class StrategyEffectivenessSerializer(serializers.Serializer):
+    signals = serializers.IntegerField()
+    success_rate = _fraction("Fraction of resolved signals whose outcome hit")
+    avg_return = _fraction("Mean outcome P&L over the capital at risk")
+    resolved = serializers.IntegerField(help_text="(added)")
+    executed = serializers.IntegerField(help_text="(added)")
+
+
+class SignalAnalyticsPeriodSerializer(serializers.Serializer):
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+
+
+class SignalAnalyticsSerializer(serializers.Serializer):
+    signal_performance = SignalPerformanceSerializer()
+    strategy_effectiveness = serializers.DictField(child=StrategyEffectivenessSerializer())
+    period = SignalAnalyticsPeriodSerializer(help_text="(added)")
+    symbol = serializers.CharField(allow_null=True, help_text="(added)")
+    clock = serializers.CharField(help_text="(added)")
     warnings = serializers.ListField(child=serializers.CharField())

@@ -14,4 +14,6 @@ urlpatterns = [
     path("risk/audit", views.RiskAuditView.as_view(), name="risk-audit"),
     path("risk/regime", views.RegimeView.as_view(), name="risk-regime"),
     path("risk/metrics", views.MetricsView.as_view(), name="risk-metrics"),
+    path("analytics/performance", views.PerformanceView.as_view(), name="analytics-performance"),
+    path("analytics/signals", views.SignalAnalyticsView.as_view(), name="analytics-signals"),
 ]

@@ -19,12 +19,14 @@ from sigmasight.api.pagination import paginate
 from sigmasight.api.permissions import IsTrader
 from sigmasight.api.throttling import TradingRateThrottle, throttles
 from sigmasight.errors import ValidationFailed
-from trading import selectors, services
+from trading import analytics, selectors, services
 from trading.api.serializers import (
     AccountStateSerializer,
+    AnalyticsQuerySerializer,
     CloseSerializer,
     EmergencySerializer,
     ExecuteSerializer,
+    PerformanceSerializer,
     PositionsQuerySerializer,
     PositionsSerializer,
     ResumeSerializer,
@@ -32,6 +34,7 @@ from trading.api.serializers import (
     RiskAuditSerializer,
     RiskMetricsSerializer,
     RiskRegimeSerializer,
+    SignalAnalyticsSerializer,
     TradeSerializer,
     TradingConfigSerializer,
     TradingConfigUpdateSerializer,
@@ -387,3 +390,69 @@ class MetricsView(APIView):
     def get(self, request: Request) -> Response:
         body = selectors.risk_metrics(user=request.user, at=market_time())
         return Response(RiskMetricsSerializer(body).data)
+
+
+class PerformanceView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = throttles(TradingRateThrottle)
+
+    @extend_schema(
+        tags=["0dte-analytics"],
+        summary="Your 0DTE trading performance",
+        description=(
+            "From your closed strategy positions opened between start_date and end_date "
+            "(default: from your first session to today), net of every fee: total return of "
+            "the equity, win rate, average win and loss (fractions of cost), profit factor, "
+            "Sharpe and max drawdown of the daily equity, by symbol and by strategy."
+        ),
+        parameters=[AnalyticsQuerySerializer],
+        responses={
+            200: PerformanceSerializer,
+            401: OpenApiResponse(description="Missing or invalid token"),
+            422: OpenApiResponse(description="Invalid dates or symbol"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        params = parse_query(AnalyticsQuerySerializer, request)
+        body = analytics.performance(
+            user=request.user,
+            at=market_time(),
+            start=params.get("start_date"),
+            end=params.get("end_date"),
+            symbol=params.get("symbol"),
+        )
+        return Response(PerformanceSerializer(body).data)
+
+
+class SignalAnalyticsView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = throttles(TradingRateThrottle)
+
+    @extend_schema(
+        tags=["0dte-analytics"],
+        summary="How the signals did against their confidence",
+        description=(
+            "The signals generated between start_date and end_date (default: today's "
+            "session): how many, how many you executed, their mean confidence; on the "
+            "resolved ones, the hit rate of each confidence bucket with its count and Wilson "
+            "95% interval, the Brier score and the expected calibration error; per strategy, "
+            "the success rate and mean outcome return. An outcome is the event each signal "
+            "stored: its target before its stop or the time exit."
+        ),
+        parameters=[AnalyticsQuerySerializer],
+        responses={
+            200: SignalAnalyticsSerializer,
+            401: OpenApiResponse(description="Missing or invalid token"),
+            422: OpenApiResponse(description="Invalid dates or symbol"),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        params = parse_query(AnalyticsQuerySerializer, request)
+        body = analytics.signal_analytics(
+            user=request.user,
+            at=market_time(),
+            start=params.get("start_date"),
+            end=params.get("end_date"),
+            symbol=params.get("symbol"),
+        )
+        return Response(SignalAnalyticsSerializer(body).data)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db.models import F, Sum
 
 from marketdata.clock import VirtualClock, use_clock
 from marketdata.producer import MarketProducer
@@ -18,7 +19,8 @@ from portfolios.models import Position
 from signals.models import Signal
 from signals.tests.factories import SESSION, known_model, market_history
 from trading import services
-from trading.models import StrategyPosition, Trade
+from trading.models import Fill, StrategyPosition, Trade
+from trading.tests.helpers import client_for
 
 D = Decimal
 
@@ -36,6 +38,9 @@ def _auto(user: Any, *, target: str, stop: str) -> None:
     )
 
 
+# A whole session of 391 market minutes, each a producer tick, a signal cycle at the
+# cadence and a monitor pass: about four minutes alone on two cores, near the default limit.
+@pytest.mark.timeout(600)
 @pytest.mark.django_db(transaction=True)
 def test_a_replayed_session_trades_exits_and_settles_end_to_end(
     make_user: Any, settings: Any, eager_celery: None
@@ -104,3 +109,63 @@ def test_a_replayed_session_trades_exits_and_settles_end_to_end(
     for user in (takes_profit, stops_out, waits, holder):
         assert user.email in report
     assert "profit_target" in report and "settlement" in report and "0 positions open" in report
+
+    # The analytics of the replayed session agree with the trades, the fills and the
+    # stored signals, recomputed here.
+    with use_clock(clock):
+        for user in (takes_profit, stops_out, waits):
+            body = client_for(user).get("/api/v1/analytics/performance").json()
+            positions = list(StrategyPosition.objects.filter(user=user, status="closed"))
+            pnl = [_realized_from_fills(p) for p in positions]
+            assert [D(str(x)) for x in pnl] == [p.realized_pnl for p in positions]
+            overall = body["overall_performance"]
+            assert overall["total_trades"] == len(positions)
+            assert D(str(overall["total_pnl"])) == sum(pnl, D(0))
+            fees = Fill.objects.filter(order__trade__user=user).aggregate(
+                total=Sum(F("commission") + F("regulatory_fees"))
+            )["total"]
+            assert D(str(overall["fees"])) == fees
+            assert overall["win_rate"] == pytest.approx(
+                sum(1 for x in pnl if x > 0) / len(pnl), abs=1e-8
+            )
+        signals = client_for(holder).get("/api/v1/analytics/signals").json()
+    stored = list(Signal.objects.filter(session=SESSION, clock="replay"))
+    resolved = [s for s in stored if s.outcome_hit is not None and s.confidence is not None]
+    performance = signals["signal_performance"]
+    assert performance["total_signals"] == len(stored) and performance["executed_signals"] == 1
+    assert performance["resolved_signals"] == len(resolved) > 0
+    edges = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    for bucket in performance["confidence_buckets"]:
+        low, high = (float(x) for x in bucket["bucket"].split("-"))
+        inside = [
+            s for s in resolved if low <= s.confidence < high or (high == 1.0 and s.confidence == 1)
+        ]
+        assert bucket["count"] == len(inside), bucket
+        assert bucket["hit_rate"] == (
+            None if not inside else pytest.approx(sum(s.outcome_hit for s in inside) / len(inside))
+        )
+    assert len(performance["confidence_buckets"]) == len(edges) - 1
+    brier = sum((s.confidence - s.outcome_hit) ** 2 for s in resolved) / len(resolved)
+    assert performance["brier_score"] == pytest.approx(brier, abs=1e-8)
+
+
+def _realized_from_fills(position: StrategyPosition) -> D:
+    """A closed position's realized P&L from its fills: each close fill against its entry
+    leg's average price (a settled leg at its intrinsic value), less every fill's fees."""
+    entry = {o.leg: o for o in position.trade.orders.all()}
+    gross = D(0)
+    fees = sum(
+        (f.commission + f.regulatory_fees for o in entry.values() for f in o.fills.all()), D(0)
+    )
+    for close in position.exits.filter(status="filled"):
+        for order in close.orders.all():
+            opened = entry[order.leg]
+            sign = 1 if opened.action == "buy" else -1
+            for f in order.fills.all():
+                gross += sign * (f.price - opened.average_fill_price) * f.quantity * 100
+                fees += f.commission + f.regulatory_fees
+    if position.settlement:
+        for index, leg in enumerate(position.settlement["legs"]):
+            opened = entry[index]
+            gross += (D(leg["intrinsic"]) - opened.average_fill_price) * leg["contracts"] * 100
+    return (gross - fees).quantize(D("0.01"))
