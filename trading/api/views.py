@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -392,6 +392,21 @@ class MetricsView(APIView):
         return Response(RiskMetricsSerializer(body).data)
 
 
+def _analytics_answer(
+    request: Request, read: Any, serializer_class: type[serializers.Serializer]
+) -> Response:
+    """An analytics read of the requester's data over the query's period and symbol."""
+    params = parse_query(AnalyticsQuerySerializer, request)
+    body = read(
+        user=request.user,
+        at=market_time(),
+        start=params.get("start_date"),
+        end=params.get("end_date"),
+        symbol=params.get("symbol"),
+    )
+    return Response(serializer_class(body).data)
+
+
 class PerformanceView(APIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = throttles(TradingRateThrottle)
@@ -413,15 +428,7 @@ class PerformanceView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        params = parse_query(AnalyticsQuerySerializer, request)
-        body = analytics.performance(
-            user=request.user,
-            at=market_time(),
-            start=params.get("start_date"),
-            end=params.get("end_date"),
-            symbol=params.get("symbol"),
-        )
-        return Response(PerformanceSerializer(body).data)
+        return _analytics_answer(request, analytics.performance, PerformanceSerializer)
 
 
 class SignalAnalyticsView(APIView):
@@ -447,12 +454,4 @@ class SignalAnalyticsView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        params = parse_query(AnalyticsQuerySerializer, request)
-        body = analytics.signal_analytics(
-            user=request.user,
-            at=market_time(),
-            start=params.get("start_date"),
-            end=params.get("end_date"),
-            symbol=params.get("symbol"),
-        )
-        return Response(SignalAnalyticsSerializer(body).data)
+        return _analytics_answer(request, analytics.signal_analytics, SignalAnalyticsSerializer)
