@@ -1691,11 +1691,14 @@ def market_triggers(*, at: MarketTime) -> dict[Any, str]:
     broken down or a ticker's minute volume spikes, every ACTIVE account moves to
     REDUCING (new entries refused, closes accepted), each under its lock in its own
     transaction, with the readings in the audit entry. Returns user id → REDUCING."""
+    active = TradingAccount.objects.filter(state=AccountState.ACTIVE)
+    if not active.exists():
+        return {}  # nothing to move: the readings (three correlations, volumes) wait
     reading = market_emergency(at=at)
     if not reading.fired:
         return {}
     moved: dict[Any, str] = {}
-    for pk in TradingAccount.objects.filter(state=AccountState.ACTIVE).values_list("pk", flat=True):
+    for pk in active.values_list("pk", flat=True):
         with transaction.atomic():
             account = (
                 TradingAccount.objects.select_for_update()
