@@ -439,7 +439,7 @@ class ProtectionSerializer(serializers.Serializer):
     event_id = serializers.CharField()
 
 
-class RiskMetricsSerializer(serializers.Serializer):
+class AccountRiskMetricsSerializer(serializers.Serializer):
     portfolio_value = _money("The paper portfolio's cash + open legs at their marks")
     daily_pnl = _money("The session's realized + unrealized P&L")
     daily_pnl_percent = serializers.DecimalField(
@@ -492,7 +492,7 @@ def _fraction(help_text: str) -> serializers.FloatField:
     return serializers.FloatField(allow_null=True, help_text=help_text)
 
 
-class PeriodSerializer(serializers.Serializer):
+class AnalyticsPeriodSerializer(serializers.Serializer):
     start_date = serializers.DateField()
     end_date = serializers.DateField()
     trading_days = serializers.IntegerField(help_text="NYSE sessions in the period")
@@ -528,8 +528,8 @@ class StrategyPerformanceSerializer(serializers.Serializer):
     total_pnl = _money("Dollars (added)")
 
 
-class PerformanceSerializer(serializers.Serializer):
-    period = PeriodSerializer()
+class TradingPerformanceSerializer(serializers.Serializer):
+    period = AnalyticsPeriodSerializer()
     overall_performance = OverallPerformanceSerializer()
     by_symbol = serializers.DictField(child=SymbolPerformanceSerializer())
     by_strategy = serializers.DictField(child=StrategyPerformanceSerializer())

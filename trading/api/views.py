@@ -21,23 +21,23 @@ from sigmasight.api.throttling import TradingRateThrottle, throttles
 from sigmasight.errors import ValidationFailed
 from trading import analytics, selectors, services
 from trading.api.serializers import (
+    AccountRiskMetricsSerializer,
     AccountStateSerializer,
     AnalyticsQuerySerializer,
     CloseSerializer,
     EmergencySerializer,
     ExecuteSerializer,
-    PerformanceSerializer,
     PositionsQuerySerializer,
     PositionsSerializer,
     ResumeSerializer,
     RiskAuditQuerySerializer,
     RiskAuditSerializer,
-    RiskMetricsSerializer,
     RiskRegimeSerializer,
     SignalAnalyticsSerializer,
     TradeSerializer,
     TradingConfigSerializer,
     TradingConfigUpdateSerializer,
+    TradingPerformanceSerializer,
 )
 from trading.messages import risk_event_body
 
@@ -383,13 +383,13 @@ class MetricsView(APIView):
             "warning."
         ),
         responses={
-            200: RiskMetricsSerializer,
+            200: AccountRiskMetricsSerializer,
             401: OpenApiResponse(description="Missing or invalid token"),
         },
     )
     def get(self, request: Request) -> Response:
         body = selectors.risk_metrics(user=request.user, at=market_time())
-        return Response(RiskMetricsSerializer(body).data)
+        return Response(AccountRiskMetricsSerializer(body).data)
 
 
 def _analytics_answer(
@@ -422,13 +422,13 @@ class PerformanceView(APIView):
         ),
         parameters=[AnalyticsQuerySerializer],
         responses={
-            200: PerformanceSerializer,
+            200: TradingPerformanceSerializer,
             401: OpenApiResponse(description="Missing or invalid token"),
             422: OpenApiResponse(description="Invalid dates or symbol"),
         },
     )
     def get(self, request: Request) -> Response:
-        return _analytics_answer(request, analytics.performance, PerformanceSerializer)
+        return _analytics_answer(request, analytics.performance, TradingPerformanceSerializer)
 
 
 class SignalAnalyticsView(APIView):
