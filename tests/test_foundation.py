@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import os
 import subprocess
 import sys
@@ -9,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from tests.contract import assert_error_envelope
@@ -153,3 +156,24 @@ def test_admin_role_manages_the_django_admin(client: Any, make_user: Any) -> Non
     client.force_login(make_user(role="admin"))  # not a superuser
     assert client.get("/admin/accounts/user/").status_code == 200
     assert client.get("/admin/batch/batchjob/").status_code == 200
+
+
+def test_every_api_serializer_has_a_name_of_its_own() -> None:
+    """The OpenAPI components are named after the serializers: two apps' serializers of
+    one name would share one component, and one app's responses would be documented with
+    the other's fields (trading's ``PerformanceSerializer`` once took the portfolio's)."""
+    owners: dict[str, list[str]] = {}
+    for app in ("accounts", "portfolios", "marketdata", "risk", "signals", "trading", "batch"):
+        try:
+            module = importlib.import_module(f"{app}.api.serializers")
+        except ModuleNotFoundError:
+            continue
+        for name, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, serializers.BaseSerializer)
+                and value.__module__ == module.__name__
+            ):
+                owners.setdefault(name.removesuffix("Serializer"), []).append(module.__name__)
+    shared = {name: where for name, where in owners.items() if len(where) > 1}
+    assert shared == {}
