@@ -414,22 +414,12 @@ class RiskRegimeSerializer(serializers.Serializer):
     warnings = serializers.ListField(child=serializers.CharField())
 
 
-def _money(help_text: str, *, allow_null: bool = True) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=16,
-        decimal_places=2,
-        coerce_to_string=False,
-        allow_null=allow_null,
-        help_text=help_text,
-    )
-
-
 class RiskLimitsSerializer(serializers.Serializer):
-    daily_loss_limit = _money("Dollars", allow_null=False)
-    position_limit = _money("Dollars at risk per trade (position_size)", allow_null=False)
+    daily_loss_limit = _money("Dollars")
+    position_limit = _money("Dollars at risk per trade (position_size)")
     max_positions = serializers.IntegerField()
     daily_loss_reducing_at = _money(
-        "Dollars of daily loss that move the account to REDUCING (added)", allow_null=False
+        "Dollars of daily loss that move the account to REDUCING (added)"
     )
 
 
@@ -440,8 +430,8 @@ class ProtectionSerializer(serializers.Serializer):
 
 
 class AccountRiskMetricsSerializer(serializers.Serializer):
-    portfolio_value = _money("The paper portfolio's cash + open legs at their marks")
-    daily_pnl = _money("The session's realized + unrealized P&L")
+    portfolio_value = _money("The paper portfolio's cash + open legs at their marks", null=True)
+    daily_pnl = _money("The session's realized + unrealized P&L", null=True)
     daily_pnl_percent = serializers.DecimalField(
         max_digits=12,
         decimal_places=6,
@@ -449,8 +439,8 @@ class AccountRiskMetricsSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Fraction of the value at the start of the day",
     )
-    realized_pnl = _money("(added)", allow_null=False)
-    unrealized_pnl = _money("(added)", allow_null=False)
+    realized_pnl = _money("(added)")
+    unrealized_pnl = _money("(added)")
     max_drawdown = serializers.FloatField(
         help_text="Dollars, negative: the P&L curve's largest fall (daily, then intraday)"
     )
@@ -464,7 +454,7 @@ class AccountRiskMetricsSerializer(serializers.Serializer):
     position_concentration = serializers.DictField(
         child=serializers.FloatField(), help_text="Share of the open capital at risk"
     )
-    capital_at_risk = _money("Open packages' max loss (added)", allow_null=False)
+    capital_at_risk = _money("Open packages' max loss (added)")
     open_positions = serializers.IntegerField(help_text="(added)")
     risk_limits = RiskLimitsSerializer()
     emergency_status = serializers.BooleanField()
@@ -507,25 +497,25 @@ class OverallPerformanceSerializer(serializers.Serializer):
     profit_factor = _fraction("Gross wins over gross losses, dollars; null without a loss")
     sharpe_ratio = _fraction("Annualized, of the daily equity returns")
     max_drawdown = _fraction("Negative fraction, of the daily equity")
-    total_pnl = _money("Dollars, net of fees (added)")
-    gross_wins = _money("Dollars (added)")
-    gross_losses = _money("Dollars, negative (added)")
-    fees = _money("Dollars (added)")
-    starting_equity = _money("Dollars (added)")
+    total_pnl = _money("Dollars, net of fees (added)", null=True)
+    gross_wins = _money("Dollars (added)", null=True)
+    gross_losses = _money("Dollars, negative (added)", null=True)
+    fees = _money("Dollars (added)", null=True)
+    starting_equity = _money("Dollars (added)", null=True)
 
 
 class SymbolPerformanceSerializer(serializers.Serializer):
     trades = serializers.IntegerField()
     win_rate = _fraction("Fraction")
     total_return = _fraction("P&L over the starting equity")
-    total_pnl = _money("Dollars (added)")
+    total_pnl = _money("Dollars (added)", null=True)
 
 
 class StrategyPerformanceSerializer(serializers.Serializer):
     trades = serializers.IntegerField()
     win_rate = _fraction("Fraction")
     avg_return = _fraction("Mean return, a fraction of cost")
-    total_pnl = _money("Dollars (added)")
+    total_pnl = _money("Dollars (added)", null=True)
 
 
 class TradingPerformanceSerializer(serializers.Serializer):
