@@ -75,9 +75,10 @@ serve: install
 		umask 077; $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > .local/serve_secret_key; fi
 	$(SERVE_ENV) SECRET_KEY_FILE=$${SECRET_KEY_FILE:-$$PWD/.local/serve_secret_key} $(BIN)/python scripts/serve.py
 
-## test: start PostgreSQL and Redis if needed, then ruff, ruff format --check, mypy, pytest.
+## test: start PostgreSQL and Redis if needed, install pdftoppm and chromium if missing, then ruff, ruff format --check, mypy, pytest.
 test: install-dev
 	SIGMASIGHT_DB_NAME=$(TEST_DB) scripts/ensure_services.sh
+	scripts/ensure_test_tools.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -44,7 +44,7 @@ class StartJobForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["job_name"].choices = [
             (name, f"{name} — {registry.DESCRIPTIONS.get(name) or ''}".rstrip(" —"))
-            for name in registry.job_names()
+            for name in registry.startable_job_names()
         ]
 
     def clean_portfolio_ids(self) -> list[uuid.UUID] | None:

@@ -34,11 +34,22 @@ DESCRIPTIONS: dict[str, str] = {}
 #: Schedules (``ScheduledRun.schedule``) that claim one exchange session each: the newest
 #: of their periods is the "last processed session" of ``/system/status``.
 SESSION_SCHEDULES: set[str] = set()
+#: Jobs that only their app's own request starts (a report job needs the request it
+#: builds): not offered by ``POST /system/jobs``, the admin's picker or ``run_batch``.
+ON_REQUEST_ONLY: set[str] = set()
 
 
-def register_job(name: str, step: Step, *, engines: Sequence[str], description: str = "") -> None:
+def register_job(
+    name: str,
+    step: Step,
+    *,
+    engines: Sequence[str],
+    description: str = "",
+    on_request_only: bool = False,
+) -> None:
     """Make ``name`` runnable by ``step``. Registering the same step again is a no-op; a
-    different step under a taken name is a configuration error (two apps claim a job)."""
+    different step under a taken name is a configuration error (two apps claim a job).
+    ``on_request_only``: the job is left out of :func:`startable_job_names`."""
     if not callable(step):
         raise ImproperlyConfigured(f"batch job {name!r}: the step {step!r} is not callable")
     existing = JOB_STEPS.get(name)
@@ -47,6 +58,8 @@ def register_job(name: str, step: Step, *, engines: Sequence[str], description: 
     JOB_STEPS[name] = step
     ENGINES[name] = list(engines)
     DESCRIPTIONS[name] = description
+    if on_request_only:
+        ON_REQUEST_ONLY.add(name)
 
 
 def register_chain(
@@ -89,6 +102,12 @@ def check() -> None:
 def job_names() -> list[str]:
     """Every runnable job: the steps, then the chains, in registration order."""
     return [*JOB_STEPS, *CHAINS]
+
+
+def startable_job_names() -> list[str]:
+    """The jobs an operator may start by name (``POST /system/jobs``, the admin,
+    ``run_batch``): every job but those started only by their app's own request."""
+    return [name for name in job_names() if name not in ON_REQUEST_ONLY]
 
 
 def is_job_name(name: str) -> bool:

@@ -29,6 +29,14 @@ def _job_name(value: str) -> str:
     return value
 
 
+def _startable_job_name(value: str) -> str:
+    if value not in registry.startable_job_names():
+        raise serializers.ValidationError(
+            f"Unknown job name; use one of {registry.startable_job_names()}."
+        )
+    return value
+
+
 # --------------------------------------------------------------------------- input
 
 
@@ -278,7 +286,7 @@ class JobStartSerializer(serializers.Serializer):
     """``POST /system/jobs``: which registered job, over which portfolios."""
 
     job_name = serializers.CharField(
-        max_length=64, validators=[_job_name], help_text="A registered job name"
+        max_length=64, validators=[_startable_job_name], help_text="A registered job name"
     )
     portfolio_ids = serializers.ListField(
         child=serializers.UUIDField(),

@@ -436,7 +436,10 @@ def test_registry_names_are_the_specs() -> None:
         "option_settlement",
         # Added by issue 13: the 0DTE signal cadence (signals/jobs.py).
         "signals_cycle",
+        # Added by issue 16: a report file, started only by its request (risk/jobs.py).
+        "portfolio_report",
     }
+    assert "portfolio_report" not in registry.startable_job_names()
     assert set(RISK_STEPS) < set(registry.job_names())
 
 

@@ -27,7 +27,7 @@ class Command(BaseCommand):
             "job_name",
             nargs="?",
             default="full_portfolio_calculation",
-            choices=registry.job_names(),
+            choices=registry.startable_job_names(),
             help="The job to run.",
         )
         parser.add_argument("--portfolio", help="Run for this portfolio UUID only.")
