@@ -17,7 +17,7 @@ import json
 import operator
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from functools import cache
@@ -1573,4 +1573,25 @@ def chain_snapshots_between(
         )
         .order_by("timestamp")
         .values_list("timestamp", "calls", "puts")
+    )
+
+
+def daily_bars_iter(
+    *, windows: Mapping[str, tuple[dt.date, dt.date]], chunk_size: int = 2000
+) -> Iterator[tuple[dt.date, str, Decimal, Decimal]]:
+    """The stored daily bars ``(date, symbol, close, adj_close)`` of each symbol of
+    ``windows`` between its first and last date (inclusive), by date then symbol. Prices
+    are the stored ones (dollars per share, per option share for options; ``close`` raw,
+    ``adj_close`` split- and dividend-adjusted). One query, read ``chunk_size`` rows at a
+    time (a server-side cursor on PostgreSQL), so a long range never sits in memory."""
+    if not windows:
+        return
+    where = Q()
+    for symbol, (first, last) in windows.items():
+        where |= Q(security_id=symbol, date__gte=first, date__lte=last)
+    yield from (
+        PriceBar.objects.filter(where)
+        .order_by("date", "security_id")
+        .values_list("date", "security_id", "close", "adj_close")
+        .iterator(chunk_size=chunk_size)
     )

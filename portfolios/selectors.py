@@ -777,3 +777,53 @@ def ledger_entry(*, portfolio: Portfolio, transaction_id: UUID) -> dict[str, Any
     total = Transaction.objects.filter(before, portfolio=portfolio).aggregate(t=Sum("amount"))
     row["balance_after"] = total["t"] or Decimal(0)
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingPeriod:
+    """One position over the sessions it was held: from ``entry_date`` (held at its close)
+    up to, not including, ``held_until`` (its ``exit_date``, else the date of its soft
+    close; None while open). ``quantity`` is the stored one: the current quantity of an
+    open position, the last held quantity of a closed one (signed, contracts for options;
+    ``multiplier`` converts a per-share price into dollars)."""
+
+    id: UUID
+    symbol: str
+    position_type: str
+    quantity: Decimal
+    multiplier: int
+    entry_date: dt.date
+    held_until: dt.date | None
+
+    def held_on(self, day: dt.date) -> bool:
+        return self.entry_date <= day and (self.held_until is None or day < self.held_until)
+
+
+def holding_periods(
+    *, portfolio: Portfolio, start: dt.date | None = None, end: dt.date | None = None
+) -> list[HoldingPeriod]:
+    """The portfolio's positions, open or closed, held on at least one date of
+    ``[start, end]`` (either bound open when None); by symbol, entry date and id.
+    One query."""
+    query = Position.objects.filter(portfolio=portfolio)
+    if end is not None:
+        query = query.filter(entry_date__lte=end)
+    periods = []
+    for row in query.order_by("security_id", "entry_date", "id").values_list(
+        "id",
+        "security_id",
+        "position_type",
+        "quantity",
+        "multiplier",
+        "entry_date",
+        "exit_date",
+        "closed_at",
+    ):
+        pk, symbol, kind, quantity, multiplier, entry, exit_date, closed_at = row
+        until = exit_date or (closed_at.date() if closed_at is not None else None)
+        if until is not None and until <= entry:
+            continue  # opened and closed before any close: never held
+        if start is not None and until is not None and until <= start:
+            continue
+        periods.append(HoldingPeriod(pk, symbol, kind, quantity, multiplier, entry, until))
+    return periods

@@ -22,6 +22,7 @@ from batch.services import JobContext, failure_message
 from marketdata.jobs import market_data_update_step
 from portfolios.selectors import live_portfolios
 from risk.book import SharedReads
+from risk.exports import services as report_services
 from risk.quality import overall_score
 from risk.services import (
     correlations_for_portfolio,
@@ -234,3 +235,10 @@ def register() -> None:
         "snapshots, data quality",
     )
     registry.register_session_schedule(DAILY_SCHEDULE)
+    registry.register_job(
+        report_services.REPORT_JOB,
+        report_services.portfolio_report_step,
+        engines=["reports"],
+        description="One portfolio report file (started by POST /export/reports/portfolio/{id})",
+        on_request_only=True,
+    )

@@ -8,7 +8,9 @@ re-run of a batch replaces rather than duplicates. Each records how it was compu
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class PositionGreeks(models.Model):
@@ -243,3 +245,51 @@ class DataQualityAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.portfolio_id} {self.assessed_at:%Y-%m-%d %H:%M} {self.overall_score}"
+
+
+class ReportFormat(models.TextChoices):
+    MD = "md", "Markdown"
+    JSON = "json", "JSON"
+    CSV = "csv", "CSV"
+    PDF = "pdf", "PDF"
+
+
+class PortfolioReport(models.Model):
+    """A report file (``POST /export/reports/portfolio/{id}``), built by the
+    ``portfolio_report`` job that shares its id. The file lives in the ``reports`` storage
+    until ``expires_at``; the cleanup task then deletes it and sets ``deleted_at``."""
+
+    job = models.OneToOneField(
+        "batch.BatchJob", on_delete=models.CASCADE, primary_key=True, related_name="report"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portfolio_reports"
+    )
+    portfolio = models.ForeignKey(
+        "portfolios.Portfolio", on_delete=models.CASCADE, related_name="reports"
+    )
+    format = models.CharField(max_length=8, choices=ReportFormat.choices)
+    as_of_date = models.DateField(help_text="The session whose figures the report holds.")
+    file_name = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The file's name in the reports storage (settings.STORAGES['reports']).",
+    )
+    content_type = models.CharField(max_length=100, blank=True)
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the file is written."
+    )
+    deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the cleanup removed the file."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["deleted_at", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} {self.format}"

@@ -5,15 +5,18 @@ a function that shapes a response is a report."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from django.db.models import Max
+from django.db.models import Max, Min
 
 from portfolios.selectors import BookPosition, open_positions
 from risk.models import (
     DataQualityAssessment,
     PortfolioRiskMetrics,
+    PortfolioSnapshot,
     PositionFactorExposure,
     PositionGreeks,
     StressTestResult,
@@ -138,4 +141,88 @@ def latest_stress_results(portfolio: Portfolio) -> tuple[dt.date | None, list[St
 def latest_assessment(portfolio: Portfolio) -> DataQualityAssessment | None:
     return (
         DataQualityAssessment.objects.filter(portfolio=portfolio).order_by("-assessed_at").first()
+    )
+
+
+# --------------------------------------------------------------------------- history
+# The streamed reads of the historical export (risk.exports.historical): each is one
+# query, ordered by date and read ``chunk_size`` rows at a time (a server-side cursor on
+# PostgreSQL), so that neither memory nor the query count grows with the range.
+
+#: The snapshot columns :func:`snapshots_iter` yields after the date (dollars, except
+#: ``daily_return``: a fraction, net of external cash flows).
+SNAPSHOT_FIELDS = (
+    "total_value",
+    "positions_value",
+    "cash_balance",
+    "unrealized_pnl",
+    "realized_pnl",
+    "daily_pnl",
+    "daily_return",
+)
+
+
+def first_stored_dates(*, portfolio: Portfolio) -> list[dt.date]:
+    """The first date of the portfolio's stored snapshots and of its risk metrics (where
+    any are stored). Two queries."""
+    firsts = [
+        PortfolioSnapshot.objects.filter(portfolio=portfolio).aggregate(d=Min("date"))["d"],
+        PortfolioRiskMetrics.objects.filter(portfolio=portfolio).aggregate(
+            d=Min("calculation_date")
+        )["d"],
+    ]
+    return [d for d in firsts if d is not None]
+
+
+def snapshots_iter(
+    *, portfolio: Portfolio, start: dt.date, end: dt.date, chunk_size: int = 2000
+) -> Iterator[tuple[Any, ...]]:
+    """``(date, *SNAPSHOT_FIELDS)`` of each stored snapshot in ``[start, end]``, by date."""
+    yield from (
+        PortfolioSnapshot.objects.filter(portfolio=portfolio, date__range=(start, end))
+        .order_by("date")
+        .values_list("date", *SNAPSHOT_FIELDS)
+        .iterator(chunk_size=chunk_size)
+    )
+
+
+def var_es_iter(
+    *, portfolio: Portfolio, start: dt.date, end: dt.date, chunk_size: int = 500
+) -> Iterator[tuple[dt.date, str, Decimal, dict[str, Any], dict[str, Any]]]:
+    """``(date, method, portfolio_value, value_at_risk, expected_shortfall)`` of each stored
+    risk-metrics row in ``[start, end]``, by date then method. The two tables are
+    ``{"<h>_day": {"95": dollars, "99": dollars}}`` (losses negative); the other columns
+    of the row (components, performance, ...) are not read."""
+    yield from (
+        PortfolioRiskMetrics.objects.filter(
+            portfolio=portfolio, calculation_date__range=(start, end)
+        )
+        .order_by("calculation_date", "method")
+        .values_list(
+            "calculation_date", "method", "portfolio_value", "value_at_risk", "expected_shortfall"
+        )
+        .iterator(chunk_size=chunk_size)
+    )
+
+
+#: The Greeks :func:`greeks_iter` yields after the date and position id (vollib units, per
+#: one option share: delta and gamma per $1 of the underlying, theta per calendar day,
+#: vega per volatility point, rho per rate point).
+GREEK_FIELDS = ("delta", "gamma", "theta", "vega", "rho")
+
+
+def greeks_iter(
+    *, position_ids: Sequence[UUID], start: dt.date, end: dt.date, chunk_size: int = 2000
+) -> Iterator[tuple[Any, ...]]:
+    """``(date, position_id, *GREEK_FIELDS)`` of the stored Greeks of ``position_ids`` in
+    ``[start, end]``, by date then position id."""
+    if not position_ids:
+        return
+    yield from (
+        PositionGreeks.objects.filter(
+            position_id__in=list(position_ids), calculation_date__range=(start, end)
+        )
+        .order_by("calculation_date", "position_id")
+        .values_list("calculation_date", "position_id", *GREEK_FIELDS)
+        .iterator(chunk_size=chunk_size)
     )

@@ -8,6 +8,7 @@ from typing import Any
 from celery import shared_task
 
 from risk import schedule
+from risk.exports import services as report_services
 
 
 @shared_task
@@ -24,3 +25,9 @@ def scheduled_weekly_correlations() -> dict[str, Any]:
     """The weekly correlation run, at most once per week."""
     job = schedule.scheduled_weekly_start()
     return {"started": job is not None, "job_id": job.pk if job else None}
+
+
+@shared_task
+def cleanup_expired_reports() -> dict[str, Any]:
+    """Beat fires this hourly: report files past ``REPORT_RETENTION_HOURS`` are deleted."""
+    return {"deleted": report_services.reports_expired_delete()}

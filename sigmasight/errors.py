@@ -46,6 +46,17 @@ class JobNotFound(NotFound):
     default_message = "Batch job not found"
 
 
+class ReportNotFound(NotFound):
+    default_message = "Report not found"
+
+
+class Gone(DomainError):
+    """The object existed but is no longer available (an expired report file)."""
+
+    code = "GONE"
+    default_message = "Gone"
+
+
 class Conflict(DomainError):
     """The request is valid but clashes with the current state (a closed position, a
     finished job, an existing email)."""

@@ -557,7 +557,14 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it even bef
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Report files of POST /export/reports/portfolio/{id} (risk.models.PortfolioReport).
+    "reports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.str("REPORTS_ROOT", default=str(LOCAL_DIR / "reports"))},
+    },
 }
+# How long a finished report file can be downloaded; the hourly cleanup deletes it after.
+REPORT_RETENTION_HOURS: int = env.int("REPORT_RETENTION_HOURS", default=72)
 
 
 # --- HTTP security (docs/security.md) ----------------------------------------------------------

@@ -499,3 +499,49 @@ class RefreshReportSerializer(serializers.Serializer):
     backup_plan = BackupPlanSerializer()
     message = serializers.CharField()
     warnings = Warnings()
+
+
+# ---- /export/reports (E1) -------------------------------------------------------------------
+
+
+class ReportRequestSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(
+        choices=["md", "json", "csv", "pdf"],
+        help_text="md: Markdown tables; json: the document of the API's bodies; csv: one row "
+        "per figure (section, field, value); pdf: tables and charts",
+    )
+    as_of_date = serializers.DateField(
+        required=False,
+        help_text="YYYY-MM-DD, New York. Reports hold the current figures, so only today "
+        "is accepted; the default.",
+    )
+
+
+class ReportStartedSerializer(serializers.Serializer):
+    job_id = serializers.CharField(help_text="job_YYYYMMDD_HHMMSS_portfolio_report_<4 hex>")
+    status = serializers.CharField(help_text="pending, running, completed, failed or cancelled")
+    status_url = serializers.CharField(
+        help_text="Where to follow it: GET /api/v1/export/reports/{job_id}"
+    )
+
+
+class ReportStatusSerializer(serializers.Serializer):
+    job_id = serializers.CharField()
+    status = serializers.CharField(help_text="pending, running, completed, failed or cancelled")
+    progress = serializers.FloatField(
+        allow_null=True, help_text="Percent of the report's sections built (0–100)"
+    )
+    portfolio_id = serializers.UUIDField()
+    format = serializers.CharField()
+    as_of_date = serializers.DateField()
+    created_at = Timestamp()
+    completed_at = Timestamp()
+    download_url = serializers.CharField(
+        allow_null=True, help_text="GET it for the file; null until completed, and after expiry"
+    )
+    expires_at = Timestamp("When the file is deleted (ISO 8601 UTC); null until completed")
+    expired = serializers.BooleanField()
+    size_bytes = serializers.IntegerField(allow_null=True, help_text="Bytes")
+    sha256 = serializers.CharField(allow_null=True, help_text="Hex digest of the file")
+    error_message = serializers.CharField(allow_null=True)
+    warnings = Warnings()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from risk.api import views
+from risk.api import historical_views, report_views, views
 
 urlpatterns = [
     path(
@@ -52,5 +52,25 @@ urlpatterns = [
         "analytics/risk/<uuid:portfolio_id>/scenarios",
         views.ScenariosView.as_view(),
         name="analytics-scenarios",
+    ),
+    path(
+        "export/reports/portfolio/<uuid:portfolio_id>",
+        report_views.ReportStartView.as_view(),
+        name="export-report-start",
+    ),
+    path(
+        "export/reports/<str:job_id>",
+        report_views.ReportStatusView.as_view(),
+        name="export-report-status",
+    ),
+    path(
+        "export/reports/<str:job_id>/download",
+        report_views.ReportDownloadView.as_view(),
+        name="export-report-download",
+    ),
+    path(
+        "export/data/historical",
+        historical_views.HistoricalExportView.as_view(),
+        name="export-historical",
     ),
 ]

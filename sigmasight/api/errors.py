@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 STATUS_FOR_CODE: dict[str, int] = {
     "NOT_FOUND": status.HTTP_404_NOT_FOUND,
     "CONFLICT": status.HTTP_409_CONFLICT,
+    "GONE": status.HTTP_410_GONE,
     "VALIDATION_ERROR": status.HTTP_422_UNPROCESSABLE_ENTITY,
     "INVALID_SYMBOL": status.HTTP_422_UNPROCESSABLE_ENTITY,
     "INSUFFICIENT_FUNDS": status.HTTP_422_UNPROCESSABLE_ENTITY,
@@ -62,6 +63,7 @@ _STATUS_CODES: dict[int, tuple[str, str]] = {
     405: ("METHOD_NOT_ALLOWED", "Method not allowed"),
     406: ("NOT_ACCEPTABLE", "Not acceptable"),
     409: ("CONFLICT", "Conflict"),
+    410: ("GONE", "Gone"),
     413: ("PAYLOAD_TOO_LARGE", "Request body too large"),
     415: ("UNSUPPORTED_MEDIA_TYPE", "Unsupported media type"),
     422: ("VALIDATION_ERROR", "Validation error"),
